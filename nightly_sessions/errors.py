@@ -1,0 +1,42 @@
+"""Failures a user can act on: each is one sentence, printed without a traceback.
+
+Exit codes (documented in the README):
+    0  success
+    1  the tests failed (pytest's own exit code is passed through)
+    2  bad input: settings, pyproject.toml, command-line arguments, files
+    3  an index or API could not be reached or answered with an error
+    4  the proof failed: a planned package is not the newest nightly (strict mode)
+    5  an installer or build tool failed
+"""
+
+from __future__ import annotations
+
+
+class NightlyError(Exception):
+    """A failure explained in one sentence: what failed, where, and what to do."""
+
+    exit_code = 1
+
+
+class ConfigError(NightlyError):
+    """Bad settings, a malformed file or a bad argument."""
+
+    exit_code = 2
+
+
+class NetworkError(NightlyError):
+    """An index or API was unreachable or answered with an error."""
+
+    exit_code = 3
+
+
+class ProofError(NightlyError):
+    """Installed packages are not the nightlies the plan asked for."""
+
+    exit_code = 4
+
+
+class ToolError(NightlyError):
+    """An installer, build tool or uploader exited with an error."""
+
+    exit_code = 5

@@ -1,0 +1,122 @@
+"""Read a project's pyproject.toml: its settings table and its requirements."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from nightly_sessions.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+TEST_NAMES = ("test", "tests", "testing")
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """Parse `path`; a missing file is empty, a malformed one a ConfigError with the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix the file and run again.") from None
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """The parts of [project] and [dependency-groups] the nightly plan needs."""
+
+    path: Path
+    name: str | None
+    dependencies: tuple[str, ...] = ()
+    optional_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dependency_groups: dict[str, Any] = field(default_factory=dict)
+
+    def default_extras(self) -> tuple[str, ...]:
+        """The conventional test extra, if the project defines one."""
+        return tuple(name for name in TEST_NAMES if name in self.optional_dependencies)[:1]
+
+    def default_groups(self) -> tuple[str, ...]:
+        """The conventional test dependency group, if the project defines one."""
+        groups = {canonicalize_name(name) for name in self.dependency_groups}
+        return tuple(name for name in TEST_NAMES if name in groups)[:1]
+
+    def requirements(self, extras: Iterable[str], groups: Iterable[str]) -> list[Requirement]:
+        """Runtime requirements plus those of the chosen extras and dependency groups."""
+        texts: list[tuple[str, str]] = [(text, "[project.dependencies]") for text in self.dependencies]
+        for extra in extras:
+            if extra not in self.optional_dependencies:
+                known = ", ".join(sorted(self.optional_dependencies)) or "none"
+                raise ConfigError(
+                    f"Extra {extra!r} is not in [project.optional-dependencies] of {self.path} "
+                    f"(defined: {known}); fix the 'extras' setting."
+                )
+            where = f"[project.optional-dependencies] {extra}"
+            texts.extend((text, where) for text in self.optional_dependencies[extra])
+        for group in groups:
+            texts.extend((text, f"[dependency-groups] {group}") for text in self._group(group))
+        return [_requirement(text, where, self.path) for text, where in texts]
+
+    def _group(self, group: str) -> tuple[str, ...]:
+        from dependency_groups import resolve
+
+        try:
+            return tuple(resolve(self.dependency_groups, group))
+        except (LookupError, ValueError, TypeError) as exc:
+            known = ", ".join(sorted(self.dependency_groups)) or "none"
+            raise ConfigError(
+                f"Dependency group {group!r} cannot be read from {self.path} ({exc}); "
+                f"defined groups: {known}. Fix the 'groups' setting or the table."
+            ) from None
+
+
+def _requirement(text: str, where: str, path: Path) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise ConfigError(f"Requirement {text!r} in {where} of {path} is invalid: {exc}.") from None
+
+
+def _string_tuple(value: object, where: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where} in {path} must be a list of requirement strings.")
+    return tuple(value)
+
+
+def read_project(root: Path) -> ProjectInfo:
+    """Read the [project] table of `root`/pyproject.toml."""
+    path = root / "pyproject.toml"
+    data = read_pyproject(path)
+    project = data.get("project", {})
+    if not isinstance(project, dict):
+        raise ConfigError(f"[project] in {path} must be a table.")
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, dict):
+        raise ConfigError(f"[project.optional-dependencies] in {path} must be a table.")
+    groups = data.get("dependency-groups", {})
+    if not isinstance(groups, dict):
+        raise ConfigError(f"[dependency-groups] in {path} must be a table.")
+    name = project.get("name")
+    return ProjectInfo(
+        path=path,
+        name=name if isinstance(name, str) else None,
+        dependencies=_string_tuple(project.get("dependencies", []), "[project.dependencies]", path),
+        optional_dependencies={
+            canonicalize_name(extra): _string_tuple(reqs, f"extra {extra!r}", path)
+            for extra, reqs in optional.items()
+        },
+        dependency_groups=groups,
+    )

@@ -1,0 +1,113 @@
+"""Write small, valid wheels and sdists directly, so tests need no build backend."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import tarfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+
+def _dist_name(name: str) -> str:
+    """The file-name form of a project name (PEP 491 / binary distribution format)."""
+    return canonicalize_name(name).replace("-", "_")
+
+
+def metadata_text(
+    name: str,
+    version: str,
+    *,
+    summary: str | None = "A small package made for testing.",
+    requires: Sequence[str] = (),
+    requires_python: str | None = None,
+    extra_headers: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Core metadata 2.1 for a package."""
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    if summary is not None:
+        lines.append(f"Summary: {summary}")
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines.extend(f"Requires-Dist: {req}" for req in requires)
+    lines.extend(f"{key}: {value}" for key, value in extra_headers)
+    return "\n".join(lines) + "\n\n"
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def make_wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    tag: str = "py3-none-any",
+    requires: Sequence[str] = (),
+    summary: str | None = "A small package made for testing.",
+    requires_python: str | None = None,
+    modules: Mapping[str, str] | None = None,
+    extra_headers: Sequence[tuple[str, str]] = (),
+    build_tag: str | None = None,
+) -> Path:
+    """Write `name-version-tag.whl` into `directory` and return its path.
+
+    By default the wheel holds one package, importable under the distribution's name,
+    whose `__version__` is `version`.
+    """
+    dist = _dist_name(name)
+    modules = (
+        {f"{dist}/__init__.py": f'__version__ = "{version}"\n'} if modules is None else modules
+    )
+    dist_info = f"{dist}-{version}.dist-info"
+    files: dict[str, bytes] = {path: text.encode() for path, text in modules.items()}
+    files[f"{dist_info}/METADATA"] = metadata_text(
+        name,
+        version,
+        summary=summary,
+        requires=requires,
+        requires_python=requires_python,
+        extra_headers=extra_headers,
+    ).encode()
+    pure = "true" if tag.endswith("-none-any") else "false"
+    wheel_lines = ["Wheel-Version: 1.0", "Generator: nightly-sessions-testing", f"Root-Is-Purelib: {pure}"]
+    wheel_lines.append(f"Tag: {tag}")
+    if build_tag:
+        wheel_lines.append(f"Build: {build_tag}")
+    files[f"{dist_info}/WHEEL"] = ("\n".join(wheel_lines) + "\n").encode()
+    record = [_record_line(path, data) for path, data in files.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+
+    parts = [dist, version] + ([build_tag] if build_tag else []) + [tag]
+    path = Path(directory) / ("-".join(parts) + ".whl")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+    return path
+
+
+def make_sdist(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    summary: str | None = "A small package made for testing.",
+) -> Path:
+    """Write `name-version.tar.gz` with a PKG-INFO into `directory` and return its path."""
+    base = f"{_dist_name(name)}-{version}"
+    path = Path(directory) / f"{base}.tar.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pkg_info = metadata_text(name, version, summary=summary).encode()
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(f"{base}/PKG-INFO")
+        info.size = len(pkg_info)
+        archive.addfile(info, io.BytesIO(pkg_info))
+    return path

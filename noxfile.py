@@ -1,0 +1,53 @@
+# /// script
+# dependencies = ["nox>=2025.2.9"]
+# ///
+"""Development tasks for nightly-sessions itself: `nox -s ci` is what CI runs."""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["ci"]
+
+
+def _lint(session: nox.Session) -> None:
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+def _tests(session: nox.Session) -> None:
+    args = session.posargs or ["-n", "2", "--durations=15"]
+    session.run("pytest", *args)
+
+
+@nox.session
+def ci(session: nox.Session) -> None:
+    """Lint, type-check and run the whole test suite (what .ci/run calls)."""
+    session.install("-e", ".[test,lint]")
+    _lint(session)
+    _tests(session)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) and mypy --strict."""
+    session.install("-e", ".[test,lint]")
+    _lint(session)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite; arguments after -- go to pytest."""
+    session.install("-e", ".[test]")
+    _tests(session)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run every benchmark under benchmarks/ and print ratios of medians."""
+    session.install("-e", ".[test]")
+    for script in sorted(session.posargs or ["benchmarks"]):
+        session.run("python", "-m", "benchmarks", script)

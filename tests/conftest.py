@@ -1,0 +1,99 @@
+"""Shared fixtures: an isolated installer environment and real pypiserver indexes."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.testing.pypi import PypiServer, serve_directory
+
+# What the sample projects need from the base index besides the packages tests make.
+BASE_WHEELS = ("pytest==9.0.3", "pytest-reportlog==1.0.0", "flit_core==3.12.0")
+WHEELHOUSE_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nightly-sessions-tests"
+
+# Installer settings from the machine would add other indexes; tests see loopback only.
+_INSTALLER_VARIABLES = (
+    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT", "PIP_NO_INDEX",
+    "UV_INDEX", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS",
+    "UV_INDEX_STRATEGY", "UV_CONSTRAINT", "NIGHTLY_INDEX_URL", "NIGHTLY_BASE_INDEX_URL",
+    "GITHUB_STEP_SUMMARY",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_installers() -> Iterator[None]:
+    """Hide the machine's pip and uv configuration for the whole test session."""
+    saved = dict(os.environ)
+    for name in _INSTALLER_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ["PIP_CONFIG_FILE"] = os.devnull
+    os.environ["UV_NO_CONFIG"] = "1"
+    os.environ["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _download_wheels(requirements: tuple[str, ...]) -> Path:
+    """Download (once per machine) the wheels the base index must serve."""
+    key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
+    target = WHEELHOUSE_CACHE / f"wheelhouse-{key}"
+    if target.is_dir():
+        return target
+    WHEELHOUSE_CACHE.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=WHEELHOUSE_CACHE))
+    command = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:",
+        "--dest", str(staging), *requirements,
+    ]  # fmt: skip
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
+    subprocess.run(command, check=True, env=env)
+    with contextlib.suppress(OSError):  # another worker may have won the race
+        staging.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def base_wheelhouse() -> Path:
+    """A folder of real wheels (pytest and friends) that base indexes serve."""
+    return _download_wheels(BASE_WHEELS)
+
+
+IndexFactory = Callable[[Path], PypiServer]
+
+
+@pytest.fixture
+def start_index() -> Iterator[IndexFactory]:
+    """Start pypiserver on a folder; every server is stopped when the test ends."""
+    with contextlib.ExitStack() as stack:
+
+        def start(directory: Path) -> PypiServer:
+            return stack.enter_context(serve_directory(directory))
+
+        yield start
+
+
+@pytest.fixture
+def base_index(tmp_path: Path, base_wheelhouse: Path, start_index: IndexFactory) -> PypiServer:
+    """A base index (the PyPI stand-in) holding the wheelhouse; tests add releases to it."""
+    directory = tmp_path / "base-index"
+    shutil.copytree(base_wheelhouse, directory)
+    return start_index(directory)
+
+
+@pytest.fixture
+def nightly_index(tmp_path: Path, start_index: IndexFactory) -> PypiServer:
+    """An empty nightly channel stand-in; tests add dev wheels to it."""
+    return start_index(tmp_path / "nightly-index")
