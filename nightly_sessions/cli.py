@@ -7,15 +7,18 @@ arguments and one that runs it. Failures print one redacted sentence and exit wi
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nightly_sessions import __version__
+from nightly_sessions import __version__, install, probe, report, testrun
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError
+from nightly_sessions.plan import Target
 from nightly_sessions.redact import redact
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -63,4 +66,80 @@ def main(argv: Sequence[str] | None = None) -> int:
 # Commands. Each is a pair of small functions and one entry in COMMANDS.
 
 
-COMMANDS: dict[str, Command] = {}
+def _environment_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python", type=Path, default=Path(sys.executable),
+        help="the interpreter of the environment to use (default: this one)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--installer", choices=("uv", "pip"), default=None,
+        help="installer for that environment (default: the 'installer' setting, uv when 'auto')",
+    )  # fmt: skip
+
+
+def _environment(args: argparse.Namespace, settings: Settings) -> install.Environment:
+    chosen = args.installer or settings.installer
+    name: install.InstallerName = "pip" if chosen == "pip" else "uv"
+    return install.Environment(args.python, name)
+
+
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python-version", help="plan for this Python (e.g. 3.12); default: this one")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+
+def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    target = Target.for_python(args.python_version) if args.python_version else Target.current()
+    plan = testrun.plan_for(settings, target)
+    print(json.dumps(plan.to_dict(), indent=2) if args.json else plan.render())  # noqa: T201
+    return 0
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    _environment_arguments(parser)
+    parser.add_argument("pytest_args", nargs="*", help="arguments for pytest (after --)")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    result = testrun.run_nightly_tests(settings, _environment(args, settings), args.pytest_args)
+    if result.message:
+        print(f"nightly-sessions: {redact(result.message)}", file=sys.stderr)  # noqa: T201
+    return result.exit_code
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    env = _environment(args, settings)
+    state = probe.probe(env.python)
+    plan = testrun.plan_for(settings, Target.for_python(state.python, state.implementation))
+    testrun.prove(plan, env, settings, print)
+    return 0
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "folder", type=Path, nargs="?", default=None,
+        help="folder holding nightly-report.json (default: the 'report-dir' setting)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--step-summary", action="store_true", help="also append it to $GITHUB_STEP_SUMMARY"
+    )
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    folder = args.folder or settings.report_path
+    data = report.read_report(folder / report.JSON_NAME)
+    markdown = report.render_markdown(data)
+    print(markdown)  # noqa: T201
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if args.step_summary and summary:
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+    return 0 if data["outcome"] == "passed" else 1
+
+
+COMMANDS: dict[str, Command] = {
+    "plan": Command("print the nightly install plan", _plan_arguments, _plan),
+    "run": Command("install nightlies into an environment, prove them, run pytest", _run_arguments, _run),
+    "verify": Command("prove an environment holds the newest nightlies", _environment_arguments, _verify),
+    "report": Command("print (and summarise) a run's report", _report_arguments, _report),
+}

@@ -13,9 +13,16 @@ from __future__ import annotations
 
 
 class NightlyError(Exception):
-    """A failure explained in one sentence: what failed, where, and what to do."""
+    """A failure explained in one sentence: what failed, where, and what to do.
+
+    `detail` holds supporting output (a tool's last lines) for reports, not for the sentence.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class ConfigError(NightlyError):

@@ -66,9 +66,16 @@ class ProjectInfo:
                 )
             where = f"[project.optional-dependencies] {extra}"
             texts.extend((text, where) for text in self.optional_dependencies[extra])
-        for group in groups:
-            texts.extend((text, f"[dependency-groups] {group}") for text in self._group(group))
-        return [_requirement(text, where, self.path) for text, where in texts]
+        requirements = [_requirement(text, where, self.path) for text, where in texts]
+        return requirements + self.group_requirements(groups)
+
+    def group_requirements(self, groups: Iterable[str]) -> list[Requirement]:
+        """The requirements of the chosen dependency groups (PEP 735, includes resolved)."""
+        return [
+            _requirement(text, f"[dependency-groups] {group}", self.path)
+            for group in groups
+            for text in self._group(group)
+        ]
 
     def _group(self, group: str) -> tuple[str, ...]:
         from dependency_groups import resolve

@@ -6,6 +6,7 @@ This is the only module that imports nox. Each session turns a `NightlyError` in
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,9 +15,10 @@ from typing import Any
 
 import nox
 
-from nightly_sessions import testrun
+from nightly_sessions import install, testrun
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError
+from nightly_sessions.plan import Target
 from nightly_sessions.redact import redact
 
 SessionBody = Callable[[nox.Session, Settings], None]
@@ -32,37 +34,24 @@ class SessionSpec:
     per_python: bool = False
 
 
-def _nox_runner(session: nox.Session) -> testrun.Runner:
-    """Run commands in the session; return their output when asked to capture it."""
-
-    def run(args: list[str], env: dict[str, str] | None, capture: bool) -> str:
-        output = session.run(*args, env=env, silent=capture, external=True)
-        return output if isinstance(output, str) else ""
-
-    return run
-
-
-def _installer(session: nox.Session) -> str:
-    return "uv" if session.venv_backend == "uv" else "pip"
+def environment(session: nox.Session) -> install.Environment:
+    """The session's virtual environment and the installer nox chose for it."""
+    python = shutil.which("python", path=session.bin) or str(Path(session.bin) / "python")
+    uv = nox.virtualenv.UV if session.venv_backend == "uv" else "uv"
+    installer: install.InstallerName = "uv" if session.venv_backend == "uv" else "pip"
+    return install.Environment(Path(python), installer, uv)
 
 
 def nightly_tests(session: nox.Session, settings: Settings) -> None:
-    """Install the project, replace dependencies with nightlies, prove it, run pytest."""
-    outcome = testrun.nightly_tests(
-        settings,
-        installer=_installer(session),
-        runner=_nox_runner(session),
-        pytest_args=list(session.posargs),
-        session_name=session.name,
-        log=session.log,
-    )
-    if outcome.error:
-        session.error(outcome.error)
+    """Install the project with nightly dependencies, prove them, run pytest, report."""
+    result = testrun.run_nightly_tests(settings, environment(session), session.posargs)
+    if result.exit_code:
+        session.error(redact(result.message or "The nightly test run failed."))
 
 
 def nightly_plan(session: nox.Session, settings: Settings) -> None:
-    """Print which packages come from where, and the newest nightly of each."""
-    session.log(testrun.plan_text(settings))
+    """Print each nightly package, where it will come from and its newest nightly."""
+    print(testrun.plan_for(settings, Target.current()).render())  # noqa: T201
 
 
 SESSIONS: dict[str, SessionSpec] = {

@@ -1,0 +1,228 @@
+"""Which packages come from the nightly index and which from the base index.
+
+`make_plan` reads the project and the nightly channel and returns an `InstallPlan`: a
+plain value with no side effects, printable as a table, that the install and verify
+steps follow.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from packaging import tags as packaging_tags
+from packaging.utils import canonicalize_name
+
+from nightly_sessions.config import Settings
+from nightly_sessions.errors import ConfigError
+from nightly_sessions.index import DistFile, IndexClient, newest_compatible
+from nightly_sessions.pyproject import ProjectInfo
+from nightly_sessions.redact import redact
+
+Source = Literal["nightly", "base"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The interpreter the plan is for: which wheels it can install."""
+
+    python: str  # "3.12"
+    tags: tuple[packaging_tags.Tag, ...] = field(repr=False)
+
+    @classmethod
+    def current(cls) -> Target:
+        """The interpreter running this code."""
+        return cls(f"{sys.version_info[0]}.{sys.version_info[1]}", tuple(packaging_tags.sys_tags()))
+
+    @classmethod
+    def for_python(cls, python: str, implementation: str = "cpython") -> Target:
+        """Another interpreter on this machine: same platform, other Python version."""
+        major, minor = (int(part) for part in python.split(".")[:2])
+        if implementation != "cpython":
+            found = tuple(packaging_tags.compatible_tags(python_version=(major, minor)))
+            return cls(python, found)
+        found = (
+            *packaging_tags.cpython_tags(python_version=(major, minor)),
+            *packaging_tags.compatible_tags(python_version=(major, minor), interpreter=f"cp{major}{minor}"),
+        )
+        return cls(python, found)
+
+
+@dataclass(frozen=True)
+class PlannedPackage:
+    """One package that should be a nightly, and what the channel offers for it."""
+
+    name: str
+    source: Source  # "nightly" when the channel has a wheel for the target, else "base"
+    newest_nightly: str | None
+    channel_versions: tuple[str, ...]
+    allowed_missing: bool
+    reason: str
+
+    @property
+    def on_channel(self) -> bool:
+        return self.source == "nightly"
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    """Where each dependency comes from; a plain value that install and verify follow."""
+
+    project_root: Path
+    project_name: str | None
+    extras: tuple[str, ...]
+    groups: tuple[str, ...]
+    group_requirements: tuple[str, ...]
+    nightly_index_url: str
+    base_index_url: str
+    python: str
+    packages: tuple[PlannedPackage, ...]
+
+    @property
+    def nightly(self) -> tuple[PlannedPackage, ...]:
+        """Packages the nightly index will provide."""
+        return tuple(package for package in self.packages if package.on_channel)
+
+    @property
+    def absent(self) -> tuple[PlannedPackage, ...]:
+        """Packages wanted as nightlies that the channel does not carry for this target."""
+        return tuple(package for package in self.packages if not package.on_channel)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, with index URLs redacted."""
+        return {
+            "project": self.project_name,
+            "python": self.python,
+            "extras": list(self.extras),
+            "groups": list(self.groups),
+            "nightly_index": redact(self.nightly_index_url),
+            "base_index": redact(self.base_index_url),
+            "packages": [
+                {
+                    "name": package.name,
+                    "source": package.source,
+                    "newest_nightly": package.newest_nightly,
+                    "allowed_missing": package.allowed_missing,
+                    "reason": package.reason,
+                }
+                for package in self.packages
+            ],
+        }
+
+    def render(self) -> str:
+        """The plan as a terminal table."""
+        rows = [("package", "from", "newest nightly on the channel", "why")]
+        for package in self.packages:
+            origin = "nightly index" if package.on_channel else "base index"
+            newest = package.newest_nightly or (
+                "not on the channel" + (" (allowed)" if package.allowed_missing else "")
+            )
+            rows.append((package.name, origin, newest, package.reason))
+        lines = [
+            f"Nightly plan for {self.project_name or self.project_root} on Python {self.python}",
+            f"  nightly index: {redact(self.nightly_index_url)}",
+            f"  base index:    {redact(self.base_index_url)}",
+            f"  install: project{_extras_text(self.extras)}"
+            + (f" + groups {', '.join(self.groups)}" if self.groups else ""),
+            "",
+            *_table(rows),
+        ]
+        if not self.packages:
+            lines.append("  (no package of this project is on the nightly channel)")
+        return "\n".join(lines)
+
+
+def _extras_text(extras: Sequence[str]) -> str:
+    return f"[{','.join(extras)}]" if extras else ""
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def choose_extras(settings: Settings, project: ProjectInfo) -> tuple[str, ...]:
+    """The extras to install: the setting, else the conventional test extra if any."""
+    return project.default_extras() if settings.extras is None else settings.extras
+
+
+def choose_groups(settings: Settings, project: ProjectInfo) -> tuple[str, ...]:
+    """The dependency groups to install: the setting, else the conventional test group if any."""
+    return project.default_groups() if settings.groups is None else settings.groups
+
+
+def candidate_names(
+    settings: Settings, project: ProjectInfo, extras: Sequence[str], groups: Sequence[str]
+) -> dict[str, str]:
+    """Names to look for on the channel, each with why it is wanted."""
+    if settings.packages != "auto":
+        return {name: "listed in settings" for name in settings.packages}
+    own_name = canonicalize_name(project.name) if project.name else None
+    wanted: dict[str, str] = {}
+    for requirement in project.requirements(extras, groups):
+        name = canonicalize_name(requirement.name)
+        if name != own_name:
+            wanted.setdefault(name, "auto: a requirement of the project")
+    return wanted
+
+
+def _plan_package(
+    name: str,
+    reason: str,
+    files: Iterable[DistFile],
+    target: Target,
+    allowed: Iterable[str],
+) -> PlannedPackage:
+    files = list(files)
+    newest = newest_compatible(files, target.tags, target.python)
+    versions = sorted({file.version for file in files if file.is_wheel and not file.yanked})
+    return PlannedPackage(
+        name=name,
+        source="nightly" if newest else "base",
+        newest_nightly=str(newest.version) if newest else None,
+        channel_versions=tuple(str(version) for version in versions),
+        allowed_missing=name in set(allowed),
+        reason=reason,
+    )
+
+
+def make_plan(
+    settings: Settings,
+    project: ProjectInfo,
+    target: Target,
+    index: IndexClient | None = None,
+) -> InstallPlan:
+    """Ask the nightly index about every candidate at once and decide each one's source."""
+    extras = choose_extras(settings, project)
+    groups = choose_groups(settings, project)
+    wanted = candidate_names(settings, project, extras, groups)
+    index = index or IndexClient(settings.nightly_index_url, timeout=settings.timeout, retries=settings.retries)
+    channel: Mapping[str, list[DistFile]] = index.files_many(wanted) if wanted else {}
+    packages = [
+        _plan_package(name, reason, channel.get(name, []), target, settings.allow_missing)
+        for name, reason in wanted.items()
+    ]
+    if settings.packages == "auto":
+        # Auto discovery keeps only what the channel carries; an explicit list keeps everything.
+        packages = [package for package in packages if package.channel_versions]
+    unknown = set(settings.allow_missing) - set(wanted)
+    if settings.packages != "auto" and unknown:
+        raise ConfigError(
+            f"Setting 'allow-missing' names {', '.join(sorted(unknown))}, which "
+            "'packages' does not list; add them to 'packages' or remove them."
+        )
+    group_requirements = tuple(str(requirement) for requirement in project.group_requirements(groups))
+    return InstallPlan(
+        project_root=settings.project_root,
+        project_name=project.name,
+        extras=extras,
+        groups=groups,
+        group_requirements=group_requirements,
+        nightly_index_url=settings.nightly_index_url,
+        base_index_url=settings.base_index_url,
+        python=target.python,
+        packages=tuple(packages),
+    )

@@ -1,0 +1,118 @@
+"""One nightly test run: plan, install, prove, run pytest, report.
+
+Plain Python over an `Environment`, so the nox session and the CLI share it. The report
+is written whatever happens, so a run that never reached pytest still says why.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nightly_sessions import install, runner
+from nightly_sessions.config import Settings
+from nightly_sessions.errors import NightlyError, ProofError
+from nightly_sessions.plan import InstallPlan, Target, make_plan
+from nightly_sessions.probe import probe
+from nightly_sessions.pyproject import read_project
+from nightly_sessions.report import REPORT_LOG_NAME, RunReport, count_tests, version_table, write_report
+from nightly_sessions.verify import VersionReport, verify
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How the run ended: the exit code, a sentence when it is not 0, and the report."""
+
+    exit_code: int
+    message: str | None
+    report_path: Path
+
+
+def job_name(python: str) -> str:
+    """The matrix job's name: $NIGHTLY_JOB, else Python version and OS."""
+    return os.environ.get("NIGHTLY_JOB") or f"py{python}-{platform.system()}"
+
+
+def plan_for(settings: Settings, target: Target) -> InstallPlan:
+    """Read the project and the channel and decide each package's source."""
+    return make_plan(settings, read_project(settings.project_root), target)
+
+
+def install_all(plan: InstallPlan, env: install.Environment, report: RunReport) -> None:
+    """Base install, nightlies, repairs, dependency check; record repairs and the check."""
+    install.install_base(plan, env)
+    install.install_nightlies(plan, env)
+    report.repairs = [
+        {"name": r.name, "requirement": r.requirement, "required_by": r.required_by, "installed": r.installed}
+        for r in install.repair(plan, env)
+    ]
+    check = install.dependency_check(env)
+    report.dependency_check = {"ok": check.ok, "output": check.output}
+
+
+def prove(plan: InstallPlan, env: install.Environment, settings: Settings, log: Log) -> VersionReport:
+    """Read back what is installed; in strict mode, stop unless every package is the nightly."""
+    versions = verify(plan, probe(env.python))
+    log("Installed versions of the planned packages:\n" + version_table(versions))
+    if settings.strict and versions.failures:
+        raise ProofError(
+            f"{versions.summary()} Strict mode stops before pytest; add such packages to "
+            "'allow-missing' or set 'strict = false' to test anyway."
+        )
+    return versions
+
+
+def run_pytest(settings: Settings, env: install.Environment, pytest_args: Sequence[str]) -> int:
+    """Run pytest with a report log in the report folder; return its exit code."""
+    folder = settings.report_path
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / REPORT_LOG_NAME
+    log_path.unlink(missing_ok=True)  # a stale log from an earlier run must not be read as this one's
+    args = [str(env.python), "-m", "pytest", f"--report-log={log_path}", *settings.pytest_args, *pytest_args]
+    return runner.run(args, what="run the tests", ok_codes=range(256), cwd=settings.project_root).returncode
+
+
+def run_nightly_tests(
+    settings: Settings,
+    env: install.Environment,
+    pytest_args: Sequence[str] = (),
+    log: Log = print,
+) -> RunResult:
+    """Plan, install, prove and test in `env`; always write the report."""
+    state = probe(env.python)
+    target = Target.for_python(state.python, state.implementation)
+    report = RunReport(
+        project=None,
+        job=job_name(state.python),
+        python=state.python,
+        nightly_index=settings.nightly_index_url,
+        base_index=settings.base_index_url,
+    )
+    exit_code, message = 0, None
+    try:
+        plan = plan_for(settings, target)
+        report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
+        log(plan.render())
+        report.stage = "install"
+        install_all(plan, env, report)
+        report.stage = "verify"
+        report.versions = prove(plan, env, settings, log)
+        report.stage = "tests"
+        exit_code = run_pytest(settings, env, pytest_args)
+        report.tests = count_tests(settings.report_path / REPORT_LOG_NAME, exit_code)
+        report.outcome = "passed" if exit_code == 0 else "tests-failed"
+        if exit_code:
+            message = f"The tests failed against the nightlies (pytest exit code {exit_code})."
+    except NightlyError as exc:
+        report.error, report.output_tail = str(exc), exc.detail
+        exit_code, message = exc.exit_code, str(exc)
+    finally:
+        path = write_report(report, settings.report_path)
+    log(f"Report: {path} (and {path.with_suffix('.md').name})")
+    return RunResult(exit_code, message, path)
+
