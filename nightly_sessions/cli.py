@@ -111,7 +111,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     env = _environment(args, settings)
     state = probe.probe(env.python)
     plan = testrun.plan_for(settings, Target.for_python(state.python, state.implementation))
-    testrun.prove(plan, env, settings, print)
+    testrun.require_nightlies(testrun.prove(plan, env, print), settings)
     return 0
 
 

@@ -55,16 +55,20 @@ def install_all(plan: InstallPlan, env: install.Environment, report: RunReport) 
     report.dependency_check = {"ok": check.ok, "output": check.output}
 
 
-def prove(plan: InstallPlan, env: install.Environment, settings: Settings, log: Log) -> VersionReport:
-    """Read back what is installed; in strict mode, stop unless every package is the nightly."""
+def prove(plan: InstallPlan, env: install.Environment, log: Log) -> VersionReport:
+    """Read back what is installed and classify each planned package."""
     versions = verify(plan, probe(env.python))
     log("Installed versions of the planned packages:\n" + version_table(versions))
+    return versions
+
+
+def require_nightlies(versions: VersionReport, settings: Settings) -> None:
+    """In strict mode, stop unless every planned package is the newest nightly (or allowed)."""
     if settings.strict and versions.failures:
         raise ProofError(
             f"{versions.summary()} Strict mode stops before pytest; add such packages to "
             "'allow-missing' or set 'strict = false' to test anyway."
         )
-    return versions
 
 
 def run_pytest(settings: Settings, env: install.Environment, pytest_args: Sequence[str]) -> int:
@@ -101,7 +105,8 @@ def run_nightly_tests(
         report.stage = "install"
         install_all(plan, env, report)
         report.stage = "verify"
-        report.versions = prove(plan, env, settings, log)
+        report.versions = prove(plan, env, log)
+        require_nightlies(report.versions, settings)
         report.stage = "tests"
         exit_code = run_pytest(settings, env, pytest_args)
         report.tests = count_tests(settings.report_path / REPORT_LOG_NAME, exit_code)

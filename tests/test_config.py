@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.config import DEFAULT_NIGHTLY_INDEX, Settings, describe_keys, load_settings
+from nightly_sessions.errors import ConfigError
+
+
+def write_pyproject(root: Path, table: str) -> Path:
+    path = root / "pyproject.toml"
+    path.write_text(f'[project]\nname = "demo"\n\n[tool.nightly-sessions]\n{table}\n', encoding="utf-8")
+    return root
+
+
+def test_defaults_without_pyproject(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={})
+    assert settings.nightly_index_url == DEFAULT_NIGHTLY_INDEX
+    assert settings.base_index_url == "https://pypi.org/simple"
+    assert settings.packages == "auto"
+    assert settings.strict is True
+    assert settings.installer == "auto"
+    assert settings.report_path == tmp_path.resolve() / "nightly-reports"
+
+
+def test_layers_override_in_order(tmp_path: Path) -> None:
+    root = write_pyproject(
+        tmp_path, 'packages = ["NumPy", "scipy"]\nreport-dir = "from-file"\nstrict = false\ninstaller = "pip"'
+    )
+    settings = load_settings(
+        root,
+        {"report_dir": "from-register", "strict": True},
+        environ={"NIGHTLY_REPORT_DIR": "from-env", "NIGHTLY_INDEX_URL": "http://127.0.0.1:1/simple/"},
+    )
+    assert settings.packages == ("numpy", "scipy")  # canonicalised
+    assert settings.installer == "pip"  # file
+    assert settings.strict is True  # register beats file
+    assert settings.report_dir == "from-env"  # environment beats register
+    assert settings.nightly_index_url == "http://127.0.0.1:1/simple"
+
+
+def test_environment_lists_and_booleans(tmp_path: Path) -> None:
+    settings = load_settings(
+        tmp_path, environ={"NIGHTLY_PACKAGES": "numpy, scipy", "NIGHTLY_STRICT": "false"}
+    )
+    assert settings.packages == ("numpy", "scipy")
+    assert settings.strict is False
+
+
+def test_unknown_key_names_key_and_suggests(tmp_path: Path) -> None:
+    root = write_pyproject(tmp_path, 'pakages = ["numpy"]')
+    with pytest.raises(ConfigError, match=r"Unknown setting 'pakages' in \[tool.nightly-sessions\].*Did you mean 'packages'"):
+        load_settings(root, environ={})
+
+
+def test_unknown_register_keyword(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"Unknown setting 'colour' in nightly_sessions.register"):
+        load_settings(tmp_path, {"colour": "red"}, environ={})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "accepted"),
+    [
+        ("installer", "conda", '"auto", "uv" or "pip"'),
+        ("nightly_index_url", "ftp://example", "an http"),
+        ("python", ["2.7"], "a list of versions"),
+        ("packages", ["not a name!"], "package names"),
+        ("strict", "maybe", "true or false"),
+        ("timeout", -1, "a positive number"),
+        ("retries", 1.5, "a whole number"),
+    ],
+)
+def test_bad_values_name_key_value_and_accepted(tmp_path: Path, key: str, value: object, accepted: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, {key: value}, environ={})
+    message = str(caught.value)
+    assert repr(key.replace("_", "-")) in message
+    assert repr(value) in message
+    assert accepted in message
+
+
+def test_bad_environment_value_names_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="environment variable NIGHTLY_INSTALLER"):
+        load_settings(tmp_path, environ={"NIGHTLY_INSTALLER": "conda"})
+
+
+def test_malformed_pyproject_is_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.nightly-sessions\npackages = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"pyproject.toml is not valid TOML \(.*line 1.*\); fix the file"):
+        load_settings(tmp_path, environ={})
+
+
+def test_settings_table_must_be_a_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool]\nnightly-sessions = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be a table"):
+        load_settings(tmp_path, environ={})
+
+
+def test_every_key_is_a_settings_field_and_documented() -> None:
+    rows = describe_keys()
+    assert {row[0] for row in rows} >= {"nightly-index-url", "base-index-url", "packages", "allow-missing"}
+    fields = set(Settings.__dataclass_fields__)
+    assert {row[0].replace("-", "_") for row in rows} <= fields
+    assert all(row[3] for row in rows)

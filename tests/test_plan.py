@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.config import load_settings
+from nightly_sessions.errors import ConfigError, NetworkError
+from nightly_sessions.plan import Target, make_plan
+from nightly_sessions.pyproject import read_project
+from nightly_sessions.testing.pypi import PypiServer, free_port
+from nightly_sessions.testing.wheelhouse import make_wheel
+
+PYPROJECT = """
+[project]
+name = "demo"
+dependencies = ["numpy>=2", "pandas", "demo-helper"]
+
+[project.optional-dependencies]
+test = ["pytest", "scipy"]
+
+[dependency-groups]
+test = ["matplotlib"]
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def channel(nightly_index: PypiServer) -> PypiServer:
+    folder = nightly_index.directory
+    make_wheel(folder, "numpy", "2.5.0.dev0+git20261120.aaaaaaa")
+    make_wheel(folder, "numpy", "2.5.0.dev0+git20261123.bbbbbbb")
+    make_wheel(folder, "numpy", "2.6.0.dev0", tag="cp399-cp399-manylinux_2_17_x86_64")  # not for us
+    make_wheel(folder, "scipy", "1.17.0.dev0")
+    make_wheel(folder, "matplotlib", "3.11.0.dev0")
+    make_wheel(folder, "demo", "9.0.dev0")  # the project itself is never planned
+    return nightly_index
+
+
+def settings_for(root: Path, channel: PypiServer, **overrides: object):  # type: ignore[no-untyped-def]
+    return load_settings(root, {"nightly_index_url": channel.url, **overrides}, environ={})
+
+
+def test_auto_keeps_requirements_the_channel_carries(project: Path, channel: PypiServer) -> None:
+    settings = settings_for(project, channel)
+    plan = make_plan(settings, read_project(project), Target.for_python("3.11"))
+    assert plan.extras == ("test",)
+    assert plan.groups == ("test",)
+    assert plan.group_requirements == ("matplotlib",)
+    assert [p.name for p in plan.packages] == ["numpy", "scipy", "matplotlib"]
+    numpy = plan.packages[0]
+    assert numpy.source == "nightly"
+    assert numpy.newest_nightly == "2.5.0.dev0+git20261123.bbbbbbb"
+    assert "2.5.0.dev0+git20261120.aaaaaaa" in numpy.channel_versions
+
+
+def test_explicit_list_keeps_packages_missing_from_channel(project: Path, channel: PypiServer) -> None:
+    settings = settings_for(project, channel, packages=["numpy", "pandas"], allow_missing=["pandas"])
+    plan = make_plan(settings, read_project(project), Target.for_python("3.11"))
+    assert [(p.name, p.source, p.allowed_missing) for p in plan.packages] == [
+        ("numpy", "nightly", False),
+        ("pandas", "base", True),
+    ]
+    assert [p.name for p in plan.absent] == ["pandas"]
+    text = plan.render()
+    assert "pandas" in text
+    assert "not on the channel (allowed)" in text
+
+
+def test_allow_missing_must_name_planned_packages(project: Path, channel: PypiServer) -> None:
+    settings = settings_for(project, channel, packages=["numpy"], allow_missing=["pandas"])
+    with pytest.raises(ConfigError, match="'allow-missing' names pandas, which 'packages' does not list"):
+        make_plan(settings, read_project(project), Target.for_python("3.11"))
+
+
+def test_plan_json_redacts_token_urls(project: Path, channel: PypiServer) -> None:
+    settings = settings_for(project, channel, base_index_url="http://127.0.0.1:9/t/tok-123456/simple")
+    data = make_plan(settings, read_project(project), Target.for_python("3.11")).to_dict()
+    assert data["base_index"] == "http://127.0.0.1:9/t/***/simple"
+    assert "tok-123456" not in repr(data)
+
+
+def test_unreachable_channel_is_a_network_error(project: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/simple"
+    settings = load_settings(project, {"nightly_index_url": url, "retries": 0, "timeout": 2}, environ={})
+    with pytest.raises(NetworkError, match="127.0.0.1"):
+        make_plan(settings, read_project(project), Target.for_python("3.11"))
+
+
+def test_target_for_other_python_uses_its_tags() -> None:
+    target = Target.for_python("3.12")
+    assert any(str(tag).startswith("cp312-cp312-") for tag in target.tags)
+    assert any(str(tag) == "py3-none-any" for tag in target.tags)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from nightly_sessions.errors import ToolError
+from nightly_sessions.probe import MARKER, parse, probe
+
+
+def test_probe_reads_this_interpreter() -> None:
+    state = probe(sys.executable)
+    assert state.python == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert state.implementation == sys.implementation.name
+    assert state.version_of("Packaging") is not None  # canonical lookup
+    assert state.markers["sys_platform"] == sys.platform
+
+
+def test_requirements_evaluate_markers() -> None:
+    line = MARKER + (
+        '{"python": "3.11", "implementation": "cpython", "markers": {"python_version": "3.11", '
+        '"sys_platform": "linux"}, "distributions": {"Demo": {"version": "1.0", "requires": '
+        '["numpy>=2", "pywin32; sys_platform == \\"win32\\"", "pytest; extra == \\"test\\"", "bad req!"]}}}'
+    )
+    state = parse("noise before\n" + line + "\n")
+    assert [str(r) for r in state.requirements_of("demo")] == ["numpy>=2"]
+    assert state.requirements_of("absent") == []
+
+
+def test_unreadable_probe_output_is_a_sentence() -> None:
+    with pytest.raises(ToolError, match="probe printed nothing readable"):
+        parse("Traceback (most recent call last):\n")

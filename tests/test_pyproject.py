@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.errors import ConfigError
+from nightly_sessions.pyproject import read_project, read_pyproject
+
+PYPROJECT = """
+[project]
+name = "Demo_Project"
+dependencies = ["numpy>=2", "scipy; python_version >= '3.10'"]
+
+[project.optional-dependencies]
+Test = ["pytest", "hypothesis"]
+plot = ["matplotlib"]
+
+[dependency-groups]
+test = ["pytest-cov", {include-group = "lint"}]
+lint = ["ruff"]
+"""
+
+
+def test_reads_requirements_of_extras_and_groups(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    project = read_project(tmp_path)
+    assert project.name == "Demo_Project"
+    assert project.default_extras() == ("test",)
+    assert project.default_groups() == ("test",)
+    names = [req.name for req in project.requirements(["test"], ["test"])]
+    assert names == ["numpy", "scipy", "pytest", "hypothesis", "pytest-cov", "ruff"]
+
+
+def test_unknown_extra_lists_defined_ones(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"Extra 'docs' is not in .* \(defined: plot, test\)"):
+        read_project(tmp_path).requirements(["docs"], [])
+
+
+def test_unknown_group_is_a_sentence(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"Dependency group 'docs' cannot be read .* defined groups: lint, test"):
+        read_project(tmp_path).requirements([], ["docs"])
+
+
+def test_invalid_requirement_names_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["numpy >>> 2"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"Requirement 'numpy >>> 2' in \[project.dependencies\]"):
+        read_project(tmp_path).requirements([], [])
+
+
+def test_dependencies_must_be_strings(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = "numpy"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be a list of requirement strings"):
+        read_project(tmp_path)
+
+
+def test_missing_file_is_empty(tmp_path: Path) -> None:
+    assert read_pyproject(tmp_path / "pyproject.toml") == {}
+    assert read_project(tmp_path).name is None

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.errors import ConfigError
+from nightly_sessions.report import (
+    JSON_NAME,
+    MARKDOWN_NAME,
+    RunReport,
+    count_tests,
+    read_report,
+    render_markdown,
+    write_report,
+)
+from nightly_sessions.verify import PackageVersion, VersionReport
+
+SUITE = """
+import pytest
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+def test_ok(): pass
+def test_fails(): assert 1 == 2
+def test_error(broken): pass
+@pytest.mark.skip(reason="not today")
+def test_skipped(): pass
+"""
+
+
+def run_pytest(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    log = folder / "log.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--report-log={log}", str(folder)],
+        cwd=folder, capture_output=True, check=False,
+    )  # fmt: skip
+    return log
+
+
+def test_counts_from_a_real_report_log(tmp_path: Path) -> None:
+    counts = count_tests(run_pytest(tmp_path, {"test_suite.py": SUITE}))
+    assert (counts.passed, counts.failed, counts.errors, counts.skipped) == (1, 1, 1, 1)
+    assert counts.exit_code == 1
+
+
+def test_collection_errors_count_as_errors(tmp_path: Path) -> None:
+    log = run_pytest(tmp_path, {"test_broken_import.py": "import no_such_module_here\n"})
+    counts = count_tests(log)
+    assert (counts.errors, counts.exit_code) == (1, 2)
+    assert count_tests(log, exit_code=9).exit_code == 9  # the process's code wins
+
+
+def test_absent_log_counts_nothing(tmp_path: Path) -> None:
+    assert count_tests(tmp_path / "absent.jsonl").passed == 0
+
+
+def make_report(**fields: object) -> RunReport:
+    report = RunReport(
+        project="demo", job="py3.11-Linux", python="3.11",
+        nightly_index="https://pypi.anaconda.org/t/tok-999999/chan/simple", base_index="http://127.0.0.1/simple",
+    )  # fmt: skip
+    for name, value in fields.items():
+        setattr(report, name, value)
+    return report
+
+
+def test_written_report_and_step_summary(tmp_path: Path) -> None:
+    versions = VersionReport((PackageVersion("numpy", "nightly", "2.5.0.dev0", "2.5.0.dev0", "nightly", False),))
+    report = make_report(versions=versions, stage="tests", outcome="passed")
+    summary = tmp_path / "summary.md"
+    path = write_report(report, tmp_path / "reports", {"GITHUB_STEP_SUMMARY": str(summary)})
+    data = json.loads(path.read_text())
+    assert data["schema"] == 1
+    assert data["packages"][0]["status"] == "nightly"
+    assert "tok-999999" not in path.read_text()
+    markdown = (tmp_path / "reports" / MARKDOWN_NAME).read_text()
+    assert "| `numpy` | `2.5.0.dev0` | `2.5.0.dev0` | `nightly` |" in markdown
+    assert summary.read_text().strip() == markdown.strip()
+    assert read_report(path)["outcome"] == "passed"
+
+
+def test_not_run_report_says_which_step_stopped() -> None:
+    report = make_report(stage="install", error="Failed to install x.", output_tail="ERROR: no x\n")
+    markdown = render_markdown(report.to_dict())
+    assert "tests did not run" in markdown
+    assert "**Stopped at the install step:** Failed to install x." in markdown
+    assert "ERROR: no x" in markdown
+
+
+def test_unreadable_reports_are_sentences(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="No report at .*; run `nox -s nightly_tests` first"):
+        read_report(tmp_path / JSON_NAME)
+    (tmp_path / JSON_NAME).write_text("{", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        read_report(tmp_path / JSON_NAME)
+    (tmp_path / JSON_NAME).write_text('{"schema": 9}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not a schema-1 nightly report"):
+        read_report(tmp_path / JSON_NAME)
+
+
+def test_unwritable_report_folder_is_a_sentence(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match="Cannot write the report into"):
+        write_report(make_report(), blocker / "reports", {})

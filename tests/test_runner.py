@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from nightly_sessions import runner
+from nightly_sessions.errors import ToolError
+from nightly_sessions.redact import add_secret
+
+
+def test_output_is_streamed_redacted_and_kept(capfd: pytest.CaptureFixture[str]) -> None:
+    add_secret("runner-secret-xyz")
+    script = "print('token runner-secret-xyz'); print('http://127.0.0.1/t/abc123/simple')"
+    result = runner.run([sys.executable, "-c", script], what="print things")
+    out = capfd.readouterr().out
+    assert "runner-secret-xyz" not in out
+    assert "abc123" not in out
+    assert "token ***" in result.output
+    assert result.returncode == 0
+
+
+def test_failure_names_what_failed_and_keeps_the_tail() -> None:
+    script = "import sys; [print(i) for i in range(100)]; sys.exit(3)"
+    with pytest.raises(ToolError, match=r"Failed to do the thing \(.* exited with code 3\)") as caught:
+        runner.run([sys.executable, "-c", script], what="do the thing", echo=False)
+    assert caught.value.detail is not None
+    assert caught.value.detail.splitlines()[-1] == "99"
+    assert len(caught.value.detail.splitlines()) == runner.TAIL_LINES
+
+
+def test_missing_program_is_a_sentence() -> None:
+    with pytest.raises(ToolError, match="Could not start no-such-program-here to run it"):
+        runner.run(["no-such-program-here"], what="run it")
+
+
+def test_environment_overrides_can_remove_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NIGHTLY_TEST_VAR", "present")
+    env = runner.merged_environment({"NIGHTLY_TEST_VAR": None, "OTHER": "x"})
+    assert "NIGHTLY_TEST_VAR" not in env
+    assert env["OTHER"] == "x"
