@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -47,7 +49,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run every benchmark under benchmarks/ and print ratios of medians."""
+    """Run the benchmarks (or those named after --) and print ratios of medians."""
     session.install("-e", ".[test]")
-    for script in sorted(session.posargs or ["benchmarks"]):
-        session.run("python", "-m", "benchmarks", script)
+    scripts = session.posargs or sorted(str(path) for path in Path("benchmarks").glob("bench_*.py"))
+    for script in scripts:
+        session.run("python", script)

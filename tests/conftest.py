@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
-
-# What the sample projects need from the base index besides the packages tests make.
-BASE_WHEELS = ("pytest==9.0.3", "pytest-reportlog==1.0.0", "flit_core==3.12.0")
-WHEELHOUSE_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nightly-sessions-tests"
+from nightly_sessions.testing.wheelhouse import download_wheels
 
 # Installer settings from the machine would add other indexes; tests see loopback only.
 _INSTALLER_VARIABLES = (
@@ -45,30 +38,10 @@ def _isolated_installers() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _download_wheels(requirements: tuple[str, ...]) -> Path:
-    """Download (once per machine) the wheels the base index must serve."""
-    key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
-    target = WHEELHOUSE_CACHE / f"wheelhouse-{key}"
-    if target.is_dir():
-        return target
-    WHEELHOUSE_CACHE.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=WHEELHOUSE_CACHE))
-    command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:",
-        "--dest", str(staging), *requirements,
-    ]  # fmt: skip
-    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
-    subprocess.run(command, check=True, env=env)
-    with contextlib.suppress(OSError):  # another worker may have won the race
-        staging.rename(target)
-    shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
 @pytest.fixture(scope="session")
 def base_wheelhouse() -> Path:
     """A folder of real wheels (pytest and friends) that base indexes serve."""
-    return _download_wheels(BASE_WHEELS)
+    return download_wheels()
 
 
 IndexFactory = Callable[[Path], PypiServer]

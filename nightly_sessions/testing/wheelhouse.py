@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
+import os
+import shutil
+import subprocess
+import sys
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -111,3 +117,32 @@ def make_sdist(
         info.size = len(pkg_info)
         archive.addfile(info, io.BytesIO(pkg_info))
     return path
+
+
+# What a base index must serve so that a project's tests can run: pytest, the report-log
+# plugin, and the example project's build backend.
+TEST_TOOLS = ("pytest==9.0.3", "pytest-reportlog==1.0.0", "flit_core==3.12.0")
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nightly-sessions"
+
+
+def download_wheels(requirements: Sequence[str] = TEST_TOOLS, cache: Path = CACHE) -> Path:
+    """Download real wheels (with their dependencies) from PyPI once; return their folder.
+
+    A base index stand-in serves them, so that installs in tests and the demo need no
+    other index. The folder is keyed by the requirements and reused afterwards.
+    """
+    key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
+    target = cache / f"wheelhouse-{key}"
+    if target.is_dir():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=cache))
+    command = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+        "--only-binary", ":all:", "--dest", str(staging), *requirements,
+    ]  # fmt: skip
+    subprocess.run(command, check=True, env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+    with contextlib.suppress(OSError):  # a concurrent download may have finished first
+        staging.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -1,0 +1,90 @@
+"""`python -m nightly_sessions ...`: the same work without nox."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.cli import main
+from nightly_sessions.testing.pypi import PypiServer, free_port
+from nightly_world import NEWEST_NIGHTLY, World, build_world
+
+
+@pytest.fixture
+def world(tmp_path: Path, base_index: PypiServer, nightly_index: PypiServer) -> World:
+    return build_world(tmp_path, base_index, nightly_index)
+
+
+def use_world(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NIGHTLY_INDEX_URL", world.nightly.url)
+    monkeypatch.setenv("NIGHTLY_BASE_INDEX_URL", world.base.url)
+
+
+def test_plan_as_json(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    use_world(world, monkeypatch)
+    assert main(["--project", str(world.project), "plan", "--json", "--python-version", "3.12"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["python"] == "3.12"
+    assert data["packages"][0]["newest_nightly"] == NEWEST_NIGHTLY
+
+
+@pytest.mark.integration
+def test_run_then_verify_then_report(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_world(world, monkeypatch)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    project = ["--project", str(world.project)]
+    assert main([*project, "run", "--python", str(python), "--", "-q", "-p", "no:cacheprovider"]) == 0
+    assert main([*project, "verify", "--python", str(python)]) == 0
+    capsys.readouterr()
+    assert main([*project, "report"]) == 0
+    assert f"| `tinyarray` | `{NEWEST_NIGHTLY}` |" in capsys.readouterr().out
+
+
+def test_verify_fails_with_exit_4_for_a_release(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_world(world, monkeypatch)
+    monkeypatch.setenv("NIGHTLY_PACKAGES", "packaging")  # installed here, but not a nightly
+    monkeypatch.setenv("NIGHTLY_ALLOW_MISSING", "")
+    code = main(["--project", str(world.project), "verify"])
+    assert code == 4
+    assert "packaging is" in capsys.readouterr().err
+
+
+def test_malformed_pyproject_exits_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project\n", encoding="utf-8")
+    assert main(["--project", str(tmp_path), "plan"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nightly-sessions: ")
+    assert "is not valid TOML" in err
+    assert "Traceback" not in err
+
+
+def test_unreachable_index_exits_3_and_redacts(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NIGHTLY_INDEX_URL", f"http://127.0.0.1:{free_port()}/t/secret-tok-42/chan/simple")
+    monkeypatch.setenv("NIGHTLY_RETRIES", "0")
+    assert main(["--project", str(world.project), "plan"]) == 3
+    err = capsys.readouterr().err
+    assert "/t/***/chan/simple" in err
+    assert "secret-tok-42" not in err
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project\n", encoding="utf-8")
+    assert main(["--verbose", "--project", str(tmp_path), "plan"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_report_of_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project", str(tmp_path), "report"]) == 2
+    assert "No report at" in capsys.readouterr().err
