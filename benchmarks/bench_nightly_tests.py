@@ -31,7 +31,9 @@ for _name in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL"):
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> None:
-    subprocess.run(args, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    subprocess.run(
+        args, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
 
 
 def with_nox(project: Path, base: PypiServer, nightly: PypiServer) -> None:
@@ -65,10 +67,12 @@ def main() -> None:
         tinyarray_wheel(root / "base", "1.0")
         tinyarray_wheel(root / "nightly", "1.1.0.dev0+git20261123.bbbbbbb")
         project = root / "skymap"
-        shutil.copytree(EXAMPLE_PROJECT, project, ignore=shutil.ignore_patterns(".nox", "nightly-reports"))
+        shutil.copytree(
+            EXAMPLE_PROJECT, project, ignore=shutil.ignore_patterns(".nox", "nightly-reports")
+        )
         with serve_directory(root / "base") as base, serve_directory(root / "nightly") as nightly:
             times: dict[str, list[float]] = {"nox -s nightly_tests": [], "SPEC 4 by hand": []}
-            steps = {
+            steps: dict[str, Callable[[], None]] = {
                 "nox -s nightly_tests": lambda: with_nox(project, base, nightly),
                 "SPEC 4 by hand": lambda: by_hand(project, base, nightly),
             }

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nightly_sessions import __version__, install, probe, report, testrun
+from nightly_sessions import __version__, install, issue, probe, report, testrun
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError
 from nightly_sessions.plan import Target
@@ -84,7 +84,9 @@ def _environment(args: argparse.Namespace, settings: Settings) -> install.Enviro
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--python-version", help="plan for this Python (e.g. 3.12); default: this one")
+    parser.add_argument(
+        "--python-version", help="plan for this Python (e.g. 3.12); default: this one"
+    )
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
 
 
@@ -139,7 +141,16 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS: dict[str, Command] = {
     "plan": Command("print the nightly install plan", _plan_arguments, _plan),
-    "run": Command("install nightlies into an environment, prove them, run pytest", _run_arguments, _run),
-    "verify": Command("prove an environment holds the newest nightlies", _environment_arguments, _verify),
+    "run": Command(
+        "install nightlies into an environment, prove them, run pytest", _run_arguments, _run
+    ),
+    "verify": Command(
+        "prove an environment holds the newest nightlies", _environment_arguments, _verify
+    ),
     "report": Command("print (and summarise) a run's report", _report_arguments, _report),
+    "issue": Command(
+        "open, update or close the tracking issue from the test jobs' reports",
+        issue.add_arguments,
+        issue.run_command,
+    ),
 }

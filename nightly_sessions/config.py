@@ -52,7 +52,7 @@ class Settings:
     channel: str = "scientific-python-nightly-wheels"
     channel_label: str = "main"
     anaconda_api_url: str = "https://api.anaconda.org"
-    upload_token_env: str = "ANACONDA_ORG_UPLOAD_TOKEN"
+    upload_token_env: str = "ANACONDA_ORG_UPLOAD_TOKEN"  # noqa: S105 - a variable name
     upload_sdist: bool = False
     skip_upload_without_token: bool = True
     cleanup_keep: int = 5
@@ -171,11 +171,13 @@ def _positive_number(value: object) -> float:
 
 
 def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _BadValue
     try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError) as exc:
+        number = int(value)
+    except ValueError as exc:
         raise _BadValue from exc
-    if isinstance(value, bool) or isinstance(value, float) or number < 0:
+    if number < 0:
         raise _BadValue
     return number
 
@@ -190,39 +192,115 @@ def _env_name(value: object) -> str:
 NAMES = "a list of package names (or a comma-separated string)"
 KEYS: dict[str, Key] = {
     "nightly_index_url": Key(
-        _url, "an http(s) URL", "simple index of the nightly wheels", "NIGHTLY_INDEX_URL"
+        _url, "an http(s) URL", "simple index the nightly wheels come from", "NIGHTLY_INDEX_URL"
     ),
     "base_index_url": Key(
-        _url, "an http(s) URL", "simple index for everything else", "NIGHTLY_BASE_INDEX_URL"
+        _url,
+        "an http(s) URL",
+        "simple index for the project and everything that is not a nightly",
+        "NIGHTLY_BASE_INDEX_URL",
     ),
-    "packages": Key(_packages, f'"auto" or {NAMES}', "packages to take nightly", "NIGHTLY_PACKAGES"),
+    "packages": Key(
+        _packages,
+        f'"auto" or {NAMES}',
+        'packages to install as nightlies; "auto": those requirements the channel carries',
+        "NIGHTLY_PACKAGES",
+    ),
     "allow_missing": Key(
-        _name_list, NAMES, "nightly packages allowed to be missing", "NIGHTLY_ALLOW_MISSING"
+        _name_list,
+        NAMES,
+        "planned packages that may be absent from the channel without failing",
+        "NIGHTLY_ALLOW_MISSING",
     ),
-    "extras": Key(_optional_name_list, f'"auto" or {NAMES}', "extras to install", "NIGHTLY_EXTRAS"),
+    "extras": Key(
+        _optional_name_list,
+        f'"auto" or {NAMES}',
+        'extras installed with the project; "auto": `test`/`tests`/`testing` if defined',
+        "NIGHTLY_EXTRAS",
+    ),
     "groups": Key(
-        _optional_name_list, f'"auto" or {NAMES}', "dependency groups to install", "NIGHTLY_GROUPS"
+        _optional_name_list,
+        f'"auto" or {NAMES}',
+        'dependency groups installed too; "auto": `test`/`tests`/`testing` if defined',
+        "NIGHTLY_GROUPS",
     ),
-    "python": Key(_python_versions, 'a list of versions such as "3.12"', "session Pythons"),
+    "python": Key(
+        _python_versions,
+        'a list of versions such as "3.12"',
+        "Python versions of `nightly_tests`; empty: the one running nox",
+    ),
     "installer": Key(
-        _choice("auto", "uv", "pip"), '"auto", "uv" or "pip"', "installer", "NIGHTLY_INSTALLER"
+        _choice("auto", "uv", "pip"),
+        '"auto", "uv" or "pip"',
+        "\"auto\" uses uv when available (nox's `uv|virtualenv`), else pip",
+        "NIGHTLY_INSTALLER",
     ),
-    "pytest_args": Key(_string_list, "a list of strings", "arguments always given to pytest"),
-    "report_dir": Key(_string, "a folder path", "where reports go", "NIGHTLY_REPORT_DIR"),
-    "strict": Key(_boolean, "true or false", "fail unless every package is the nightly", "NIGHTLY_STRICT"),
-    "timeout": Key(_positive_number, "a positive number of seconds", "HTTP timeout", "NIGHTLY_TIMEOUT"),
-    "retries": Key(_count, "a whole number >= 0", "HTTP retries", "NIGHTLY_RETRIES"),
-    "version_scheme": Key(_string, "a version scheme name", "how nightly versions are made"),
-    "dist_dir": Key(_string, "a folder path", "where built files go", "NIGHTLY_DIST_DIR"),
-    "channel": Key(_string, "an anaconda.org user or organisation", "channel", "NIGHTLY_CHANNEL"),
-    "channel_label": Key(_string, "a label name", "channel label", "NIGHTLY_CHANNEL_LABEL"),
-    "anaconda_api_url": Key(_url, "an http(s) URL", "anaconda.org API", "NIGHTLY_ANACONDA_API_URL"),
-    "upload_token_env": Key(_env_name, "an environment variable name", "where the token is"),
-    "upload_sdist": Key(_boolean, "true or false", "upload sdists too"),
-    "skip_upload_without_token": Key(_boolean, "true or false", "skip, not fail, without a token"),
-    "cleanup_keep": Key(_count, "a whole number >= 0", "newest versions always kept"),
-    "cleanup_days": Key(_count, "a whole number >= 0", "days within which uploads are kept"),
-    "issue_label": Key(_string, "a label name", "tracking-issue label", "NIGHTLY_ISSUE_LABEL"),
+    "pytest_args": Key(
+        _string_list,
+        "a list of strings",
+        "arguments always given to pytest (before those after `--`)",
+    ),
+    "report_dir": Key(
+        _string,
+        "a folder path",
+        "folder for nightly-report.json/.md and pytest-log.jsonl",
+        "NIGHTLY_REPORT_DIR",
+    ),
+    "strict": Key(
+        _boolean,
+        "true or false",
+        "stop before pytest unless every planned package is the newest nightly",
+        "NIGHTLY_STRICT",
+    ),
+    "timeout": Key(
+        _positive_number,
+        "a positive number of seconds",
+        "seconds before an index or API request times out",
+        "NIGHTLY_TIMEOUT",
+    ),
+    "retries": Key(
+        _count,
+        "a whole number >= 0",
+        "retries of connection errors and 5xx answers",
+        "NIGHTLY_RETRIES",
+    ),
+    "version_scheme": Key(
+        _choice("dev-date", "dev-timestamp", "project"),
+        '"dev-date", "dev-timestamp" or "project"',
+        "how nightly versions are made",
+        "NIGHTLY_VERSION_SCHEME",
+    ),
+    "dist_dir": Key(
+        _string, "a folder path", "folder the built wheels and sdists go to", "NIGHTLY_DIST_DIR"
+    ),
+    "channel": Key(
+        _string,
+        "an anaconda.org user or organisation",
+        "anaconda.org user or organisation that holds the nightlies",
+        "NIGHTLY_CHANNEL",
+    ),
+    "channel_label": Key(_string, "a label name", "label the uploads get", "NIGHTLY_CHANNEL_LABEL"),
+    "anaconda_api_url": Key(
+        _url, "an http(s) URL", "anaconda.org API base URL", "NIGHTLY_ANACONDA_API_URL"
+    ),
+    "upload_token_env": Key(
+        _env_name, "an environment variable name", "environment variable holding the upload token"
+    ),
+    "upload_sdist": Key(_boolean, "true or false", "upload sdists as well as wheels"),
+    "skip_upload_without_token": Key(
+        _boolean,
+        "true or false",
+        "without a token (forks, pull requests) skip with a notice instead of failing",
+    ),
+    "cleanup_keep": Key(
+        _count, "a whole number >= 0", "cleanup keeps at least this many newest versions"
+    ),
+    "cleanup_days": Key(
+        _count, "a whole number >= 0", "cleanup keeps everything uploaded within this many days"
+    ),
+    "issue_label": Key(
+        _string, "a label name", "label of the tracking issue", "NIGHTLY_ISSUE_LABEL"
+    ),
 }
 
 

@@ -27,17 +27,27 @@ from nightly_sessions.probe import Probe, probe
 REPORTLOG_REQUIREMENT = "pytest-reportlog==1.0.0"
 
 # Variables through which a machine's installer configuration would add indexes.
+_INDEX_VARIABLES = [
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_NO_INDEX",
+    "PIP_PRE",
+    "PIP_CONSTRAINT",
+    "PIP_REQUIREMENT",
+    "UV_INDEX",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+    "UV_INDEX_STRATEGY",
+    "UV_PRERELEASE",
+    "UV_CONSTRAINT",
+    "UV_OVERRIDE",
+    "UV_NO_INDEX",
+]
 ISOLATION: dict[str, str | None] = {
-    **dict.fromkeys(
-        (
-            "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
-            "PIP_PRE", "PIP_CONSTRAINT", "PIP_REQUIREMENT",
-            "UV_INDEX", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL",
-            "UV_FIND_LINKS", "UV_INDEX_STRATEGY", "UV_PRERELEASE", "UV_CONSTRAINT",
-            "UV_OVERRIDE", "UV_NO_INDEX",
-        ),  # fmt: skip
-        None,
-    ),
+    **dict.fromkeys(_INDEX_VARIABLES, None),
     "PIP_CONFIG_FILE": os.devnull,
     "UV_NO_CONFIG": "1",
 }

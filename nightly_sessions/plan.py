@@ -46,7 +46,9 @@ class Target:
             return cls(python, found)
         found = (
             *packaging_tags.cpython_tags(python_version=(major, minor)),
-            *packaging_tags.compatible_tags(python_version=(major, minor), interpreter=f"cp{major}{minor}"),
+            *packaging_tags.compatible_tags(
+                python_version=(major, minor), interpreter=f"cp{major}{minor}"
+            ),
         )
         return cls(python, found)
 
@@ -141,7 +143,11 @@ def _extras_text(extras: Sequence[str]) -> str:
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return [
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
 
 
 def choose_extras(settings: Settings, project: ProjectInfo) -> tuple[str, ...]:
@@ -159,7 +165,7 @@ def candidate_names(
 ) -> dict[str, str]:
     """Names to look for on the channel, each with why it is wanted."""
     if settings.packages != "auto":
-        return {name: "listed in settings" for name in settings.packages}
+        return dict.fromkeys(settings.packages, "listed in settings")
     own_name = canonicalize_name(project.name) if project.name else None
     wanted: dict[str, str] = {}
     for requirement in project.requirements(extras, groups):
@@ -199,7 +205,9 @@ def make_plan(
     extras = choose_extras(settings, project)
     groups = choose_groups(settings, project)
     wanted = candidate_names(settings, project, extras, groups)
-    index = index or IndexClient(settings.nightly_index_url, timeout=settings.timeout, retries=settings.retries)
+    index = index or IndexClient(
+        settings.nightly_index_url, timeout=settings.timeout, retries=settings.retries
+    )
     channel: Mapping[str, list[DistFile]] = index.files_many(wanted) if wanted else {}
     packages = [
         _plan_package(name, reason, channel.get(name, []), target, settings.allow_missing)
@@ -214,7 +222,9 @@ def make_plan(
             f"Setting 'allow-missing' names {', '.join(sorted(unknown))}, which "
             "'packages' does not list; add them to 'packages' or remove them."
         )
-    group_requirements = tuple(str(requirement) for requirement in project.group_requirements(groups))
+    group_requirements = tuple(
+        str(requirement) for requirement in project.group_requirements(groups)
+    )
     return InstallPlan(
         project_root=settings.project_root,
         project_name=project.name,

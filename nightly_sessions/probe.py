@@ -100,9 +100,13 @@ def parse(output: str) -> Probe:
             data: dict[str, Any] = json.loads(line[len(MARKER) :])
             break
     else:
-        raise ToolError("The environment probe printed nothing readable; is the interpreter a working Python?")
-    distributions = {
-        canonicalize_name(name): Distribution(canonicalize_name(name), info["version"], tuple(info["requires"]))
+        raise ToolError(
+            "The environment probe printed nothing readable; is the interpreter a working Python?"
+        )
+    distributions: dict[str, Distribution] = {
+        canonicalize_name(name): Distribution(
+            canonicalize_name(name), info["version"], tuple(info["requires"])
+        )
         for name, info in data["distributions"].items()
     }
     return Probe(data["python"], data["implementation"], data["markers"], distributions)
@@ -110,5 +114,7 @@ def parse(output: str) -> Probe:
 
 def probe(python: Path | str) -> Probe:
     """Run the probe with the interpreter `python`."""
-    result = runner.run([str(python), "-c", SCRIPT], what=f"inspect the environment of {python}", echo=False)
+    result = runner.run(
+        [str(python), "-c", SCRIPT], what=f"inspect the environment of {python}", echo=False
+    )
     return parse(result.output)

@@ -32,7 +32,9 @@ def read_pyproject(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML ({exc}); fix the file and run again.") from None
+        raise ConfigError(
+            f"{path} is not valid TOML ({exc}); fix the file and run again."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ class ProjectInfo:
 
     def requirements(self, extras: Iterable[str], groups: Iterable[str]) -> list[Requirement]:
         """Runtime requirements plus those of the chosen extras and dependency groups."""
-        texts: list[tuple[str, str]] = [(text, "[project.dependencies]") for text in self.dependencies]
+        texts: list[tuple[str, str]] = [
+            (text, "[project.dependencies]") for text in self.dependencies
+        ]
         for extra in extras:
             if extra not in self.optional_dependencies:
                 known = ", ".join(sorted(self.optional_dependencies)) or "none"

@@ -103,12 +103,16 @@ class RunReport:
     repairs: list[dict[str, Any]] = field(default_factory=list)
     dependency_check: dict[str, Any] | None = None
     tests: TestCounts | None = None
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (schema 1); every URL and text redacted."""
         packages = (
-            [package.to_dict() for package in self.versions.packages] if self.versions else list(self.planned)
+            [package.to_dict() for package in self.versions.packages]
+            if self.versions
+            else list(self.planned)
         )
         return {
             "schema": SCHEMA,
@@ -136,7 +140,8 @@ def version_table(versions: VersionReport) -> str:
     rows = [("package", "installed", "newest nightly", "status"), *table_rows(versions.packages)]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     return "\n".join(
-        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
 
@@ -144,7 +149,10 @@ def version_table(versions: VersionReport) -> str:
 def _markdown_table(rows: Iterable[Sequence[str]]) -> list[str]:
     rows = list(rows)
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += ["| " + " | ".join(f"`{cell}`" if cell not in {"-"} else cell for cell in row) + " |" for row in rows[1:]]
+    lines += [
+        "| " + " | ".join(f"`{cell}`" if cell not in {"-"} else cell for cell in row) + " |"
+        for row in rows[1:]
+    ]
     return lines
 
 
@@ -160,12 +168,19 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     if data["packages"]:
         rows = [("package", "installed", "newest nightly", "status")]
         rows += [
-            (p["name"], p.get("installed") or "-", p.get("newest_nightly") or "-", p.get("status", p.get("source", "-")))
+            (
+                p["name"],
+                p.get("installed") or "-",
+                p.get("newest_nightly") or "-",
+                p.get("status", p.get("source", "-")),
+            )
             for p in data["packages"]
         ]
         lines += _markdown_table(rows)
         lines.append("")
-        lines.append("Status: " + "; ".join(f"`{key}`: {value}" for key, value in MEANING.items()) + ".")
+        lines.append(
+            "Status: " + "; ".join(f"`{key}`: {value}" for key, value in MEANING.items()) + "."
+        )
     else:
         lines.append("No nightly package was planned.")
     lines += _repairs_markdown(data.get("repairs") or [])
@@ -176,8 +191,15 @@ def render_markdown(data: Mapping[str, Any]) -> str:
 def _repairs_markdown(repairs: Sequence[Mapping[str, Any]]) -> list[str]:
     if not repairs:
         return []
-    lines = ["", "Installed from the base index because a nightly needs them (the channel lacks them):", ""]
-    lines += [f"- `{r['requirement']}` (needed by `{r['required_by']}`): `{r.get('installed')}`" for r in repairs]
+    lines = [
+        "",
+        "Installed from the base index because a nightly needs them (the channel lacks them):",
+        "",
+    ]
+    lines += [
+        f"- `{r['requirement']}` (needed by `{r['required_by']}`): `{r.get('installed')}`"
+        for r in repairs
+    ]
     return lines
 
 
@@ -186,7 +208,16 @@ def _tests_markdown(data: Mapping[str, Any]) -> list[str]:
     if data.get("error"):
         lines += [f"**Stopped at the {data['stage']} step:** {data['error']}", ""]
     if data.get("output_tail"):
-        lines += ["<details><summary>Last lines of output</summary>", "", "```", data["output_tail"].rstrip(), "```", "", "</details>", ""]
+        lines += [
+            "<details><summary>Last lines of output</summary>",
+            "",
+            "```",
+            data["output_tail"].rstrip(),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
     tests = data.get("pytest")
     if tests:
         lines.append(
@@ -206,7 +237,9 @@ def write_report(report: RunReport, folder: Path, environ: Mapping[str, str] | N
         (folder / JSON_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         (folder / MARKDOWN_NAME).write_text(markdown, encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot write the report into {folder}: {exc.strerror}; check 'report-dir'.") from None
+        raise ConfigError(
+            f"Cannot write the report into {folder}: {exc.strerror}; check 'report-dir'."
+        ) from None
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with Path(summary).open("a", encoding="utf-8") as handle:
@@ -221,7 +254,9 @@ def read_report(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"No report at {path}; run `nox -s nightly_tests` first.") from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"The report {path} cannot be read ({exc}); run the tests again.") from None
+        raise ConfigError(
+            f"The report {path} cannot be read ({exc}); run the tests again."
+        ) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise ConfigError(f"The report {path} is not a schema-{SCHEMA} nightly report.")
     return data

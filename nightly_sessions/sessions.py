@@ -15,7 +15,7 @@ from typing import Any
 
 import nox
 
-from nightly_sessions import install, testrun
+from nightly_sessions import install, issue, testrun
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError
 from nightly_sessions.plan import Target
@@ -49,14 +49,24 @@ def nightly_tests(session: nox.Session, settings: Settings) -> None:
         session.error(redact(result.message or "The nightly test run failed."))
 
 
-def nightly_plan(session: nox.Session, settings: Settings) -> None:
+def nightly_plan(session: nox.Session, settings: Settings) -> None:  # noqa: ARG001
     """Print each nightly package, where it will come from and its newest nightly."""
     print(testrun.plan_for(settings, Target.current()).render())  # noqa: T201
 
 
+def nightly_issue(session: nox.Session, settings: Settings) -> None:
+    """Open, update or close the tracking issue from the test jobs' reports."""
+    issue.run(issue.parse_session_args(session.posargs), settings, log=session.log)
+
+
 SESSIONS: dict[str, SessionSpec] = {
-    "nightly_tests": SessionSpec(nightly_tests, "Test against nightly dependencies.", per_python=True),
+    "nightly_tests": SessionSpec(
+        nightly_tests, "Test against nightly dependencies.", per_python=True
+    ),
     "nightly_plan": SessionSpec(nightly_plan, "Show the nightly install plan.", needs_env=False),
+    "nightly_issue": SessionSpec(
+        nightly_issue, "Report the run on the tracking issue.", needs_env=False
+    ),
 }
 
 
@@ -87,10 +97,10 @@ def register(**overrides: Any) -> None:
         raise SystemExit(exc.exit_code) from None
     for name, spec in SESSIONS.items():
         python = list(settings.python) or None if spec.per_python and spec.needs_env else None
-        nox.session(
-            _guarded(spec.body, settings),
+        define = nox.session(
             name=name,
             python=python if spec.needs_env else False,
             venv_backend=_venv_backend(settings, spec),
             default=False,
         )
+        define(_guarded(spec.body, settings))

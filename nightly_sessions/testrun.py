@@ -18,7 +18,13 @@ from nightly_sessions.errors import NightlyError, ProofError
 from nightly_sessions.plan import InstallPlan, Target, make_plan
 from nightly_sessions.probe import probe
 from nightly_sessions.pyproject import read_project
-from nightly_sessions.report import REPORT_LOG_NAME, RunReport, count_tests, version_table, write_report
+from nightly_sessions.report import (
+    REPORT_LOG_NAME,
+    RunReport,
+    count_tests,
+    version_table,
+    write_report,
+)
 from nightly_sessions.verify import VersionReport, verify
 
 Log = Callable[[str], None]
@@ -48,7 +54,12 @@ def install_all(plan: InstallPlan, env: install.Environment, report: RunReport) 
     install.install_base(plan, env)
     install.install_nightlies(plan, env)
     report.repairs = [
-        {"name": r.name, "requirement": r.requirement, "required_by": r.required_by, "installed": r.installed}
+        {
+            "name": r.name,
+            "requirement": r.requirement,
+            "required_by": r.required_by,
+            "installed": r.installed,
+        }
         for r in install.repair(plan, env)
     ]
     check = install.dependency_check(env)
@@ -76,9 +87,20 @@ def run_pytest(settings: Settings, env: install.Environment, pytest_args: Sequen
     folder = settings.report_path
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / REPORT_LOG_NAME
-    log_path.unlink(missing_ok=True)  # a stale log from an earlier run must not be read as this one's
-    args = [str(env.python), "-m", "pytest", f"--report-log={log_path}", *settings.pytest_args, *pytest_args]
-    return runner.run(args, what="run the tests", ok_codes=range(256), cwd=settings.project_root).returncode
+    log_path.unlink(
+        missing_ok=True
+    )  # a stale log from an earlier run must not be read as this one's
+    args = [
+        str(env.python),
+        "-m",
+        "pytest",
+        f"--report-log={log_path}",
+        *settings.pytest_args,
+        *pytest_args,
+    ]
+    return runner.run(
+        args, what="run the tests", ok_codes=range(256), cwd=settings.project_root
+    ).returncode
 
 
 def run_nightly_tests(
@@ -120,4 +142,3 @@ def run_nightly_tests(
         path = write_report(report, settings.report_path)
     log(f"Report: {path} (and {path.with_suffix('.md').name})")
     return RunResult(exit_code, message, path)
-

@@ -61,7 +61,9 @@ class VersionReport:
 
     def summary(self) -> str:
         """One sentence naming each package that failed the proof and why."""
-        parts = [f"{p.name} is {p.installed or 'absent'} ({MEANING[p.status]})" for p in self.failures]
+        parts = [
+            f"{p.name} is {p.installed or 'absent'} ({MEANING[p.status]})" for p in self.failures
+        ]
         return "Not every planned package is the newest nightly: " + "; ".join(parts) + "."
 
 
@@ -108,6 +110,8 @@ def table_rows(packages: Sequence[PackageVersion]) -> list[tuple[str, str, str, 
     """(package, installed, newest nightly, status) rows for terminal and Markdown tables."""
     rows = []
     for package in packages:
-        status = package.status + (" (allowed)" if package.allowed_missing and package.status != "nightly" else "")
+        status = package.status + (
+            " (allowed)" if package.allowed_missing and package.status != "nightly" else ""
+        )
         rows.append((package.name, package.installed or "-", package.newest_nightly or "-", status))
     return rows

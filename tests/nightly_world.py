@@ -40,7 +40,9 @@ def build_world(tmp_path: Path, base: PypiServer, nightly: PypiServer) -> World:
     tinyarray_wheel(nightly.directory, OLDER_NIGHTLY)
     tinyarray_wheel(nightly.directory, NEWEST_NIGHTLY, requires=["helperlib>=1"])
     project = tmp_path / "skymap"
-    shutil.copytree(EXAMPLE_PROJECT, project, ignore=shutil.ignore_patterns(".nox", "nightly-reports"))
+    shutil.copytree(
+        EXAMPLE_PROJECT, project, ignore=shutil.ignore_patterns(".nox", "nightly-reports")
+    )
     return World(project, base, nightly)
 
 

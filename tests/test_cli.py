@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from nightly_world import NEWEST_NIGHTLY, World, build_world
 
 from nightly_sessions.cli import main
 from nightly_sessions.testing.pypi import PypiServer, free_port
-from nightly_world import NEWEST_NIGHTLY, World, build_world
 
 
 @pytest.fixture
@@ -24,9 +24,13 @@ def use_world(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NIGHTLY_BASE_INDEX_URL", world.base.url)
 
 
-def test_plan_as_json(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_as_json(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     use_world(world, monkeypatch)
-    assert main(["--project", str(world.project), "plan", "--json", "--python-version", "3.12"]) == 0
+    assert (
+        main(["--project", str(world.project), "plan", "--json", "--python-version", "3.12"]) == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["python"] == "3.12"
     assert data["packages"][0]["newest_nightly"] == NEWEST_NIGHTLY
@@ -34,14 +38,19 @@ def test_plan_as_json(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
 @pytest.mark.integration
 def test_run_then_verify_then_report(
-    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     use_world(world, monkeypatch)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(venv)], check=True)
     python = venv / "bin" / "python"
     project = ["--project", str(world.project)]
-    assert main([*project, "run", "--python", str(python), "--", "-q", "-p", "no:cacheprovider"]) == 0
+    assert (
+        main([*project, "run", "--python", str(python), "--", "-q", "-p", "no:cacheprovider"]) == 0
+    )
     assert main([*project, "verify", "--python", str(python)]) == 0
     capsys.readouterr()
     assert main([*project, "report"]) == 0
@@ -59,7 +68,9 @@ def test_verify_fails_with_exit_4_for_a_release(
     assert "packaging is" in capsys.readouterr().err
 
 
-def test_malformed_pyproject_exits_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_pyproject_exits_2_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "pyproject.toml").write_text("[project\n", encoding="utf-8")
     assert main(["--project", str(tmp_path), "plan"]) == 2
     err = capsys.readouterr().err
@@ -71,7 +82,9 @@ def test_malformed_pyproject_exits_2_without_traceback(tmp_path: Path, capsys: p
 def test_unreachable_index_exits_3_and_redacts(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("NIGHTLY_INDEX_URL", f"http://127.0.0.1:{free_port()}/t/secret-tok-42/chan/simple")
+    monkeypatch.setenv(
+        "NIGHTLY_INDEX_URL", f"http://127.0.0.1:{free_port()}/t/secret-tok-42/chan/simple"
+    )
     monkeypatch.setenv("NIGHTLY_RETRIES", "0")
     assert main(["--project", str(world.project), "plan"]) == 3
     err = capsys.readouterr().err

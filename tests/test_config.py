@@ -10,7 +10,9 @@ from nightly_sessions.errors import ConfigError
 
 def write_pyproject(root: Path, table: str) -> Path:
     path = root / "pyproject.toml"
-    path.write_text(f'[project]\nname = "demo"\n\n[tool.nightly-sessions]\n{table}\n', encoding="utf-8")
+    path.write_text(
+        f'[project]\nname = "demo"\n\n[tool.nightly-sessions]\n{table}\n', encoding="utf-8"
+    )
     return root
 
 
@@ -26,12 +28,16 @@ def test_defaults_without_pyproject(tmp_path: Path) -> None:
 
 def test_layers_override_in_order(tmp_path: Path) -> None:
     root = write_pyproject(
-        tmp_path, 'packages = ["NumPy", "scipy"]\nreport-dir = "from-file"\nstrict = false\ninstaller = "pip"'
+        tmp_path,
+        'packages = ["NumPy", "scipy"]\nreport-dir = "from-file"\nstrict = false\ninstaller = "pip"',
     )
     settings = load_settings(
         root,
         {"report_dir": "from-register", "strict": True},
-        environ={"NIGHTLY_REPORT_DIR": "from-env", "NIGHTLY_INDEX_URL": "http://127.0.0.1:1/simple/"},
+        environ={
+            "NIGHTLY_REPORT_DIR": "from-env",
+            "NIGHTLY_INDEX_URL": "http://127.0.0.1:1/simple/",
+        },
     )
     assert settings.packages == ("numpy", "scipy")  # canonicalised
     assert settings.installer == "pip"  # file
@@ -50,7 +56,10 @@ def test_environment_lists_and_booleans(tmp_path: Path) -> None:
 
 def test_unknown_key_names_key_and_suggests(tmp_path: Path) -> None:
     root = write_pyproject(tmp_path, 'pakages = ["numpy"]')
-    with pytest.raises(ConfigError, match=r"Unknown setting 'pakages' in \[tool.nightly-sessions\].*Did you mean 'packages'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"Unknown setting 'pakages' in \[tool.nightly-sessions\].*Did you mean 'packages'",
+    ):
         load_settings(root, environ={})
 
 
@@ -71,7 +80,9 @@ def test_unknown_register_keyword(tmp_path: Path) -> None:
         ("retries", 1.5, "a whole number"),
     ],
 )
-def test_bad_values_name_key_value_and_accepted(tmp_path: Path, key: str, value: object, accepted: str) -> None:
+def test_bad_values_name_key_value_and_accepted(
+    tmp_path: Path, key: str, value: object, accepted: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path, {key: value}, environ={})
     message = str(caught.value)
@@ -86,8 +97,12 @@ def test_bad_environment_value_names_variable(tmp_path: Path) -> None:
 
 
 def test_malformed_pyproject_is_one_sentence(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text("[tool.nightly-sessions\npackages = 1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"pyproject.toml is not valid TOML \(.*line 1.*\); fix the file"):
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.nightly-sessions\npackages = 1\n", encoding="utf-8"
+    )
+    with pytest.raises(
+        ConfigError, match=r"pyproject.toml is not valid TOML \(.*line 1.*\); fix the file"
+    ):
         load_settings(tmp_path, environ={})
 
 
@@ -99,7 +114,12 @@ def test_settings_table_must_be_a_table(tmp_path: Path) -> None:
 
 def test_every_key_is_a_settings_field_and_documented() -> None:
     rows = describe_keys()
-    assert {row[0] for row in rows} >= {"nightly-index-url", "base-index-url", "packages", "allow-missing"}
+    assert {row[0] for row in rows} >= {
+        "nightly-index-url",
+        "base-index-url",
+        "packages",
+        "allow-missing",
+    }
     fields = set(Settings.__dataclass_fields__)
     assert {row[0].replace("-", "_") for row in rows} <= fields
     assert all(row[3] for row in rows)

@@ -23,7 +23,9 @@ def plan() -> InstallPlan:
         PlannedPackage("numpy", "nightly", "2.5.0.dev0+git1", ("2.5.0.dev0+git1",), False, "auto"),
         PlannedPackage("pandas", "base", None, (), True, "auto"),
     )
-    return InstallPlan(Path("/p"), "demo", ("test",), ("dev",), ("ruff",), NIGHTLY, BASE, "3.11", packages)
+    return InstallPlan(
+        Path("/p"), "demo", ("test",), ("dev",), ("ruff",), NIGHTLY, BASE, "3.11", packages
+    )
 
 
 def test_uv_commands() -> None:

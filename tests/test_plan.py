@@ -61,8 +61,12 @@ def test_auto_keeps_requirements_the_channel_carries(project: Path, channel: Pyp
     assert "2.5.0.dev0+git20261120.aaaaaaa" in numpy.channel_versions
 
 
-def test_explicit_list_keeps_packages_missing_from_channel(project: Path, channel: PypiServer) -> None:
-    settings = settings_for(project, channel, packages=["numpy", "pandas"], allow_missing=["pandas"])
+def test_explicit_list_keeps_packages_missing_from_channel(
+    project: Path, channel: PypiServer
+) -> None:
+    settings = settings_for(
+        project, channel, packages=["numpy", "pandas"], allow_missing=["pandas"]
+    )
     plan = make_plan(settings, read_project(project), Target.for_python("3.11"))
     assert [(p.name, p.source, p.allowed_missing) for p in plan.packages] == [
         ("numpy", "nightly", False),
@@ -76,12 +80,16 @@ def test_explicit_list_keeps_packages_missing_from_channel(project: Path, channe
 
 def test_allow_missing_must_name_planned_packages(project: Path, channel: PypiServer) -> None:
     settings = settings_for(project, channel, packages=["numpy"], allow_missing=["pandas"])
-    with pytest.raises(ConfigError, match="'allow-missing' names pandas, which 'packages' does not list"):
+    with pytest.raises(
+        ConfigError, match="'allow-missing' names pandas, which 'packages' does not list"
+    ):
         make_plan(settings, read_project(project), Target.for_python("3.11"))
 
 
 def test_plan_json_redacts_token_urls(project: Path, channel: PypiServer) -> None:
-    settings = settings_for(project, channel, base_index_url="http://127.0.0.1:9/t/tok-123456/simple")
+    settings = settings_for(
+        project, channel, base_index_url="http://127.0.0.1:9/t/tok-123456/simple"
+    )
     data = make_plan(settings, read_project(project), Target.for_python("3.11")).to_dict()
     assert data["base_index"] == "http://127.0.0.1:9/t/***/simple"
     assert "tok-123456" not in repr(data)
@@ -89,8 +97,10 @@ def test_plan_json_redacts_token_urls(project: Path, channel: PypiServer) -> Non
 
 def test_unreachable_channel_is_a_network_error(project: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/simple"
-    settings = load_settings(project, {"nightly_index_url": url, "retries": 0, "timeout": 2}, environ={})
-    with pytest.raises(NetworkError, match="127.0.0.1"):
+    settings = load_settings(
+        project, {"nightly_index_url": url, "retries": 0, "timeout": 2}, environ={}
+    )
+    with pytest.raises(NetworkError, match=r"127\.0\.0\.1"):
         make_plan(settings, read_project(project), Target.for_python("3.11"))
 
 

@@ -40,18 +40,24 @@ def test_unknown_extra_lists_defined_ones(tmp_path: Path) -> None:
 
 def test_unknown_group_is_a_sentence(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"Dependency group 'docs' cannot be read .* defined groups: lint, test"):
+    with pytest.raises(
+        ConfigError, match=r"Dependency group 'docs' cannot be read .* defined groups: lint, test"
+    ):
         read_project(tmp_path).requirements([], ["docs"])
 
 
 def test_invalid_requirement_names_table(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["numpy >>> 2"]\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["numpy >>> 2"]\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match=r"Requirement 'numpy >>> 2' in \[project.dependencies\]"):
         read_project(tmp_path).requirements([], [])
 
 
 def test_dependencies_must_be_strings(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = "numpy"\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = "numpy"\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="must be a list of requirement strings"):
         read_project(tmp_path)
 

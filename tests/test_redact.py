@@ -16,7 +16,9 @@ def test_credentials_in_url_are_hidden() -> None:
 
 def test_registered_secret_is_hidden_everywhere() -> None:
     add_secret("s3cr3t-value-for-test")
-    assert redact("token=s3cr3t-value-for-test; again s3cr3t-value-for-test") == "token=***; again ***"
+    assert (
+        redact("token=s3cr3t-value-for-test; again s3cr3t-value-for-test") == "token=***; again ***"
+    )
 
 
 def test_short_values_are_not_registered() -> None:

@@ -73,7 +73,9 @@ def make_report(**fields: object) -> RunReport:
 
 
 def test_written_report_and_step_summary(tmp_path: Path) -> None:
-    versions = VersionReport((PackageVersion("numpy", "nightly", "2.5.0.dev0", "2.5.0.dev0", "nightly", False),))
+    versions = VersionReport(
+        (PackageVersion("numpy", "nightly", "2.5.0.dev0", "2.5.0.dev0", "nightly", False),)
+    )
     report = make_report(versions=versions, stage="tests", outcome="passed")
     summary = tmp_path / "summary.md"
     path = write_report(report, tmp_path / "reports", {"GITHUB_STEP_SUMMARY": str(summary)})
@@ -96,7 +98,7 @@ def test_not_run_report_says_which_step_stopped() -> None:
 
 
 def test_unreadable_reports_are_sentences(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="No report at .*; run `nox -s nightly_tests` first"):
+    with pytest.raises(ConfigError, match=r"No report at .*; run `nox -s nightly_tests` first"):
         read_report(tmp_path / JSON_NAME)
     (tmp_path / JSON_NAME).write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match="cannot be read"):

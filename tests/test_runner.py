@@ -22,7 +22,9 @@ def test_output_is_streamed_redacted_and_kept(capfd: pytest.CaptureFixture[str])
 
 def test_failure_names_what_failed_and_keeps_the_tail() -> None:
     script = "import sys; [print(i) for i in range(100)]; sys.exit(3)"
-    with pytest.raises(ToolError, match=r"Failed to do the thing \(.* exited with code 3\)") as caught:
+    with pytest.raises(
+        ToolError, match=r"Failed to do the thing \(.* exited with code 3\)"
+    ) as caught:
         runner.run([sys.executable, "-c", script], what="do the thing", echo=False)
     assert caught.value.detail is not None
     assert caught.value.detail.splitlines()[-1] == "99"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from nightly_world import NEWEST_NIGHTLY, World, build_world, run_nox
 
 from nightly_sessions.testing.example import tinyarray_wheel
 from nightly_sessions.testing.pypi import PypiServer
-from nightly_world import NEWEST_NIGHTLY, World, build_world, run_nox
 
 pytestmark = pytest.mark.integration
 
@@ -19,8 +20,11 @@ def world(tmp_path: Path, base_index: PypiServer, nightly_index: PypiServer) -> 
     return build_world(tmp_path, base_index, nightly_index)
 
 
-def report_of(world: World) -> dict:  # type: ignore[type-arg]
-    return json.loads((world.project / "nightly-reports" / "nightly-report.json").read_text())
+def report_of(world: World) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (world.project / "nightly-reports" / "nightly-report.json").read_text()
+    )
+    return data
 
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
@@ -33,7 +37,12 @@ def test_nightly_wins_over_release_candidate(world: World, installer: str) -> No
     assert tinyarray["installed"] == NEWEST_NIGHTLY  # not 1.1.0rc1
     assert tinyarray["status"] == "nightly"
     assert report["repairs"] == [
-        {"name": "helperlib", "requirement": "helperlib>=1", "required_by": "tinyarray", "installed": "1.0"}
+        {
+            "name": "helperlib",
+            "requirement": "helperlib>=1",
+            "required_by": "tinyarray",
+            "installed": "1.0",
+        }
     ]
     assert report["pytest"]["passed"] == 2
     assert (world.project / "nightly-reports" / "pytest-log.jsonl").is_file()
@@ -42,7 +51,9 @@ def test_nightly_wins_over_release_candidate(world: World, installer: str) -> No
 
 def test_package_missing_from_channel_fails_strict_mode(world: World) -> None:
     pyproject = world.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('packages = "auto"', 'packages = ["tinyarray", "helperlib"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace('packages = "auto"', 'packages = ["tinyarray", "helperlib"]')
+    )
     result = run_nox(world, "-s", "nightly_tests")
     assert result.returncode != 0
     output = result.stdout + result.stderr
@@ -50,12 +61,21 @@ def test_package_missing_from_channel_fails_strict_mode(world: World) -> None:
     assert "Traceback" not in output
     report = report_of(world)
     assert (report["outcome"], report["stage"]) == ("not-run", "verify")
-    assert {p["name"]: p["status"] for p in report["packages"]} == {"tinyarray": "nightly", "helperlib": "missing"}
+    assert {p["name"]: p["status"] for p in report["packages"]} == {
+        "tinyarray": "nightly",
+        "helperlib": "missing",
+    }
     assert not (world.project / "nightly-reports" / "pytest-log.jsonl").exists()
 
 
 def test_allowed_missing_package_passes(world: World) -> None:
-    result = run_nox(world, "-s", "nightly_tests", NIGHTLY_PACKAGES="tinyarray,helperlib", NIGHTLY_ALLOW_MISSING="helperlib")
+    result = run_nox(
+        world,
+        "-s",
+        "nightly_tests",
+        NIGHTLY_PACKAGES="tinyarray,helperlib",
+        NIGHTLY_ALLOW_MISSING="helperlib",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -63,7 +83,10 @@ def test_failing_tests_leave_report_log_and_fail(world: World) -> None:
     tinyarray_wheel(world.nightly.directory, "1.1.0.dev0+git20261124.ccccccc", broken=True)
     result = run_nox(world, "-s", "nightly_tests", "--", "-p", "no:cacheprovider")
     assert result.returncode != 0
-    assert "The tests failed against the nightlies (pytest exit code 1)" in result.stdout + result.stderr
+    assert (
+        "The tests failed against the nightlies (pytest exit code 1)"
+        in result.stdout + result.stderr
+    )
     report = report_of(world)
     assert report["outcome"] == "tests-failed"
     assert report["pytest"]["failed"] == 1
@@ -73,10 +96,15 @@ def test_failing_tests_leave_report_log_and_fail(world: World) -> None:
 
 
 def test_unreachable_base_index_is_reported(world: World) -> None:
-    result = run_nox(world, "-s", "nightly_tests", NIGHTLY_BASE_INDEX_URL="http://127.0.0.1:9/simple")
+    result = run_nox(
+        world, "-s", "nightly_tests", NIGHTLY_BASE_INDEX_URL="http://127.0.0.1:9/simple"
+    )
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "Failed to install the project and its test requirements from http://127.0.0.1:9/simple" in output
+    assert (
+        "Failed to install the project and its test requirements from http://127.0.0.1:9/simple"
+        in output
+    )
     report = report_of(world)
     assert (report["stage"], report["outcome"]) == ("install", "not-run")
     assert report["output_tail"]
@@ -92,5 +120,7 @@ def test_plan_needs_no_environment(world: World) -> None:
 def test_bad_setting_stops_before_any_session(world: World) -> None:
     result = run_nox(world, "-s", "nightly_plan", NIGHTLY_INSTALLER="conda")
     assert result.returncode != 0
-    assert "Setting 'installer' in environment variable NIGHTLY_INSTALLER is 'conda'" in result.stderr
+    assert (
+        "Setting 'installer' in environment variable NIGHTLY_INSTALLER is 'conda'" in result.stderr
+    )
     assert "Traceback" not in result.stderr

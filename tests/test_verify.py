@@ -12,7 +12,9 @@ NEWEST = "2.5.0.dev0+git20261123.bbb"
 OLDER = "2.5.0.dev0+git20261120.aaa"
 
 
-def planned(name: str = "numpy", newest: str | None = NEWEST, allowed: bool = False) -> PlannedPackage:
+def planned(
+    name: str = "numpy", newest: str | None = NEWEST, allowed: bool = False
+) -> PlannedPackage:
     versions = (OLDER, NEWEST) if newest else ()
     return PlannedPackage(name, "nightly" if newest else "base", newest, versions, allowed, "test")
 

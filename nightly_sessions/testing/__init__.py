@@ -2,6 +2,8 @@
 
 - `wheelhouse`: write small but valid wheels and sdists without a build backend.
 - `pypi`: a real pypiserver process on 127.0.0.1 serving a folder as a simple index.
+- `simple_index`: an in-process simple index (PEP 503 HTML and PEP 691 JSON) with
+  injectable latency, 5xx answers and dropped connections.
 
 Each server is a context manager that starts on a free loopback port and stops on exit,
 so nothing is left running.

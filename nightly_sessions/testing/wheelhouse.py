@@ -82,7 +82,11 @@ def make_wheel(
         extra_headers=extra_headers,
     ).encode()
     pure = "true" if tag.endswith("-none-any") else "false"
-    wheel_lines = ["Wheel-Version: 1.0", "Generator: nightly-sessions-testing", f"Root-Is-Purelib: {pure}"]
+    wheel_lines = [
+        "Wheel-Version: 1.0",
+        "Generator: nightly-sessions-testing",
+        f"Root-Is-Purelib: {pure}",
+    ]
     wheel_lines.append(f"Tag: {tag}")
     if build_tag:
         wheel_lines.append(f"Build: {build_tag}")
