@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nightly_sessions import __version__, install, issue, probe, report, testrun
+from nightly_sessions import __version__, build, install, issue, probe, report, testrun, wheels
 from nightly_sessions.config import Settings, load_settings
-from nightly_sessions.errors import NightlyError
+from nightly_sessions.errors import ConfigError, NightlyError
 from nightly_sessions.plan import Target
 from nightly_sessions.redact import redact
 
@@ -120,7 +120,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "folder", type=Path, nargs="?", default=None,
-        help="folder holding nightly-report.json (default: the 'report-dir' setting)",
+        help="folder searched for nightly-report.json files (default: the 'report-dir' setting)",
     )  # fmt: skip
     parser.add_argument(
         "--step-summary", action="store_true", help="also append it to $GITHUB_STEP_SUMMARY"
@@ -129,14 +129,52 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     folder = args.folder or settings.report_path
-    data = report.read_report(folder / report.JSON_NAME)
-    markdown = report.render_markdown(data)
+    found = report.find_reports(folder)
+    if not found:
+        raise ConfigError(
+            f"No {report.JSON_NAME} under {folder}; run `nox -s nightly_tests` first."
+        )
+    runs = [report.read_report(path) for path in found]
+    markdown = "\n".join(report.render_markdown(data) for data in runs)
     print(markdown)  # noqa: T201
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if args.step_summary and summary:
         with Path(summary).open("a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
-    return 0 if data["outcome"] == "passed" else 1
+    return 0 if all(data["outcome"] == "passed" for data in runs) else 1
+
+
+def _build_arguments(parser: argparse.ArgumentParser) -> None:
+    _environment_arguments(parser)
+    parser.add_argument(
+        "build_args", nargs="*",
+        help="--native (a plain wheel for this machine), --no-isolation, or cibuildwheel arguments",
+    )  # fmt: skip
+
+
+def _build(args: argparse.Namespace, settings: Settings) -> int:
+    options = build.parse_build_args(args.build_args)
+    build.build_nightly(settings, options, _environment(args, settings))
+    return 0
+
+
+def _check_dist_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", type=Path, nargs="*",
+        help="wheels, sdists or folders (default: the 'dist-dir' setting)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="files for this machine only: allow local platform tags",
+    )
+
+
+def _check_dist(args: argparse.Namespace, settings: Settings) -> int:
+    paths = wheels.expand_paths(args.paths or [settings.dist_path])
+    wheels.require_valid(paths, for_upload=not args.local)
+    print(f"{len(paths)} file(s) ready for the nightly channel.")  # noqa: T201
+    return 0
 
 
 COMMANDS: dict[str, Command] = {
@@ -148,6 +186,12 @@ COMMANDS: dict[str, Command] = {
         "prove an environment holds the newest nightlies", _environment_arguments, _verify
     ),
     "report": Command("print (and summarise) a run's report", _report_arguments, _report),
+    "build": Command("build nightly wheels into the dist folder", _build_arguments, _build),
+    "check-dist": Command(
+        "check wheels and sdists before they go to the nightly channel",
+        _check_dist_arguments,
+        _check_dist,
+    ),
     "issue": Command(
         "open, update or close the tracking issue from the test jobs' reports",
         issue.add_arguments,

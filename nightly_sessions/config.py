@@ -232,7 +232,7 @@ KEYS: dict[str, Key] = {
     "installer": Key(
         _choice("auto", "uv", "pip"),
         '"auto", "uv" or "pip"',
-        "\"auto\" uses uv when available (nox's `uv|virtualenv`), else pip",
+        '"auto" uses uv when available (nox\'s `uv|virtualenv`), else pip',
         "NIGHTLY_INSTALLER",
     ),
     "pytest_args": Key(

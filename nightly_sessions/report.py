@@ -247,6 +247,11 @@ def write_report(report: RunReport, folder: Path, environ: Mapping[str, str] | N
     return folder / JSON_NAME
 
 
+def find_reports(folder: Path) -> list[Path]:
+    """Every nightly-report.json at or below `folder` (one per job), sorted."""
+    return sorted(folder.rglob(JSON_NAME)) if folder.is_dir() else []
+
+
 def read_report(path: Path) -> dict[str, Any]:
     """Read a nightly-report.json; a ConfigError naming the file when it cannot be used."""
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 import nox
 
-from nightly_sessions import install, issue, testrun
+from nightly_sessions import build, install, issue, testrun, wheels
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError
 from nightly_sessions.plan import Target
@@ -59,11 +59,28 @@ def nightly_issue(session: nox.Session, settings: Settings) -> None:
     issue.run(issue.parse_session_args(session.posargs), settings, log=session.log)
 
 
+def build_nightly(session: nox.Session, settings: Settings) -> None:
+    """Build wheels with a nightly version into the dist folder, checking every file."""
+    options = build.parse_build_args(session.posargs)
+    build.build_nightly(settings, options, environment(session), log=session.log)
+
+
+def check_dist(session: nox.Session, settings: Settings) -> None:
+    """Check the wheels and sdists in the dist folder (or those given after --)."""
+    local = "--local" in session.posargs  # files for this machine only, not for upload
+    given = [Path(arg) for arg in session.posargs if arg != "--local"]
+    paths = wheels.expand_paths(given or [settings.dist_path])
+    wheels.require_valid(paths, for_upload=not local)
+    session.log(f"{len(paths)} file(s) ready for the nightly channel.")
+
+
 SESSIONS: dict[str, SessionSpec] = {
     "nightly_tests": SessionSpec(
         nightly_tests, "Test against nightly dependencies.", per_python=True
     ),
     "nightly_plan": SessionSpec(nightly_plan, "Show the nightly install plan.", needs_env=False),
+    "build_nightly": SessionSpec(build_nightly, "Build nightly wheels into the dist folder."),
+    "check_dist": SessionSpec(check_dist, "Check built files for the channel.", needs_env=False),
     "nightly_issue": SessionSpec(
         nightly_issue, "Report the run on the tracking issue.", needs_env=False
     ),

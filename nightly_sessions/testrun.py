@@ -82,25 +82,17 @@ def require_nightlies(versions: VersionReport, settings: Settings) -> None:
         )
 
 
-def run_pytest(settings: Settings, env: install.Environment, pytest_args: Sequence[str]) -> int:
-    """Run pytest with a report log in the report folder; return its exit code."""
-    folder = settings.report_path
+def run_pytest(
+    settings: Settings, env: install.Environment, pytest_args: Sequence[str], folder: Path
+) -> int:
+    """Run pytest with its report log in `folder`; return its exit code."""
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / REPORT_LOG_NAME
-    log_path.unlink(
-        missing_ok=True
-    )  # a stale log from an earlier run must not be read as this one's
-    args = [
-        str(env.python),
-        "-m",
-        "pytest",
-        f"--report-log={log_path}",
-        *settings.pytest_args,
-        *pytest_args,
-    ]
-    return runner.run(
-        args, what="run the tests", ok_codes=range(256), cwd=settings.project_root
-    ).returncode
+    log_path.unlink(missing_ok=True)  # an earlier run's log must not pass for this one's
+    args = [str(env.python), "-m", "pytest", f"--report-log={log_path}"]
+    args += [*settings.pytest_args, *pytest_args]
+    run = runner.run(args, what="run the tests", ok_codes=range(256), cwd=settings.project_root)
+    return run.returncode
 
 
 def run_nightly_tests(
@@ -109,7 +101,11 @@ def run_nightly_tests(
     pytest_args: Sequence[str] = (),
     log: Log = print,
 ) -> RunResult:
-    """Plan, install, prove and test in `env`; always write the report."""
+    """Plan, install, prove and test in `env`; always write the report.
+
+    Each job's report goes into its own folder below `report-dir`, so runs for several
+    Pythons (or a CI matrix's artifacts gathered in one place) never overwrite each other.
+    """
     state = probe(env.python)
     target = Target.for_python(state.python, state.implementation)
     report = RunReport(
@@ -119,6 +115,7 @@ def run_nightly_tests(
         nightly_index=settings.nightly_index_url,
         base_index=settings.base_index_url,
     )
+    folder = settings.report_path / report.job
     exit_code, message = 0, None
     try:
         plan = plan_for(settings, target)
@@ -130,8 +127,8 @@ def run_nightly_tests(
         report.versions = prove(plan, env, log)
         require_nightlies(report.versions, settings)
         report.stage = "tests"
-        exit_code = run_pytest(settings, env, pytest_args)
-        report.tests = count_tests(settings.report_path / REPORT_LOG_NAME, exit_code)
+        exit_code = run_pytest(settings, env, pytest_args, folder)
+        report.tests = count_tests(folder / REPORT_LOG_NAME, exit_code)
         report.outcome = "passed" if exit_code == 0 else "tests-failed"
         if exit_code:
             message = f"The tests failed against the nightlies (pytest exit code {exit_code})."
@@ -139,6 +136,6 @@ def run_nightly_tests(
         report.error, report.output_tail = str(exc), exc.detail
         exit_code, message = exc.exit_code, str(exc)
     finally:
-        path = write_report(report, settings.report_path)
+        path = write_report(report, folder)
     log(f"Report: {path} (and {path.with_suffix('.md').name})")
     return RunResult(exit_code, message, path)

@@ -9,9 +9,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sample_reports import SampleRuns
 
+from nightly_sessions.testing.github import FakeGitHub, serve_github
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.wheelhouse import download_wheels
+
+# tests/samples holds projects and suites that tests run on copies of; never collected here.
+collect_ignore = ["samples"]
 
 # Installer settings from the machine would add other indexes; tests see loopback only.
 _INSTALLER_VARIABLES = (
@@ -70,3 +75,16 @@ def base_index(tmp_path: Path, base_wheelhouse: Path, start_index: IndexFactory)
 def nightly_index(tmp_path: Path, start_index: IndexFactory) -> PypiServer:
     """An empty nightly channel stand-in; tests add dev wheels to it."""
     return start_index(tmp_path / "nightly-index")
+
+
+@pytest.fixture(scope="session")
+def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> SampleRuns:
+    """Real pytest runs (with --report-log) of tests/samples/suites, each once per session."""
+    return SampleRuns(tmp_path_factory.mktemp("sample-runs"))
+
+
+@pytest.fixture
+def github_server() -> Iterator[FakeGitHub]:
+    """The GitHub REST stand-in on a free loopback port, fresh state for each test."""
+    with serve_github() as server:
+        yield server

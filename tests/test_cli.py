@@ -100,4 +100,4 @@ def test_verbose_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_report_of_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--project", str(tmp_path), "report"]) == 2
-    assert "No report at" in capsys.readouterr().err
+    assert "No nightly-report.json under" in capsys.readouterr().err

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,14 @@ def world(tmp_path: Path, base_index: PypiServer, nightly_index: PypiServer) -> 
     return build_world(tmp_path, base_index, nightly_index)
 
 
+def reports(world: World) -> Path:
+    [folder] = (world.project / "nightly-reports").iterdir()  # one job: py3.X-Linux
+    assert folder.name == f"py{sys.version_info[0]}.{sys.version_info[1]}-{platform.system()}"
+    return folder
+
+
 def report_of(world: World) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (world.project / "nightly-reports" / "nightly-report.json").read_text()
-    )
+    data: dict[str, Any] = json.loads((reports(world) / "nightly-report.json").read_text())
     return data
 
 
@@ -45,8 +51,8 @@ def test_nightly_wins_over_release_candidate(world: World, installer: str) -> No
         }
     ]
     assert report["pytest"]["passed"] == 2
-    assert (world.project / "nightly-reports" / "pytest-log.jsonl").is_file()
-    assert "nightly" in (world.project / "nightly-reports" / "nightly-report.md").read_text()
+    assert (reports(world) / "pytest-log.jsonl").is_file()
+    assert "nightly" in (reports(world) / "nightly-report.md").read_text()
 
 
 def test_package_missing_from_channel_fails_strict_mode(world: World) -> None:
@@ -65,7 +71,7 @@ def test_package_missing_from_channel_fails_strict_mode(world: World) -> None:
         "tinyarray": "nightly",
         "helperlib": "missing",
     }
-    assert not (world.project / "nightly-reports" / "pytest-log.jsonl").exists()
+    assert not (reports(world) / "pytest-log.jsonl").exists()
 
 
 def test_allowed_missing_package_passes(world: World) -> None:
@@ -91,7 +97,7 @@ def test_failing_tests_leave_report_log_and_fail(world: World) -> None:
     assert report["outcome"] == "tests-failed"
     assert report["pytest"]["failed"] == 1
     assert report["packages"][0]["installed"] == "1.1.0.dev0+git20261124.ccccccc"
-    log = (world.project / "nightly-reports" / "pytest-log.jsonl").read_text()
+    log = (reports(world) / "pytest-log.jsonl").read_text()
     assert "test_span" in log
 
 

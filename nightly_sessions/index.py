@@ -1,0 +1,329 @@
+"""Read simple indexes (PEP 503 HTML, PEP 691 JSON): projects, their files and versions.
+
+One `HttpClient` carries every request (timeouts, bounded retries, redaction), and
+`files_many` asks for many projects at once, so a plan over 40 packages costs a few
+round trips instead of 40. Pages are parsed by `mousebender.simple`; what it cannot
+read, or a file name that is not a wheel or sdist, never crashes the caller.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+from mousebender import simple
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidName,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from nightly_sessions.errors import ConfigError, NetworkError
+from nightly_sessions.http import HttpClient
+from nightly_sessions.redact import add_secret, redact
+
+ACCEPT = simple.ACCEPT_SUPPORTED  # PEP 691 JSON first, then the HTML forms
+_SDIST_SUFFIXES = (".tar.gz", ".zip")
+_mousebender_lock = threading.Lock()  # warnings.catch_warnings is process-wide state
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One wheel or sdist of a project, as an index lists it."""
+
+    filename: str
+    url: str = field(repr=False)  # may hold a `/t/<token>/`; kept out of repr
+    project: NormalizedName
+    version: Version
+    tags: frozenset[Tag]
+    is_wheel: bool
+    requires_python: str | None
+    yanked: bool
+    upload_time: datetime | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class _Page:
+    url: str
+    media_type: str
+    text: str
+
+
+class IndexClient:
+    """A client for one simple index; thread-safe, so one client serves a whole plan.
+
+    `timeout` and `retries` configure the HttpClient made here; pass `http` to share one.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        http: HttpClient | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        max_workers: int = 16,
+    ) -> None:
+        self.url = _check_url(url)
+        self.max_workers = max(1, max_workers)
+        self.http = http or HttpClient(
+            timeout=timeout, retries=retries, max_connections=self.max_workers
+        )
+
+    def __repr__(self) -> str:
+        return f"IndexClient({redact(self.url)!r})"
+
+    def projects(self) -> list[str]:
+        """The canonical names of all projects on the index's root page, sorted."""
+        page = self._get(f"{self.url}/")
+        if page is None:
+            raise ConfigError(
+                f"{redact(self.url)}/ answered HTTP 404, so it is not a simple index; "
+                "check the index URL (it usually ends in /simple)."
+            )
+        try:
+            data = _parse(lambda: simple.parse_project_index(page.text, page.media_type))
+            names = {canonicalize_name(item["name"]) for item in data["projects"]}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _unreadable(page.url, exc) from None
+        return sorted(names)
+
+    def files(self, project: str) -> list[DistFile]:
+        """The wheels and sdists of `project`; [] when the index does not have it (404)."""
+        name = _canonical(project)
+        page = self._get(f"{self.url}/{name}/")
+        if page is None:
+            return []
+        try:
+            details = _parse(lambda: simple.parse_project_details(page.text, page.media_type, name))
+            _check_api_version(details)
+            entries = details["files"]
+            if not isinstance(entries, list):
+                raise TypeError("'files' is not a list")
+            found = (_dist_file(entry, page.url, name) for entry in entries)
+            return [dist for dist in found if dist is not None]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _unreadable(page.url, exc) from None
+
+    def files_many(self, projects: Iterable[str]) -> dict[str, list[DistFile]]:
+        """`files` for each project, asked concurrently; keys are canonical names."""
+        names = list(dict.fromkeys(_canonical(project) for project in projects))
+        if not names:
+            return {}
+        workers = min(self.max_workers, len(names))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="index") as pool:
+            return dict(zip(names, pool.map(self.files, names), strict=True))
+
+    def versions(self, project: str) -> list[Version]:
+        """The versions of `project` that have a file not yanked, ascending and unique."""
+        return sorted({dist.version for dist in self.files(project) if not dist.yanked})
+
+    def _get(self, url: str) -> _Page | None:
+        """Fetch a page; None for 404; NetworkError for every other failure."""
+        if url.startswith("file:"):
+            return _read_local(url)
+        response = self.http.get(url, headers={"Accept": ACCEPT})
+        status = response.status
+        if status == 404:
+            return None
+        if status in (401, 403):
+            raise NetworkError(
+                f"{redact(url)} refused access (HTTP {status}); "
+                "check the token in the index URL and that the channel is readable."
+            )
+        if status >= 500:
+            raise NetworkError(
+                f"{redact(url)} answered HTTP {status} after {self.http.retries + 1} attempts; "
+                "the index is having trouble, retry later."
+            )
+        if status != 200:
+            raise NetworkError(
+                f"{redact(url)} answered HTTP {status}; check that the index URL is right."
+            )
+        media_type = response.headers.get("content-type", "text/html").split(";")[0]
+        return _Page(url, media_type.strip().lower(), response.text)
+
+
+def newest_compatible(
+    files: Iterable[DistFile], tags: Sequence[Tag], python_version: str | None = None
+) -> DistFile | None:
+    """The newest wheel that is not yanked, fits one of `tags` and admits `python_version`.
+
+    Pre-releases count like any version (nightlies are `.dev`). Among wheels of the same
+    version, the one whose tag comes first in `tags` (most specific) wins.
+    """
+    rank = {tag: position for position, tag in reversed(list(enumerate(tags)))}
+    python = _python(python_version)
+    best: DistFile | None = None
+    best_key: tuple[Version, int, float] | None = None
+    for dist in files:
+        if not dist.is_wheel or dist.yanked or not _admits(dist.requires_python, python):
+            continue
+        positions = [rank[tag] for tag in dist.tags if tag in rank]
+        if not positions:
+            continue
+        uploaded = dist.upload_time.timestamp() if dist.upload_time else float("-inf")
+        key = (dist.version, -min(positions), uploaded)
+        if best_key is None or key > best_key:
+            best, best_key = dist, key
+    return best
+
+
+def _check_url(url: str) -> str:
+    """The index URL without a trailing slash; its `/t/<token>/` is registered as a secret."""
+    text = url.strip().rstrip("/")
+    parts = urlsplit(text)
+    segments = parts.path.split("/")
+    for before, token in itertools.pairwise(segments):
+        if before == "t":
+            add_secret(token)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return text
+    if parts.scheme == "file" and parts.path:
+        return text
+    raise ConfigError(
+        f"The index URL {redact(url)!r} is not an http(s) or file URL; "
+        "set it to a simple index such as https://pypi.org/simple."
+    )
+
+
+def _canonical(project: str) -> NormalizedName:
+    try:
+        return canonicalize_name(project, validate=True)
+    except InvalidName:
+        raise ConfigError(
+            f"{redact(project)!r} is not a valid project name; use the name as it is on PyPI."
+        ) from None
+
+
+def _read_local(url: str) -> _Page | None:
+    """A page of a static index on disk (PEP 503 allows plain folders of index.html)."""
+    path = Path(urllib.request.url2pathname(urlsplit(url).path))
+    if path.is_dir():
+        path = path / "index.html"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise NetworkError(
+            f"Could not read {redact(url)} ({exc.strerror}); check the index URL."
+        ) from None
+    return _Page(url, "text/html", text)
+
+
+def _parse(parse: Callable[[], _T]) -> _T:
+    """Run a mousebender parser; a newer minor API version is fine, not a warning."""
+    try:
+        with _mousebender_lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore", simple.APIVersionWarning)
+            return parse()
+    except (simple.UnsupportedMIMEType, simple.UnsupportedAPIVersion) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _check_api_version(details: Mapping[str, Any]) -> None:
+    version = str(details.get("meta", {}).get("api-version", "1.0"))
+    if version.split(".", maxsplit=1)[0] != "1":
+        raise ValueError(f"Unsupported API major version: {version!r}")
+
+
+def _unreadable(url: str, error: BaseException) -> NetworkError:
+    return NetworkError(
+        f"{redact(url)} did not answer with a simple index page it could read "
+        f"({redact(type(error).__name__)}: {redact(str(error))}); "
+        "check that the URL points at a PEP 503 or PEP 691 index."
+    )
+
+
+def _dist_file(entry: Mapping[str, Any], page_url: str, project: NormalizedName) -> DistFile | None:
+    """A DistFile for one listed file; None for other files and names that do not parse."""
+    filename, href = entry["filename"], entry["url"]
+    if not isinstance(filename, str) or not isinstance(href, str):
+        raise TypeError("a file entry lacks a filename or url")
+    parsed = _parse_filename(filename)
+    if parsed is None or parsed[0] != project:
+        return None
+    _, version, tags, is_wheel = parsed
+    hashes = entry.get("hashes") or {}
+    sha256 = hashes.get("sha256") if isinstance(hashes, Mapping) else None
+    requires_python = entry.get("requires-python")
+    yanked = entry.get("yanked", False)
+    return DistFile(
+        filename=filename,
+        url=urljoin(page_url, href),
+        project=project,
+        version=version,
+        tags=tags,
+        is_wheel=is_wheel,
+        requires_python=requires_python
+        if isinstance(requires_python, str) and requires_python
+        else None,
+        yanked=yanked is True or isinstance(yanked, str),
+        upload_time=_parse_time(entry.get("upload-time")),
+        sha256=sha256 if isinstance(sha256, str) else None,
+    )
+
+
+def _parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag], bool] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            return name, version, tags, True
+        if filename.endswith(_SDIST_SUFFIXES):
+            name, version = parse_sdist_filename(filename)
+            return name, version, frozenset(), False
+    except ValueError:  # InvalidWheelFilename, InvalidSdistFilename, InvalidVersion
+        return None
+    return None
+
+
+def _parse_time(value: object) -> datetime | None:
+    """A PEP 700 upload time (ISO 8601, usually ending in Z) as an aware datetime."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
+def _python(python_version: str | None) -> Version | None:
+    if python_version is None:
+        return None
+    try:
+        return Version(python_version)
+    except InvalidVersion:
+        raise ConfigError(
+            f"{python_version!r} is not a Python version; use a version such as 3.12."
+        ) from None
+
+
+def _admits(requires_python: str | None, python: Version | None) -> bool:
+    """Whether Requires-Python admits `python`; an unreadable specifier admits all, as in pip."""
+    if python is None or not requires_python:
+        return True
+    try:
+        return SpecifierSet(requires_python).contains(python, prereleases=True)
+    except InvalidSpecifier:
+        return True
