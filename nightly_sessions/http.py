@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 import urllib3
 from urllib3.util.retry import Retry
@@ -128,7 +129,8 @@ class HttpClient:
                 "check the URL and your network, then retry."
             ) from None
         headers_out = {name.lower(): value for name, value in answer.headers.items()}
-        return Response(url=url, status=answer.status, headers=headers_out, body=answer.data)
+        final_url = urljoin(url, answer.url or url)  # after redirects; relative links need it
+        return Response(url=final_url, status=answer.status, headers=headers_out, body=answer.data)
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> Response:
         """GET `url`."""

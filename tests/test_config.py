@@ -123,3 +123,12 @@ def test_every_key_is_a_settings_field_and_documented() -> None:
     fields = set(Settings.__dataclass_fields__)
     assert {row[0].replace("-", "_") for row in rows} <= fields
     assert all(row[3] for row in rows)
+
+
+def test_readme_settings_table_matches_the_keys() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for key, default, env, _ in describe_keys():
+        row_start = f"| `{key}` | `{default}` |"
+        assert row_start in readme, f"README settings table lacks or misstates {key}"
+        if env:
+            assert f"`{env}`" in readme

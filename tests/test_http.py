@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.errors import NetworkError
+from nightly_sessions.http import HttpClient
+from nightly_sessions.testing.pypi import PypiServer, free_port
+from nightly_sessions.testing.simple_index import serve_simple_index
+from nightly_sessions.testing.wheelhouse import make_wheel
+
+
+def test_retries_5xx_then_succeeds(tmp_path: Path) -> None:
+    with serve_simple_index(tmp_path) as server:
+        server.faults.fail_next = 2
+        response = HttpClient(retries=3, backoff=0).get(f"{server.url}/")
+        assert response.status == 200
+        assert server.requests == 3
+
+
+def test_gives_up_after_bounded_retries_with_a_redacted_sentence(tmp_path: Path) -> None:
+    with serve_simple_index(tmp_path, prefix="/t/tok-abcdef/chan") as server:
+        server.faults.drop_next = 10
+        with pytest.raises(NetworkError) as caught:
+            HttpClient(retries=1, backoff=0).get(f"{server.url}/")
+        assert server.requests == 2
+    message = str(caught.value)
+    assert "failed after 2 attempts" in message
+    assert "/t/***/chan/simple/" in message
+    assert "tok-abcdef" not in message
+
+
+def test_refused_connection_is_a_sentence() -> None:
+    with pytest.raises(
+        NetworkError, match=r"GET http://127\.0\.0\.1:\d+/x failed after 1 attempts"
+    ):
+        HttpClient(retries=0).get(f"http://127.0.0.1:{free_port()}/x")
+
+
+def test_json_body_that_is_not_json(tmp_path: Path) -> None:
+    with serve_simple_index(tmp_path, formats=("html",)) as server:
+        response = HttpClient().get(f"{server.url}/")
+    with pytest.raises(NetworkError, match="answered with a body that is not JSON"):
+        response.json()
+
+
+@pytest.mark.integration
+def test_response_url_is_absolute_and_final_after_a_redirect(nightly_index: PypiServer) -> None:
+    make_wheel(nightly_index.directory, "Foo_Bar", "1.0")
+    client = HttpClient()
+    assert client.get(f"{nightly_index.url}/Foo_Bar/").url == f"{nightly_index.url}/foo-bar/"
+    assert client.get(f"{nightly_index.url}/foo-bar/").url == f"{nightly_index.url}/foo-bar/"
