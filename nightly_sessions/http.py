@@ -84,10 +84,13 @@ class HttpClient:
             read=self.retries,
             status=self.retries,
             status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,  # retry every method: callers only send idempotent requests
+            # Only idempotent methods: a retried POST could create a second issue or release.
+            allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,
             backoff_factor=self.backoff,
             raise_on_status=False,
-            respect_retry_after_header=True,
+            # A Retry-After of hours would block silently; callers that must honour it
+            # (rate limits) wait themselves, within a bound.
+            respect_retry_after_header=False,
         )
         self._pool = urllib3.PoolManager(
             num_pools=8,

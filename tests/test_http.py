@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,31 @@ def test_response_url_is_absolute_and_final_after_a_redirect(nightly_index: Pypi
     client = HttpClient()
     assert client.get(f"{nightly_index.url}/Foo_Bar/").url == f"{nightly_index.url}/foo-bar/"
     assert client.get(f"{nightly_index.url}/foo-bar/").url == f"{nightly_index.url}/foo-bar/"
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    posts = 0
+
+    def do_POST(self) -> None:
+        type(self).posts += 1
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_post_is_not_retried() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/issues"
+        response = HttpClient(retries=3, backoff=0).request("POST", url, body=b"x")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert response.status == 503
+    assert _Unavailable.posts == 1  # a retried POST could create a duplicate

@@ -1,0 +1,355 @@
+"""A small GitHub REST client: issues, comments, labels, workflow runs and artifacts.
+
+It keeps its own retry policy on top of `HttpClient` (created with `retries=0`) because
+GitHub needs two things a generic client cannot know: creating an issue or a comment is
+not idempotent, so a 5xx answer to a POST is never retried blindly; and a rate limit
+(429, or 403 with `x-ratelimit-remaining: 0`) says when to come back, which is waited
+for only within a bound, with an injectable `sleep` so tests never wait.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nightly_sessions.errors import NetworkError
+from nightly_sessions.http import RETRY_STATUSES, HttpClient, Response
+from nightly_sessions.redact import add_secret, redact
+
+API_VERSION = "2022-11-28"
+DEFAULT_API_URL = "https://api.github.com"
+MAX_PAGES = 50
+_NEXT_LINK = 'rel="next"'
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An issue as listed: number, title, body, state and page address."""
+
+    number: int
+    title: str
+    body: str
+    state: str
+    url: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Issue:
+        return cls(
+            number=int(data["number"]),
+            title=str(data.get("title") or ""),
+            body=str(data.get("body") or ""),
+            state=str(data.get("state") or ""),
+            url=str(data.get("html_url") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """A workflow run: its id, page and commit."""
+
+    id: int
+    url: str
+    head_sha: str
+    head_branch: str
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An artifact of a run; `expired` ones can no longer be downloaded."""
+
+    id: int
+    name: str
+    size: int
+    expired: bool
+
+
+@dataclass
+class GitHub:
+    """Calls to one repository's REST API; every failure is a NetworkError sentence."""
+
+    api_url: str
+    repository: str
+    token: str
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 1.0
+    max_wait: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    _http: HttpClient = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        add_secret(self.token)
+        self.api_url = self.api_url.rstrip("/")
+        self._http = HttpClient(timeout=self.timeout, retries=0)
+
+    # Issues, comments and labels.
+
+    def open_issues(self, label: str) -> Iterator[Issue]:
+        """Open issues (not pull requests) carrying `label`, newest first, all pages."""
+        query = urllib.parse.urlencode({"state": "open", "labels": label, "per_page": 100})
+        url: str | None = f"{self._repo_url}/issues?{query}"
+        pages = 0
+        while url is not None and pages < MAX_PAGES:
+            answer = self._call("GET", url, what=f"listing the open issues labelled {label!r}")
+            pages += 1
+            for item in _json_list(answer):
+                if isinstance(item, dict) and "pull_request" not in item:
+                    yield Issue.from_json(item)
+            url = _next_page(answer)
+            if url is not None and not url.startswith(f"{self.api_url}/"):
+                url = None  # never send the token to another host
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> Issue:
+        """Open an issue; a 5xx answer is not retried (the issue may exist already)."""
+        payload = {"title": title, "body": body, "labels": labels}
+        answer = self._call(
+            "POST", f"{self._repo_url}/issues", json_body=payload, what="opening the tracking issue",
+            expect=(201,), idempotent=False,
+        )  # fmt: skip
+        return Issue.from_json(answer.json())
+
+    def update_issue(self, number: int, **fields: str) -> Issue:
+        """Change an issue's title, body or state (PATCH repeats safely)."""
+        answer = self._call(
+            "PATCH", f"{self._repo_url}/issues/{number}", json_body=fields,
+            what=f"updating issue #{number}",
+        )  # fmt: skip
+        return Issue.from_json(answer.json())
+
+    def close_issue(self, number: int) -> Issue:
+        """Close an issue as completed."""
+        return self.update_issue(number, state="closed", state_reason="completed")
+
+    def comment(self, number: int, body: str) -> None:
+        """Add a comment; a 5xx answer is not retried, to never post it twice."""
+        self._call(
+            "POST", f"{self._repo_url}/issues/{number}/comments", json_body={"body": body},
+            what=f"commenting on issue #{number}", expect=(201,), idempotent=False,
+        )  # fmt: skip
+
+    def ensure_label(self, name: str, color: str, description: str) -> None:
+        """Create the label unless it exists (a concurrent creation counts as existing)."""
+        path = f"{self._repo_url}/labels/{urllib.parse.quote(name, safe='')}"
+        if self._call("GET", path, what=f"reading label {name!r}", expect=(200, 404)).status == 200:
+            return
+        payload = {"name": name, "color": color, "description": description}
+        answer = self._call(
+            "POST", f"{self._repo_url}/labels", json_body=payload, what=f"creating label {name!r}",
+            expect=(201, 422),
+        )  # fmt: skip
+        if answer.status == 422 and not _already_exists(answer):
+            raise NetworkError(_sentence(answer, f"creating label {name!r}", self.repository))
+
+    # Workflow runs and artifacts.
+
+    def latest_successful_run(self, workflow: str, branch: str) -> WorkflowRun | None:
+        """The newest successful run of `workflow` (file name or id) on `branch`."""
+        query = urllib.parse.urlencode({"branch": branch, "status": "success", "per_page": 1})
+        path = f"{self._repo_url}/actions/workflows/{urllib.parse.quote(workflow, safe='')}/runs?{query}"
+        runs = self._call("GET", path, what=f"finding the last green run of {workflow}").json()
+        items = runs.get("workflow_runs") if isinstance(runs, dict) else None
+        if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+            return None
+        run = items[0]
+        return WorkflowRun(
+            id=int(run["id"]),
+            url=str(run.get("html_url") or ""),
+            head_sha=str(run.get("head_sha") or ""),
+            head_branch=str(run.get("head_branch") or ""),
+        )
+
+    def artifacts(self, run_id: int) -> list[Artifact]:
+        """The artifacts of a run (first 100, which covers any test matrix)."""
+        path = f"{self._repo_url}/actions/runs/{run_id}/artifacts?per_page=100"
+        data = self._call("GET", path, what=f"listing the artifacts of run {run_id}").json()
+        items = data.get("artifacts") if isinstance(data, dict) else None
+        return [
+            Artifact(
+                id=int(item["id"]),
+                name=str(item.get("name") or ""),
+                size=int(item.get("size_in_bytes") or 0),
+                expired=bool(item.get("expired")),
+            )
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and "id" in item
+        ]
+
+    def download_artifact(self, artifact_id: int) -> bytes:
+        """The zip of an artifact: the API answers 302 to a signed URL fetched without the token."""
+        what = f"downloading artifact {artifact_id}"
+        answer = self._call(
+            "GET", f"{self._repo_url}/actions/artifacts/{artifact_id}/zip", what=what,
+            expect=(200, 302), redirect=False,
+        )  # fmt: skip
+        if answer.status == 200:
+            return answer.body
+        location = answer.headers.get("location")
+        if not location:
+            raise NetworkError(f"GitHub answered 302 for {what} without a Location header.")
+        target = urllib.parse.urljoin(answer.url, location)
+        add_secret(urllib.parse.urlsplit(target).query)  # the signature is a short-lived credential
+        blob = self._call("GET", target, what=what, authenticated=False)
+        return blob.body
+
+    # The request loop.
+
+    @property
+    def _repo_url(self) -> str:
+        return f"{self.api_url}/repos/{self.repository}"
+
+    def _headers(self, authenticated: bool) -> dict[str, str]:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        if authenticated:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        json_body: Any = None,
+        expect: tuple[int, ...] = (200,),
+        idempotent: bool = True,
+        redirect: bool = True,
+        authenticated: bool = True,
+    ) -> Response:
+        """Send one call: retry 5xx and network errors when safe, wait out rate limits in bound."""
+        waited = 0.0
+        attempt = 0
+        while True:
+            try:
+                answer = self._http.request(
+                    method, url, headers=self._headers(authenticated), json_body=json_body,
+                    redirect=redirect,
+                )  # fmt: skip
+            except NetworkError as exc:
+                if not idempotent or attempt >= self.retries:
+                    raise NetworkError(f"GitHub could not be reached while {what}: {exc}") from None
+                attempt += 1
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            if answer.status in expect:
+                return answer
+            delay = self._rate_limit_delay(answer)
+            if delay is not None:
+                if waited + delay > self.max_wait:
+                    raise NetworkError(self._rate_limit_sentence(answer, what, delay))
+                self.sleep(delay)
+                waited += delay
+                continue
+            if answer.status in RETRY_STATUSES and idempotent and attempt < self.retries:
+                attempt += 1
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            raise NetworkError(_sentence(answer, what, self.repository))
+
+    def _rate_limit_delay(self, answer: Response) -> float | None:
+        """Seconds to wait when `answer` is a rate limit, else None."""
+        headers = answer.headers
+        limited = answer.status == 429 or (
+            answer.status == 403
+            and (headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers)
+        )
+        if not limited:
+            return None
+        retry_after = _number(headers.get("retry-after"))
+        if retry_after is not None:
+            return max(retry_after, 1.0)
+        reset = _number(headers.get("x-ratelimit-reset"))
+        if reset is not None:
+            return max(reset - self.clock(), 0.0) + 1.0
+        return 60.0  # GitHub's advice for a secondary limit that names no time
+
+    def _rate_limit_sentence(self, answer: Response, what: str, delay: float) -> str:
+        until = time.strftime("%H:%M:%S UTC", time.gmtime(self.clock() + delay))
+        return (
+            f"GitHub's rate limit stopped {what} (HTTP {answer.status}); it lifts at about "
+            f"{until}, {delay:.0f} s from now, beyond the {self.max_wait:.0f} s this command "
+            "waits: re-run the job later."
+        )
+
+
+def _sentence(answer: Response, what: str, repository: str) -> str:
+    """One sentence for an unexpected answer: what failed, GitHub's message, and the fix."""
+    message = _message(answer)
+    status = answer.status
+    if status == 401:
+        return (
+            f"GitHub rejected the token while {what} (HTTP 401{message}): set GITHUB_TOKEN "
+            "(in a workflow: `env: GITHUB_TOKEN: ${{ github.token }}`) to a valid token."
+        )
+    if status == 403:
+        return (
+            f"GitHub refused {what} in {repository} (HTTP 403{message}): give the job "
+            "`permissions: issues: write` (and `actions: read` for the last green run), "
+            "or use a token that may do this."
+        )
+    if status == 404:
+        return (
+            f"GitHub answered 404 while {what} ({redact(answer.url)}): check that the "
+            f"repository {repository} exists and that the token can see it."
+        )
+    if status == 410:
+        return f"GitHub answered 410 while {what}: the artifact has expired."
+    if status == 422:
+        return f"GitHub rejected the request while {what} (HTTP 422{message})."
+    return (
+        f"GitHub answered HTTP {status} while {what}{message and f' ({message[2:]})'}; retry later."
+    )
+
+
+def _message(answer: Response) -> str:
+    """GitHub's own explanation, prefixed with '; ', or an empty string."""
+    try:
+        data = answer.json()
+    except NetworkError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    parts = [str(data.get("message") or "")]
+    for error in data.get("errors") or []:
+        if isinstance(error, dict):
+            parts.append(str(error.get("message") or error.get("code") or ""))
+        elif isinstance(error, str):
+            parts.append(error)
+    text = "; ".join(part for part in parts if part)
+    return f": {redact(text)[:300]}" if text else ""
+
+
+def _already_exists(answer: Response) -> bool:
+    try:
+        data = answer.json()
+    except NetworkError:
+        return False
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors or [])
+
+
+def _json_list(answer: Response) -> list[Any]:
+    data = answer.json()
+    if not isinstance(data, list):
+        raise NetworkError(
+            f"GitHub answered {redact(answer.url)} with something other than a list."
+        )
+    return data
+
+
+def _next_page(answer: Response) -> str | None:
+    """The `rel="next"` URL of a paginated answer's Link header."""
+    for part in answer.headers.get("link", "").split(","):
+        if _NEXT_LINK in part and "<" in part and ">" in part:
+            return part[part.index("<") + 1 : part.index(">")]
+    return None
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,361 @@
+"""`nox -s nightly_issue` and `python -m nightly_sessions issue`: one tracking issue per breakage.
+
+The reporting job of the nightly workflow runs this over the report folders the test
+jobs uploaded. It reads the reports (`tracking`), finds the last green run's reports
+for the version diff, then opens, updates or closes the tracking issue (`github`).
+Both entry points share `add_arguments`, so their options are the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import time
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from nightly_sessions import tracking
+from nightly_sessions.config import Settings
+from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
+from nightly_sessions.github import DEFAULT_API_URL, GitHub
+from nightly_sessions.redact import add_secret, redact
+
+LABEL_COLOR = "d73a4a"
+LABEL_DESCRIPTION = "The scheduled tests against nightly dependencies are failing"
+MAX_ARTIFACT_BYTES = 50 * 1024 * 1024
+TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
+
+Log = Callable[[str], None]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the command and of the session (after `--`)."""
+    parser.add_argument(
+        "reports", nargs="?", type=Path, default=None,
+        help="folder the report artifacts were downloaded to, searched recursively for "
+        f"{tracking.REPORT_NAME} (default: the report-dir setting)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--expect-jobs", metavar="JOBS",
+        help="job names (comma or space separated) that must have a report; a missing one "
+        "is reported as 'tests never ran' (default: $NIGHTLY_EXPECT_JOBS)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tests-result", choices=tracking.TESTS_RESULTS,
+        help="the test jobs' overall result, `needs.<job>.result`: cancelled or skipped "
+        "leaves the issue alone (default: $NIGHTLY_TESTS_RESULT)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--label", help="label of the tracking issue (default: the issue-label setting)"
+    )
+    parser.add_argument(
+        "--key", default=tracking.DEFAULT_KEY,
+        help="name in the hidden marker; give each workflow that reports its own key "
+        f"(default: {tracking.DEFAULT_KEY})",
+    )  # fmt: skip
+    parser.add_argument("--title", default=tracking.DEFAULT_TITLE, help="title of a new issue")
+    parser.add_argument("--repository", help="owner/name (default: $GITHUB_REPOSITORY)")
+    parser.add_argument(
+        "--workflow", help="workflow file whose last green run to compare with "
+        "(default: from $GITHUB_WORKFLOW_REF)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--branch", help="branch of that green run (default: from $GITHUB_WORKFLOW_REF)"
+    )
+    parser.add_argument(
+        "--no-compare", action="store_true", help="skip the diff against the last green run"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="print the body and the action it would take; read, never write",
+    )  # fmt: skip
+
+
+class _SessionParser(argparse.ArgumentParser):
+    """An argument parser that reports bad arguments as ConfigError, not SystemExit."""
+
+    def error(self, message: str) -> NoReturn:
+        usage = self.format_usage().strip()
+        raise ConfigError(f"Bad nightly_issue argument: {message} ({usage}).")
+
+
+def parse_session_args(posargs: Sequence[str]) -> argparse.Namespace:
+    """Parse the arguments given after `nox -s nightly_issue --`."""
+    parser = _SessionParser(prog="nox -s nightly_issue --", add_help=False)
+    add_arguments(parser)
+    return parser.parse_args(list(posargs))
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    """The CLI entry: report, return 0 (a failure to report raises NightlyError)."""
+    return run(args, settings)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the environment says about the repository, this run and the GitHub API."""
+
+    repository: str | None
+    api_url: str
+    token: str | None
+    run: tracking.RunInfo
+    workflow: str | None
+    branch: str | None
+
+
+def read_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Context:
+    """Read the repository, token, API URL and run from arguments and GitHub's variables."""
+    token = next((environ[n].strip() for n in TOKEN_VARIABLES if environ.get(n, "").strip()), None)
+    add_secret(token)
+    repository = args.repository or environ.get("GITHUB_REPOSITORY") or None
+    if repository is not None and (repository.count("/") != 1 or " " in repository):
+        raise ConfigError(f"The repository {repository!r} is not of the form owner/name.")
+    api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"GITHUB_API_URL is {api_url!r}, but it must be an http(s) URL.")
+    workflow, ref_branch = _workflow_ref(environ.get("GITHUB_WORKFLOW_REF", ""))
+    branch = args.branch or ref_branch or environ.get("GITHUB_REF_NAME") or None
+    run_id = environ.get("GITHUB_RUN_ID") or None
+    server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    url = f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else None
+    run = tracking.RunInfo(
+        url=url, run_id=run_id, branch=branch, sha=environ.get("GITHUB_SHA") or None,
+        event=environ.get("GITHUB_EVENT_NAME") or None,
+    )  # fmt: skip
+    return Context(repository, api_url, token, run, args.workflow or workflow, branch)
+
+
+def _workflow_ref(ref: str) -> tuple[str | None, str | None]:
+    """`owner/repo/.github/workflows/nightly.yml@refs/heads/main` -> (nightly.yml, main)."""
+    if "@" not in ref:
+        return None, None
+    path, _, git_ref = ref.partition("@")
+    workflow = path.rsplit("/", 1)[-1] or None
+    branch = git_ref.removeprefix("refs/heads/") if git_ref.startswith("refs/heads/") else None
+    return workflow, branch
+
+
+def _job_list(value: str | None) -> list[str]:
+    return [part for part in (value or "").replace(",", " ").split() if part]
+
+
+def run(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    log: Log = print,
+) -> int:
+    """Read the reports, then open, update or close the tracking issue (or say what it would do)."""
+    env = os.environ if environ is None else environ
+    context = read_context(args, env)
+    tests_result = _tests_result(args, env)
+    if tests_result in ("cancelled", "skipped"):
+        log(
+            f"Nothing to do: the test jobs were {tests_result}; the tracking issue is left as it is."
+        )
+        return 0
+    folder = args.reports if args.reports is not None else settings.report_path
+    jobs = tracking.load_jobs(folder, _job_list(args.expect_jobs or env.get("NIGHTLY_EXPECT_JOBS")))
+    failing = tracking.is_failing(jobs, tests_result)
+    client = _client(context, settings, sleep, dry_run=args.dry_run)
+    label = args.label or settings.issue_label
+    try:
+        green = _green(client, context, args, log) if failing else None
+        body = tracking.render_body(
+            jobs, context.run, key=args.key, green=green, tests_result=tests_result
+        )
+        if not args.dry_run:
+            _step_summary(env, body if failing else "All nightly jobs passed.\n", log)
+        existing = _find(client, label, args.key) if client is not None else None
+        decision = tracking.decide(jobs, body, existing, context.run, tests_result)
+        if args.dry_run or client is None:
+            log(body)
+            log(_would(decision, client is not None, label))
+            return 0
+        _apply(decision, client, body=body, title=args.title, label=label, key=args.key, log=log)
+    except NightlyError as exc:
+        if not failing:
+            raise
+        count = sum(job.failing for job in jobs) or "all"
+        message = (
+            f"{exc} Meanwhile the nightly tests failed ({count} failing job(s)); see the run page."
+        )
+        raise type(exc)(message) from None
+    return 0
+
+
+def _tests_result(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    value = args.tests_result or environ.get("NIGHTLY_TESTS_RESULT") or None
+    if value is not None and value not in tracking.TESTS_RESULTS:
+        choices = ", ".join(tracking.TESTS_RESULTS)
+        raise ConfigError(f"NIGHTLY_TESTS_RESULT is {value!r}, but it must be one of {choices}.")
+    return value
+
+
+def _client(
+    context: Context, settings: Settings, sleep: Callable[[float], None], *, dry_run: bool
+) -> GitHub | None:
+    if context.token is None:
+        if dry_run:
+            return None
+        names = " or ".join(TOKEN_VARIABLES)
+        raise ConfigError(
+            f"No GitHub token: set {names} (in a workflow: `env: GITHUB_TOKEN: "
+            "${{ github.token }}` with `permissions: issues: write`), or use --dry-run."
+        )
+    if context.repository is None:
+        raise ConfigError("No repository: set GITHUB_REPOSITORY or pass --repository owner/name.")
+    return GitHub(
+        api_url=context.api_url, repository=context.repository, token=context.token,
+        timeout=settings.timeout, retries=settings.retries, sleep=sleep,
+    )  # fmt: skip
+
+
+def _find(client: GitHub, label: str, key: str) -> tracking.Issue | None:
+    issues = (tracking.Issue(i.number, i.body, i.url) for i in client.open_issues(label))
+    return tracking.find_tracking_issue(issues, key)
+
+
+def _would(decision: tracking.Decision, looked: bool, label: str) -> str:
+    if not looked and decision.action == "open":
+        return (
+            "Would open a tracking issue, or update the open one labelled "
+            f"{label!r} (no GitHub token to look it up)."
+        )
+    if not looked and decision.action == "nothing" and decision.reason.startswith("every job"):
+        return f"Would close the open tracking issue labelled {label!r}, if there is one (no GitHub token to look it up)."
+    number = f" #{decision.issue.number}" if decision.issue else ""
+    verbs = {
+        "open": "open a tracking issue",
+        "update": f"update issue{number}",
+        "close": f"close issue{number}",
+    }
+    action = verbs.get(decision.action, "do nothing")
+    comment = f" with the comment: {decision.comment}" if decision.comment else ""
+    return f"Would {action} ({decision.reason}){comment}."
+
+
+def _apply(
+    decision: tracking.Decision,
+    client: GitHub,
+    *,
+    body: str,
+    title: str,
+    label: str,
+    key: str,
+    log: Log,
+) -> None:
+    issue = decision.issue
+    if decision.action == "open":
+        client.ensure_label(label, LABEL_COLOR, LABEL_DESCRIPTION)
+        try:
+            created = client.create_issue(title, body, [label])
+        except NetworkError:
+            found = _find(client, label, key)  # the issue may exist although the answer was lost
+            if found is None or not tracking.same_body(found.body, body):
+                raise
+            log(f"Opened issue #{found.number}: {found.url}")
+            return
+        log(f"Opened issue #{created.number}: {created.url}")
+    elif decision.action == "update" and issue is not None:
+        client.update_issue(issue.number, body=body)
+        client.comment(issue.number, decision.comment or "")
+        log(f"Updated issue #{issue.number}: {issue.url}")
+    elif decision.action == "close" and issue is not None:
+        client.comment(issue.number, decision.comment or "")
+        client.close_issue(issue.number)
+        log(f"Closed issue #{issue.number}: {issue.url}")
+    else:
+        log(f"Nothing to do: {decision.reason}.")
+
+
+def _green(
+    client: GitHub | None, context: Context, args: argparse.Namespace, log: Log
+) -> tracking.GreenRun | None:
+    """The last green run's reports, or a GreenRun saying why there are none."""
+    if args.no_compare or client is None:
+        return None
+    if not context.workflow or not context.branch:
+        return tracking.GreenRun(
+            problem="No comparison with a green run: the workflow and branch are unknown outside "
+            "GitHub Actions (pass --workflow and --branch)."
+        )
+    try:
+        return fetch_last_green(client, context.workflow, context.branch, log)
+    except NetworkError as exc:
+        return tracking.GreenRun(
+            problem=f"The last green run could not be read: {redact(str(exc))}"
+        )
+
+
+def fetch_last_green(
+    client: GitHub, workflow: str, branch: str, log: Log = print
+) -> tracking.GreenRun:
+    """Download the nightly reports of the newest successful run of `workflow` on `branch`."""
+    green = client.latest_successful_run(workflow, branch)
+    if green is None:
+        return tracking.GreenRun(
+            problem=f"No successful run of `{workflow}` on `{branch}` to compare with yet."
+        )
+    link = f"[run {green.id}]({green.url})"
+    artifacts = [
+        a for a in client.artifacts(green.id) if a.name.startswith(tracking.ARTIFACT_PREFIX)
+    ]
+    if not artifacts:
+        return tracking.GreenRun(
+            problem=f"The last green run, {link}, has no report artifacts to compare with."
+        )
+    live = [a for a in artifacts if not a.expired and a.size <= MAX_ARTIFACT_BYTES]
+    if not live:
+        return tracking.GreenRun(
+            problem=f"The report artifacts of the last green run, {link}, have expired."
+        )
+    reports: list[Mapping[str, Any]] = []
+    for artifact in live:
+        report = _report_from_zip(client.download_artifact(artifact.id))
+        if report is None:
+            log(
+                f"The artifact {artifact.name} of run {green.id} holds no readable {tracking.REPORT_NAME}."
+            )
+        else:
+            reports.append(report)
+    if not reports:
+        return tracking.GreenRun(
+            problem=f"The report artifacts of the last green run, {link}, are unreadable."
+        )
+    return tracking.GreenRun(url=green.url, run_id=str(green.id), reports=tuple(reports))
+
+
+def _report_from_zip(data: bytes) -> Mapping[str, Any] | None:
+    """The nightly report inside an artifact zip (the shallowest one), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == tracking.REPORT_NAME]
+            if not names:
+                return None
+            name = min(names, key=lambda n: (n.count("/"), n))
+            if archive.getinfo(name).file_size > MAX_ARTIFACT_BYTES:
+                return None
+            report = json.loads(archive.read(name))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _step_summary(environ: Mapping[str, str], text: str, log: Log) -> None:
+    """Append `text` to the run page's step summary, when there is one; never fatal."""
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        with Path(path).open("a", encoding="utf-8") as summary:
+            summary.write(text)
+    except OSError as exc:
+        log(f"Could not write the step summary {path} ({exc.strerror}); reporting goes on.")

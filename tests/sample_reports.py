@@ -1,0 +1,139 @@
+"""Report folders for the tracking-issue tests, with report logs written by real pytest runs.
+
+`SampleRuns.get(suite)` runs pytest with `--report-log` on a copy of
+tests/samples/suites/<suite> once per test session; `job_folder` lays out what a matrix
+job uploads (nightly-report.json in the lead's schema 1, pytest-log.jsonl next to it)
+under `nightly-reports-<job>`, as actions/download-artifact puts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SUITES = Path(__file__).parent / "samples" / "suites"
+LOG_NAME = "pytest-log.jsonl"
+TAIL_LINES = 40
+
+NUMPY_NOW = "2.5.0.dev0+git20261124.abc1234"
+NUMPY_GREEN = "2.5.0.dev0+git20261117.0ff1ce0"
+PANDAS_NOW = "3.1.0.dev0+456.gdeadbee"
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """One real pytest run: its report log, exit code and the tail of its output."""
+
+    log: Path
+    exit_code: int
+    tail: str
+    summary: str
+
+
+@dataclass
+class SampleRuns:
+    """Runs each sample suite at most once per test session (pytest runs cost time)."""
+
+    root: Path
+    _runs: dict[str, SampleRun] = field(default_factory=dict)
+
+    def get(self, suite: str) -> SampleRun:
+        if suite not in self._runs:
+            self._runs[suite] = run_suite(suite, self.root / suite)
+        return self._runs[suite]
+
+
+def run_suite(suite: str, folder: Path) -> SampleRun:
+    """Run pytest --report-log (coloured output, like CI) on a copy of a sample suite."""
+    work = folder / "suite"
+    shutil.copytree(SUITES / suite, work)
+    log = folder / LOG_NAME
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    command = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+        "--color=yes", f"--report-log={log}", "-rfE", str(work),
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=work, env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+    output = result.stdout + result.stderr
+    lines = [line for line in output.splitlines() if line.strip()]
+    summary = lines[-1] if lines else ""
+    return SampleRun(log, result.returncode, "\n".join(lines[-TAIL_LINES:]), summary)
+
+
+def packages(numpy: str = NUMPY_NOW, *, pandas: str | None = PANDAS_NOW) -> list[dict[str, Any]]:
+    """The `packages` rows of a report: numpy and pandas nightlies, one base package."""
+    rows: list[dict[str, Any]] = [
+        {"name": "numpy", "source": "nightly", "installed": numpy, "newest_nightly": numpy,
+         "status": "nightly", "allowed_missing": False},
+        {"name": "pandas", "source": "nightly", "installed": pandas, "newest_nightly": PANDAS_NOW,
+         "status": "nightly" if pandas else "missing", "allowed_missing": False},
+        {"name": "packaging", "source": "base", "installed": "25.0", "newest_nightly": None,
+         "status": "release", "allowed_missing": False},
+    ]  # fmt: skip
+    return rows
+
+
+def job_folder(
+    root: Path,
+    job: str,
+    run: SampleRun | None,
+    *,
+    outcome: str | None = None,
+    stage: str = "tests",
+    error: str | None = None,
+    output_tail: str | None = None,
+    package_rows: list[dict[str, Any]] | None = None,
+    keep_log: bool = True,
+) -> Path:
+    """Write `nightly-reports-<job>/` as a matrix job uploads it; return the folder."""
+    python, _, os_name = job.removeprefix("py").partition("-")
+    folder = root / f"nightly-reports-{job}"
+    folder.mkdir(parents=True)
+    pytest_info = None
+    if run is not None:
+        if keep_log:
+            shutil.copy(run.log, folder / LOG_NAME)
+        pytest_info = {"exit_code": run.exit_code, "report_log": LOG_NAME}
+        if outcome is None:
+            outcome = "passed" if run.exit_code == 0 else "tests-failed"
+        if output_tail is None and run.exit_code != 0:
+            output_tail = run.tail
+    report = {
+        "schema": 1,
+        "project": "sample",
+        "job": job,
+        "python": python,
+        "os": os_name,
+        "platform": f"{os_name.lower()}-x86_64",
+        "created": "2026-11-24T01:02:03+00:00",
+        "nightly_index": "http://127.0.0.1:1/simple",
+        "base_index": "http://127.0.0.1:2/simple",
+        "outcome": outcome or "not-run",
+        "stage": stage,
+        "error": error,
+        "output_tail": output_tail,
+        "packages": packages() if package_rows is None else package_rows,
+        "repairs": [],
+        "pytest": pytest_info,
+    }
+    (folder / "nightly-report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return folder
+
+
+def report_bytes(job: str, numpy: str = NUMPY_GREEN) -> bytes:
+    """A passing report as bytes, to put into a green run's artifact."""
+    python, _, os_name = job.removeprefix("py").partition("-")
+    report = {
+        "schema": 1, "project": "sample", "job": job, "python": python, "os": os_name,
+        "outcome": "passed", "stage": "tests", "error": None, "output_tail": None,
+        "packages": packages(numpy), "repairs": [], "pytest": None,
+    }  # fmt: skip
+    return json.dumps(report).encode()

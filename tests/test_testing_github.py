@@ -1,0 +1,153 @@
+"""The GitHub stand-in itself, spoken to with plain urllib: it must behave like the reference."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from nightly_sessions.testing.github import FakeGitHub, serve_github
+
+
+def call(
+    server: FakeGitHub, method: str, path: str, body: Any = None, *, token: str | None = "default"
+) -> tuple[int, Any, dict[str, str]]:
+    headers = {"Accept": "application/vnd.github+json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {server.token if token == 'default' else token}"
+    data = json.dumps(body).encode() if body is not None else None
+    url = path if path.startswith("http") else f"{server.url}{path}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            raw = answer.read()
+            return answer.status, json.loads(raw) if raw else None, dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, json.loads(raw) if raw.startswith(b"{") else raw, dict(error.headers)
+
+
+REPO = "/repos/octo/project"
+
+
+def test_create_list_and_close(github_server: FakeGitHub) -> None:
+    status, issue, _ = call(
+        github_server, "POST", f"{REPO}/issues", {"title": "t", "body": "b", "labels": ["new"]}
+    )
+    assert status == 201
+    assert issue["number"] == 1
+    assert github_server.labels["new"]["name"] == "new"  # GitHub creates unknown labels
+    status, issues, _ = call(github_server, "GET", f"{REPO}/issues?labels=new&state=open")
+    assert [i["number"] for i in issues] == [1]
+    status, issue, _ = call(
+        github_server, "PATCH", f"{REPO}/issues/1", {"state": "closed", "state_reason": "completed"}
+    )
+    assert (status, issue["state"], issue["state_reason"]) == (200, "closed", "completed")
+    assert call(github_server, "GET", f"{REPO}/issues?labels=new")[1] == []
+    assert len(call(github_server, "GET", f"{REPO}/issues?labels=new&state=all")[1]) == 1
+
+
+def test_bad_token_missing_token_and_other_repository(github_server: FakeGitHub) -> None:
+    assert call(github_server, "GET", f"{REPO}/issues", token="nope")[:2] == (
+        401,
+        {"message": "Bad credentials"},
+    )
+    assert call(github_server, "GET", f"{REPO}/issues", token=None)[0] == 401
+    assert call(github_server, "GET", "/repos/octo/elsewhere/issues")[0] == 404
+    assert call(github_server, "GET", f"{REPO}/unknown")[0] == 404
+
+
+def test_permissions_are_enforced() -> None:
+    with serve_github(permissions={"issues": "read"}) as server:
+        assert call(server, "GET", f"{REPO}/issues")[0] == 200
+        status, body, _ = call(server, "POST", f"{REPO}/issues", {"title": "t"})
+        assert (status, body["message"]) == (403, "Resource not accessible by integration")
+        assert call(server, "GET", f"{REPO}/actions/workflows/n.yml/runs")[0] == 403
+
+
+def test_validation(github_server: FakeGitHub) -> None:
+    assert call(github_server, "POST", f"{REPO}/issues", {"body": "no title"})[0] == 422
+    status, body, _ = call(
+        github_server, "POST", f"{REPO}/issues", {"title": "t", "body": "x" * 65_537}
+    )
+    assert status == 422
+    assert "too long" in body["errors"][0]["message"]
+    assert (
+        call(github_server, "POST", f"{REPO}/issues", {"title": "t", "body": "x" * 65_536})[0]
+        == 201
+    )
+    assert call(github_server, "POST", f"{REPO}/labels", {"name": "a", "color": "#fff"})[0] == 422
+    assert call(github_server, "POST", f"{REPO}/labels", {"name": "a", "color": "ffffff"})[0] == 201
+    status, body, _ = call(
+        github_server, "POST", f"{REPO}/labels", {"name": "a", "color": "ffffff"}
+    )
+    assert (status, body["errors"][0]["code"]) == (422, "already_exists")
+    assert call(github_server, "GET", f"{REPO}/labels/a")[0] == 200
+    assert call(github_server, "GET", f"{REPO}/labels/b")[0] == 404
+
+
+def test_pagination_links() -> None:
+    with serve_github(max_per_page=2) as server:
+        for n in range(5):
+            server.add_issue(f"i{n}")
+        _, page, headers = call(server, "GET", f"{REPO}/issues?per_page=100")
+        assert [i["number"] for i in page] == [5, 4]
+        assert 'rel="next"' in headers["link"]
+        next_url = headers["link"].split(";")[0].strip("<>")
+        assert [i["number"] for i in call(server, "GET", next_url)[1]] == [3, 2]
+        _, last, headers = call(server, "GET", f"{REPO}/issues?page=3")
+        assert [i["number"] for i in last] == [1]
+        assert "link" not in {name.lower() for name in headers}
+
+
+def test_faults_are_counted_and_can_come_after_the_work(github_server: FakeGitHub) -> None:
+    github_server.fail("GET", r"/issues$", 429, times=2, headers={"retry-after": "3"})
+    first = call(github_server, "GET", f"{REPO}/issues")
+    assert (first[0], first[2]["retry-after"]) == (429, "3")
+    assert call(github_server, "GET", f"{REPO}/issues")[0] == 429
+    assert call(github_server, "GET", f"{REPO}/issues")[0] == 200
+    github_server.fail("POST", r"/comments$", 500, after=True)
+    github_server.add_issue("t")
+    assert call(github_server, "POST", f"{REPO}/issues/1/comments", {"body": "hi"})[0] == 500
+    assert github_server.issues()[0].comments == ["hi"]
+
+
+def test_artifact_download_redirects_to_a_url_that_refuses_tokens(
+    github_server: FakeGitHub,
+) -> None:
+    run = github_server.add_run(artifacts={"nightly-reports-x": {"a.json": b"{}"}})
+    _, listing, _ = call(github_server, "GET", f"{REPO}/actions/runs/{run}/artifacts")
+    [artifact] = listing["artifacts"]
+    opener = urllib.request.build_opener(NoRedirect())
+    request = urllib.request.Request(
+        f"{github_server.url}{REPO}/actions/artifacts/{artifact['id']}/zip",
+        headers={"Authorization": f"Bearer {github_server.token}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(request, timeout=10)
+    assert redirect.value.code == 302
+    location = redirect.value.headers["location"]
+    redirect.value.close()
+    assert call(github_server, "GET", location)[0] == 400  # with the token: refused
+    with urllib.request.urlopen(location, timeout=10) as blob:
+        assert blob.read()[:2] == b"PK"
+    assert call(github_server, "GET", location.replace("sig=", "sig=x"), token=None)[0] == 403
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def test_stops_cleanly() -> None:
+    with serve_github() as server:
+        port = server.port
+        assert call(server, "GET", f"{REPO}/issues")[0] == 200
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        with pytest.raises(ConnectionRefusedError):
+            probe.connect(("127.0.0.1", port))
