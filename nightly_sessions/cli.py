@@ -15,7 +15,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nightly_sessions import __version__, build, install, issue, probe, report, testrun, wheels
+from nightly_sessions import (
+    __version__,
+    build,
+    cleanup,
+    install,
+    issue,
+    probe,
+    report,
+    testrun,
+    upload,
+    wheels,
+)
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import ConfigError, NightlyError
 from nightly_sessions.plan import Target
@@ -147,14 +158,24 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 def _build_arguments(parser: argparse.ArgumentParser) -> None:
     _environment_arguments(parser)
     parser.add_argument(
-        "build_args", nargs="*",
-        help="--native (a plain wheel for this machine), --no-isolation, or cibuildwheel arguments",
+        "--install", action="store_true",
+        help=f"first install the pinned tool ({', '.join(build.TOOLS.values())}) into it",
     )  # fmt: skip
+    parser.add_argument(
+        "--native", action="store_true",
+        help="build a plain wheel for this machine instead of running cibuildwheel",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-isolation", action="store_true", help="build with the backends installed there"
+    )
+    parser.add_argument("tool_args", nargs="*", help="arguments for cibuildwheel (after --)")
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
-    options = build.parse_build_args(args.build_args)
-    build.build_nightly(settings, options, _environment(args, settings))
+    flags = ["--native"] * args.native + ["--no-isolation"] * args.no_isolation
+    options = build.parse_build_args([*flags, *args.tool_args])
+    env = _environment(args, settings)
+    build.build_nightly(settings, options, env, install=args.install)
     return 0
 
 
@@ -196,5 +217,15 @@ COMMANDS: dict[str, Command] = {
         "open, update or close the tracking issue from the test jobs' reports",
         issue.add_arguments,
         issue.run_command,
+    ),
+    "upload": Command(
+        "upload the checked wheels to the nightly channel (anaconda-client)",
+        upload.add_arguments,
+        upload.run_command,
+    ),
+    "cleanup": Command(
+        "delete this package's old nightlies from a channel (dry run unless --yes)",
+        cleanup.add_arguments,
+        cleanup.run_command,
     ),
 }

@@ -6,16 +6,27 @@ This is the only module that imports nox. Each session turns a `NightlyError` in
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import nox
 
-from nightly_sessions import build, install, issue, testrun, wheels
+from nightly_sessions import (
+    anaconda_client,
+    build,
+    cleanup,
+    install,
+    issue,
+    testrun,
+    upload,
+    wheels,
+)
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError
 from nightly_sessions.plan import Target
@@ -74,6 +85,28 @@ def check_dist(session: nox.Session, settings: Settings) -> None:
     session.log(f"{len(paths)} file(s) ready for the nightly channel.")
 
 
+def _anaconda_client(session: nox.Session) -> Path:
+    """Install the pinned anaconda-client into the session; the Python that runs it."""
+    session.install(anaconda_client.REQUIREMENT)
+    found = shutil.which("anaconda", path=session.bin) or str(Path(session.bin) / "anaconda")
+    return anaconda_client.find_client(found)
+
+
+def upload_nightly(session: nox.Session, settings: Settings) -> None:
+    """Upload the checked wheels in the dist folder to the nightly channel (anaconda-client)."""
+    options = upload.parse_session_args(session.posargs, settings, session.log)
+    if options is not None:
+        client = partial(_anaconda_client, session)
+        upload.upload(options, client=client, environ=os.environ, log=session.log)
+
+
+def cleanup_nightly(session: nox.Session, settings: Settings) -> None:
+    """Delete this package's old nightlies from a channel (a dry run unless -- --yes)."""
+    options = cleanup.parse_session_args(session.posargs, settings, session.log)
+    if options is not None:
+        cleanup.cleanup(options, environ=os.environ, log=session.log)
+
+
 SESSIONS: dict[str, SessionSpec] = {
     "nightly_tests": SessionSpec(
         nightly_tests, "Test against nightly dependencies.", per_python=True
@@ -83,6 +116,10 @@ SESSIONS: dict[str, SessionSpec] = {
     "check_dist": SessionSpec(check_dist, "Check built files for the channel.", needs_env=False),
     "nightly_issue": SessionSpec(
         nightly_issue, "Report the run on the tracking issue.", needs_env=False
+    ),
+    "upload_nightly": SessionSpec(upload_nightly, "Upload the wheels to the nightly channel."),
+    "cleanup_nightly": SessionSpec(
+        cleanup_nightly, "Delete old nightlies of this package.", needs_env=False
     ),
 }
 

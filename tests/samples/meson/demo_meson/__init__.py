@@ -1,0 +1,1 @@
+"""A sample meson-python project whose meson.build computes the version."""

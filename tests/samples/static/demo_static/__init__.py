@@ -1,0 +1,1 @@
+"""A sample project with a static version."""

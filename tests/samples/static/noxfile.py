@@ -1,0 +1,3 @@
+import nightly_sessions
+
+nightly_sessions.register()

@@ -1,0 +1,232 @@
+"""Checks of built files: each problem is one line naming the file and the fix."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions import cli
+from nightly_sessions.errors import ConfigError
+from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel
+from nightly_sessions.wheels import (
+    Problem,
+    check_files,
+    expand_paths,
+    find_dist_files,
+    project_of,
+    read_metadata,
+    require_valid,
+)
+
+NIGHTLY = "1.3.0.dev20250101103000+20250102.gabc1234"
+BAD_RST = "Title\n=====\n\nAn `unclosed reference\n"
+
+
+def messages(problems: list[Problem]) -> list[str]:
+    return [str(problem) for problem in problems]
+
+
+def test_a_good_wheel_and_sdist_pass(tmp_path: Path) -> None:
+    files = [make_wheel(tmp_path, "demo", NIGHTLY), make_sdist(tmp_path, "demo", NIGHTLY)]
+    assert check_files(files) == []
+    require_valid(files)
+
+
+def test_a_manylinux_wheel_with_markdown_passes(tmp_path: Path) -> None:
+    wheel = make_wheel(
+        tmp_path,
+        "demo",
+        NIGHTLY,
+        tag="cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        extra_headers=[("Description-Content-Type", "text/markdown; charset=UTF-8")],
+    )
+    assert check_files([wheel]) == []
+
+
+def test_problem_names_the_file() -> None:
+    problem = Problem(Path("/somewhere/dist/demo-1.0-py3-none-any.whl"), "it is wrong; fix it")
+    assert str(problem) == "demo-1.0-py3-none-any.whl: it is wrong; fix it"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("demo-1.0.dev1.whl", "the file name does not parse"),
+        ("demo-1.0.0.devX-py3-none-any.whl", "the file name does not parse"),
+        ("demo.tar.gz", "the file name does not parse"),
+        ("notes.txt", "not a wheel (.whl) or sdist"),
+    ],
+)
+def test_a_file_name_that_does_not_parse_is_refused(
+    tmp_path: Path, name: str, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"not an archive")
+    [problem] = check_files([path])
+    assert problem.path == path
+    assert expected in problem.message
+
+
+def test_a_renamed_wheel_mismatches_its_metadata(tmp_path: Path) -> None:
+    built = make_wheel(tmp_path / "built", "demo", NIGHTLY)
+    renamed = tmp_path / "other-1.4.0.dev1-py3-none-any.whl"
+    shutil.copy(built, renamed)
+    found = messages(check_files([renamed]))
+    assert any("metadata Name 'demo' does not match the file name ('other')" in m for m in found)
+    assert any(f"metadata Version '{NIGHTLY}' does not match" in m for m in found)
+    assert all("rebuild instead" in m for m in found)
+
+
+def test_a_release_version_is_refused(tmp_path: Path) -> None:
+    [problem] = check_files([make_wheel(tmp_path, "demo", "1.2.0")])
+    assert "version 1.2.0 is a release" in problem.message
+    assert "nox -s build_nightly" in problem.message
+
+
+def test_a_missing_summary_is_refused(tmp_path: Path) -> None:
+    [problem] = check_files([make_wheel(tmp_path, "demo", NIGHTLY, summary=None)])
+    assert "no Summary, which anaconda.org refuses" in problem.message
+    assert "description" in problem.message
+
+
+def test_a_description_pypi_cannot_render_is_refused(tmp_path: Path) -> None:
+    wheel = make_wheel(
+        tmp_path,
+        "demo",
+        NIGHTLY,
+        extra_headers=[("Description-Content-Type", "text/x-rst"), ("Description", BAD_RST)],
+    )
+    [problem] = check_files([wheel])
+    assert "invalid reStructuredText, so PyPI would not render it" in problem.message
+    assert "\n" not in str(problem)
+
+
+def test_our_render_check_refuses_what_twine_refuses(tmp_path: Path) -> None:
+    """The render check agrees with `twine check` on the same file."""
+    wheel = make_wheel(
+        tmp_path, "demo", NIGHTLY, extra_headers=[("Description", BAD_RST.replace("\n", " "))]
+    )
+    twine = subprocess.run(
+        [sys.executable, "-m", "twine", "check", str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert twine.returncode != 0, twine.stdout
+    assert len(check_files([wheel])) == 1
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("text/html", "'text/html' is not one PyPI accepts"),
+        ("text/markdown; charset=latin-1", "charset 'latin-1' is refused by PyPI"),
+    ],
+)
+def test_a_content_type_pypi_refuses_is_refused(
+    tmp_path: Path, content_type: str, expected: str
+) -> None:
+    headers = [("Description-Content-Type", content_type)]
+    [problem] = check_files([make_wheel(tmp_path, "demo", NIGHTLY, extra_headers=headers)])
+    assert expected in problem.message
+
+
+def test_a_bare_linux_wheel_is_refused_for_upload_only(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "demo", NIGHTLY, tag="cp312-cp312-linux_x86_64")
+    [problem] = check_files([wheel])
+    assert "platform tag 'linux_x86_64'" in problem.message
+    assert "cibuildwheel" in problem.message
+    assert "manylinux" in problem.message
+    assert check_files([wheel], for_upload=False) == []
+
+
+def test_two_files_for_the_same_version_and_tag_are_refused(tmp_path: Path) -> None:
+    first = make_wheel(tmp_path, "demo", NIGHTLY)
+    second = make_wheel(tmp_path, "demo", NIGHTLY, build_tag="1")
+    sdist = make_sdist(tmp_path / "a", "demo", NIGHTLY)
+    other_sdist = make_sdist(tmp_path / "b", "demo", NIGHTLY)
+    found = check_files([first, second, sdist, other_sdist])
+    assert [problem.path for problem in found] == [second, other_sdist]
+    assert f"same version {NIGHTLY} and tag py3-none-any as {first.name}" in found[0].message
+    assert "and sdist as" in found[1].message
+
+
+def test_different_tags_of_one_version_are_fine(tmp_path: Path) -> None:
+    files = [
+        make_wheel(tmp_path, "demo", NIGHTLY, tag="cp312-cp312-manylinux_2_28_x86_64"),
+        make_wheel(tmp_path, "demo", NIGHTLY, tag="cp312-cp312-win_amd64"),
+        make_sdist(tmp_path, "demo", NIGHTLY),
+    ]
+    assert check_files(files) == []
+
+
+def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
+    bad = make_wheel(tmp_path, "demo", "1.0", tag="cp312-cp312-linux_x86_64", summary=None)
+    also_bad = make_sdist(tmp_path, "other", "2.0")
+    with pytest.raises(ConfigError) as caught:
+        require_valid([bad, also_bad])
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 4
+    assert [line.split(":")[0] for line in lines] == [bad.name] * 3 + [also_bad.name]
+
+
+def test_an_unreadable_wheel_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / f"demo-{NIGHTLY}-py3-none-any.whl"
+    broken.write_bytes(b"not a zip file")
+    [problem] = check_files([broken])
+    assert "Cannot read the metadata" in problem.message
+    assert "rebuild the file" in problem.message
+
+
+def test_a_wheel_without_metadata_is_a_problem(tmp_path: Path) -> None:
+    empty = tmp_path / f"demo-{NIGHTLY}-py3-none-any.whl"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("demo/__init__.py", "")
+    [problem] = check_files([empty])
+    assert "0 .dist-info/METADATA files instead of one" in problem.message
+
+
+def test_read_metadata_of_wheel_and_sdist(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "demo", NIGHTLY)
+    sdist = make_sdist(tmp_path, "demo", NIGHTLY)
+    assert read_metadata(wheel)["Version"] == NIGHTLY
+    assert read_metadata(sdist)["Name"] == "demo"
+
+
+def test_find_dist_files_lists_wheels_and_sdists_sorted(tmp_path: Path) -> None:
+    sdist = make_sdist(tmp_path, "demo", NIGHTLY)
+    wheel = make_wheel(tmp_path, "demo", NIGHTLY)
+    (tmp_path / "README.txt").write_text("not a dist file")
+    (tmp_path / "sub").mkdir()
+    assert find_dist_files(tmp_path) == sorted([sdist, wheel])
+    assert project_of(wheel) == "demo"
+    assert project_of(tmp_path / "README.txt") is None
+
+
+def test_missing_dist_folder_says_to_build_first(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist; build first"):
+        find_dist_files(tmp_path / "dist")
+    with pytest.raises(ConfigError, match="does not exist; pass a wheel"):
+        expand_paths([tmp_path / "missing.whl"])
+
+
+def test_nothing_to_check_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no wheels or sdists to check"):
+        require_valid([])
+
+
+def test_cli_check_dist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dist = tmp_path / "dist"
+    make_wheel(dist, "demo", NIGHTLY)
+    assert cli.main(["--project", str(tmp_path), "check-dist"]) == 0
+    assert "1 file(s) ready" in capsys.readouterr().out
+    local = make_wheel(dist, "demo", NIGHTLY, tag="cp312-cp312-linux_x86_64")
+    assert cli.main(["--project", str(tmp_path), "check-dist", str(dist)]) == 2
+    error = capsys.readouterr().err
+    assert f"{local.name}: platform tag 'linux_x86_64'" in error
+    assert cli.main(["--project", str(tmp_path), "check-dist", "--local", str(local)]) == 0
