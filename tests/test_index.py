@@ -518,4 +518,3 @@ def test_newest_compatible_bad_python_version() -> None:
 )
 def test_parse_time(text: object, expected: datetime | None) -> None:
     assert _parse_time(text) == expected
-

@@ -6,6 +6,8 @@
   injectable latency, 5xx answers and dropped connections.
 - `github`: the GitHub REST calls of the tracking issue (issues, comments, labels, runs,
   artifacts) with state, permission checks and injectable 403/422/429/5xx answers.
+- `anaconda`: the anaconda.org API that anaconda-client speaks (upload, remove, reads)
+  and each channel's simple index, with uploads kept in memory and faults per call.
 
 Each server is a context manager that starts on a free loopback port and stops on exit,
 so nothing is left running.

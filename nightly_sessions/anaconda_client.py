@@ -1,0 +1,239 @@
+"""Run anaconda-client's uploader (the `_client_driver.py` script) under the Python that has it.
+
+The client is the official anaconda-client at a pinned version: the nox session installs it
+into its own environment; the command line uses the `anaconda` found on PATH. The token
+reaches it only through `BINSTAR_API_TOKEN`, and the API URL through a config folder made
+here (`BINSTAR_CONFIG_DIR`), so neither is ever on a command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nightly_sessions.errors import ConfigError, ToolError
+from nightly_sessions.redact import add_secret, redact
+
+ANACONDA_CLIENT_VERSION = "1.14.1"  # what scientific-python/upload-nightly-action pins
+REQUIREMENT = f"anaconda-client=={ANACONDA_CLIENT_VERSION}"
+SITE = "nightly-sessions"  # a config "site": its url wins over any other config file
+DRIVER = Path(__file__).with_name("_client_driver.py")
+INSTALL_HINT = (
+    f"install it with `python -m pip install {REQUIREMENT}` "
+    "(or run `nox -s upload_nightly`, which installs it)"
+)
+_EXEC_LINE = re.compile(r"""^'''exec' +(?:"([^"]+)"|(\S+))""", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ClientFile:
+    """One file to upload, with what anaconda-client will call it on the channel."""
+
+    path: Path
+    name: str
+    version: str
+    sha256: str
+    md5: str
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Attempts per file, exponential backoff between them, and the timeout of each API call."""
+
+    attempts: int = 4
+    backoff: float = 2.0
+    backoff_max: float = 60.0
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """How one file ended: uploaded, present (already there, same content), failed, not-attempted."""
+
+    path: Path
+    outcome: str
+    attempts: int
+    kind: str | None = None  # transient, auth, forbidden, conflict or error
+    status: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The API refused the token (401 or 403): the run stopped."""
+
+    status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    """What one run of the client did."""
+
+    version: str | None
+    outcomes: dict[Path, FileOutcome]
+    refusal: Refusal | None
+    error: str | None  # the client could not start or reach the API at all
+    warnings: str
+
+
+def interpreter_for(anaconda: Path) -> Path:
+    """The Python behind an `anaconda` script: from its shebang, else the python beside it."""
+    try:
+        head = anaconda.read_bytes()[:2048].decode("utf-8", errors="replace")
+    except OSError:
+        head = ""
+    candidates: list[str] = []
+    first = head.splitlines()[0] if head else ""
+    if first.startswith("#!"):
+        words = first[2:].split()
+        if words and Path(words[0]).name == "env" and len(words) > 1:
+            candidates.append(shutil.which(words[1]) or "")
+        elif words and Path(words[0]).name not in {"sh", "bash"}:
+            candidates.append(words[0])
+        exec_line = _EXEC_LINE.search(head)  # pip's form for long paths: /bin/sh, then exec
+        if exec_line:
+            candidates.append(exec_line.group(1) or exec_line.group(2))
+    candidates += [str(anaconda.parent / name) for name in ("python", "python3", "python.exe")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise ConfigError(
+        f"Cannot tell which Python runs {anaconda}; reinstall anaconda-client ({INSTALL_HINT})."
+    )
+
+
+def find_client(anaconda: str | Path | None = None) -> Path:
+    """The Python of the given `anaconda`, or of the one on PATH; ConfigError if there is none."""
+    found = shutil.which(str(anaconda)) if anaconda else shutil.which("anaconda")
+    if not found:
+        where = f"{anaconda} does not exist" if anaconda else "`anaconda` is not on PATH"
+        raise ConfigError(f"anaconda-client is needed to upload, but {where}; {INSTALL_HINT}.")
+    return interpreter_for(Path(found))
+
+
+def _config_folder(folder: Path, api_url: str) -> None:
+    data = folder / "data"
+    data.mkdir(parents=True)
+    text = f"sites:\n  {SITE}:\n    url: {json.dumps(api_url)}\n"
+    (data / "config.yaml").write_text(text, encoding="utf-8")
+
+
+def _environment(folder: Path, token: str) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"BINSTAR_API_TOKEN", "ANACONDA_API_TOKEN", "BINSTAR_CONFIG_DIR"}
+    }
+    env.update(
+        BINSTAR_API_TOKEN=token,
+        BINSTAR_CONFIG_DIR=str(folder),
+        TQDM_DISABLE="1",
+        PYTHONIOENCODING="utf-8",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _outcome(event: Mapping[str, object], paths: Mapping[str, Path]) -> FileOutcome | None:
+    path = paths.get(str(event.get("path")))
+    if path is None:
+        return None
+    status = event.get("status")
+    attempts = event.get("attempts")
+    return FileOutcome(
+        path=path,
+        outcome=str(event.get("outcome")),
+        attempts=attempts if isinstance(attempts, int) else 0,
+        kind=str(event["kind"]) if event.get("kind") else None,
+        status=status if isinstance(status, int) else None,
+        message=redact(str(event.get("message") or "")),
+    )
+
+
+def run_client(
+    python: Path,
+    files: Sequence[ClientFile],
+    *,
+    api_url: str,
+    channel: str,
+    label: str,
+    token: str,
+    jobs: int = 4,
+    retry: Retry = Retry(),
+    on_outcome: Callable[[FileOutcome], None] | None = None,
+) -> ClientRun:
+    """Upload `files` with anaconda-client; each file's outcome also goes to `on_outcome` live."""
+    add_secret(token)
+    job = {
+        "site": SITE, "user": channel, "labels": [label], "jobs": jobs,
+        "attempts": retry.attempts, "backoff": retry.backoff,
+        "backoff_max": retry.backoff_max, "timeout": retry.timeout,
+        "files": [
+            {"path": str(f.path), "name": f.name, "version": f.version, "sha256": f.sha256,
+             "md5": f.md5, "basename": f.path.name, "replace": f.replace}
+            for f in files
+        ],
+    }  # fmt: skip
+    paths = {str(f.path): f.path for f in files}
+    outcomes: dict[Path, FileOutcome] = {}
+    version = refusal = error = None
+    with tempfile.TemporaryDirectory(prefix="nightly-anaconda-") as temporary:
+        folder = Path(temporary)
+        _config_folder(folder, api_url)
+        script = folder / "nightly_sessions_upload.py"  # its folder, not ours, is on sys.path
+        shutil.copyfile(DRIVER, script)
+        with (folder / "stderr.txt").open("w+", encoding="utf-8", errors="replace") as stderr:
+            try:
+                process = subprocess.Popen(
+                    [str(python), str(script)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                    env=_environment(folder, token), cwd=folder, text=True, encoding="utf-8",
+                )  # fmt: skip
+            except OSError as exc:
+                raise ToolError(
+                    f"Could not start {python} to run anaconda-client: {exc}."
+                ) from None
+            assert process.stdin is not None
+            assert process.stdout is not None
+            with process:
+                process.stdin.write(json.dumps(job))
+                process.stdin.close()
+                for line in process.stdout:
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        continue
+                    kind = event.get("event") if isinstance(event, dict) else None
+                    if kind == "start":
+                        version = str(event.get("client"))
+                    elif kind == "stop" and refusal is None:
+                        status = event.get("status")
+                        refusal = Refusal(
+                            status if isinstance(status, int) else 401,
+                            redact(str(event.get("message"))),
+                        )
+                    elif kind == "error":
+                        error = redact(str(event.get("message")))
+                    elif kind == "file" and (outcome := _outcome(event, paths)):
+                        outcomes[outcome.path] = outcome
+                        if on_outcome:
+                            on_outcome(outcome)
+            stderr.seek(0)
+            warnings = redact(stderr.read())
+    if process.returncode != 0 and error is None:
+        tail = "\n".join(warnings.strip().splitlines()[-5:])
+        raise ToolError(
+            f"anaconda-client ({python}) stopped with exit code {process.returncode}; "
+            f"reinstall it ({INSTALL_HINT}).",
+            detail=tail,
+        )
+    return ClientRun(version, outcomes, refusal, error, warnings)

@@ -1,0 +1,263 @@
+"""Retention on the loopback anaconda.org: right releases deleted, none on data not fully read."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nightly_sessions.cleanup import CleanupOptions, Release, cleanup, parse_time, plan
+from nightly_sessions.errors import ConfigError, NetworkError
+from nightly_sessions.testing.anaconda import (
+    DEFAULT_OWNER,
+    EXPIRED,
+    AnacondaServer,
+    Fault,
+    serve_anaconda,
+)
+
+TOKEN = "cleanup-token-Hs81wQ"
+OWNER = DEFAULT_OWNER
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+ENV = {"ANACONDA_ORG_UPLOAD_TOKEN": TOKEN}
+AGES = {"1.0.dev1": 60, "1.0.dev2": 50, "1.0.dev3": 45, "1.0.dev4": 40, "1.0.dev5": 35,
+        "1.0.dev6": 20, "1.0.dev7": 10, "1.0.dev8": 1}  # fmt: skip
+
+
+@pytest.fixture
+def server() -> Iterator[AnacondaServer]:
+    with serve_anaconda() as running:
+        running.add_token(TOKEN)
+        yield running
+
+
+def seed(
+    server: AnacondaServer, ages: dict[str, int], package: str = "skymap", owner: str = OWNER
+) -> None:
+    for version, days in ages.items():
+        for tag in ("py3-none-any", "cp312-cp312-manylinux_2_17_x86_64"):
+            server.add_file(
+                owner, package, version, f"{package}-{version}-{tag}.whl", version.encode(),
+                upload_time=NOW - timedelta(days=days, minutes=len(tag)),
+            )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _no_token_in_output(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    yield
+    out, err = capfd.readouterr()
+    assert TOKEN not in out + err
+
+
+def options(server: AnacondaServer, **changes: Any) -> CleanupOptions:
+    base = CleanupOptions(
+        package="skymap", channel=OWNER, api_url=server.url, http_timeout=5.0, http_retries=1
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def text(capfd: pytest.CaptureFixture[str]) -> str:
+    out, err = capfd.readouterr()
+    assert TOKEN not in out + err
+    return out + err
+
+
+def test_dry_run_by_default_lists_what_would_go(
+    server: AnacondaServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    seed(server, AGES)
+    decisions = cleanup(options(server), environ=ENV, now=NOW)
+    assert [d.release.version for d in decisions if not d.keep] == [
+        "1.0.dev1",
+        "1.0.dev2",
+        "1.0.dev3",
+    ]
+    assert server.versions(OWNER, "skymap") == list(AGES)
+    assert server.count("release-delete") == server.count("dist-delete") == 0
+    output = text(capfd)
+    assert "DELETE  1.0.dev1" in output
+    assert "pass --yes" in output
+
+
+def test_yes_deletes_exactly_the_old_releases_and_prints_each(
+    server: AnacondaServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    seed(server, AGES)
+    seed(server, {"0.1.dev1": 400}, package="otherpkg")  # another package on the channel
+    server.add_owner("someone-else")
+    seed(server, {"0.9.dev1": 400}, owner="someone-else")  # the same name elsewhere
+    cleanup(options(server, yes=True), environ=ENV, now=NOW)
+    assert server.versions(OWNER, "skymap") == [f"1.0.dev{n}" for n in range(4, 9)]
+    assert server.versions(OWNER, "otherpkg") == ["0.1.dev1"]
+    assert server.versions("someone-else", "skymap") == ["0.9.dev1"]
+    deletes = [c.path for c in server.calls if c.method == "DELETE"]
+    assert deletes == [f"/release/{OWNER}/skymap/1.0.dev{n}" for n in (1, 2, 3)]
+    output = text(capfd)
+    for n in (1, 2, 3):
+        assert f"deleted {OWNER}/skymap 1.0.dev{n}" in output
+    assert "Deleted 3 release(s)" in output
+
+
+def test_newest_is_kept_whatever_its_age(server: AnacondaServer) -> None:
+    seed(server, {"1.0.dev1": 300, "1.0.dev2": 200, "1.0.dev3": 100})
+    cleanup(options(server, yes=True, keep=0, days=0), environ=ENV, now=NOW)
+    assert server.versions(OWNER, "skymap") == ["1.0.dev3"]
+
+
+def test_everything_recent_is_kept_beyond_the_newest_n(server: AnacondaServer) -> None:
+    seed(server, {f"1.0.dev{n}": 10 - n for n in range(1, 8)})
+    cleanup(options(server, yes=True, keep=2, days=30), environ=ENV, now=NOW)
+    assert len(server.versions(OWNER, "skymap")) == 7
+
+
+def test_a_version_uploaded_again_recently_counts_as_new(server: AnacondaServer) -> None:
+    seed(server, {"1.0.dev0": 90, "1.1.dev0": 80, "1.2.dev0": 70})
+    server.add_file(OWNER, "skymap", "1.0.dev0", "skymap-1.0.dev0-cp313-x.whl", upload_time=NOW)
+    cleanup(options(server, yes=True, keep=1, days=30), environ=ENV, now=NOW)
+    assert server.versions(OWNER, "skymap") == ["1.0.dev0"]
+
+
+def _bad_package(server: AnacondaServer, body: str) -> None:
+    server.inject("package", Fault.answer(body), times=None)
+
+
+def _bad_release(server: AnacondaServer, body: str) -> None:
+    server.inject("release", Fault.answer(body), times=None, match="1.0.dev5")
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (lambda s: s.inject("release", Fault.error(500), times=None, match="1.0.dev3"), "HTTP 500"),
+        (lambda s: s.inject("release", Fault.drop(), times=None), "could not be read"),
+        (lambda s: _bad_package(s, '{"releases": []}'), "listed no releases"),
+        (lambda s: _bad_package(s, '{"name": "skymap"}'), "listed no releases"),
+        (lambda s: _bad_package(s, "<html>maintenance</html>"), "not JSON"),
+        (lambda s: _bad_package(s, '{"releases": [{"version": ""}]}'), "has no version"),
+        (lambda s: _bad_release(s, '{"version": "1.0.dev5"}'), "no list of files"),
+        (lambda s: _bad_release(s, '{"distributions": [{"upload_time": 5}]}'), "does not parse"),
+        (
+            lambda s: s.add_file(OWNER, "skymap", "1.0.dev4", "odd.whl", upload_time="last Tuesday"),
+            "upload time that does not parse ('last Tuesday')",
+        ),
+    ],
+    ids=[
+        "release-500", "release-drop", "empty-list", "no-list", "not-json", "no-version",
+        "no-files-list", "time-not-a-string", "time-unparsable",
+    ],
+)  # fmt: skip
+def test_any_unreadable_data_aborts_with_zero_deletions(
+    server: AnacondaServer, break_it: Any, expected: str
+) -> None:
+    seed(server, AGES)
+    break_it(server)
+    with pytest.raises(NetworkError) as caught:
+        cleanup(options(server, yes=True), environ=ENV, now=NOW)
+    assert expected in str(caught.value)
+    assert "nothing was deleted" in str(caught.value)
+    assert server.count("release-delete") == server.count("dist-delete") == 0
+    assert server.versions(OWNER, "skymap")[:3] == ["1.0.dev1", "1.0.dev2", "1.0.dev3"]
+
+
+def test_missing_package_is_one_sentence(server: AnacondaServer) -> None:
+    with pytest.raises(ConfigError, match="has no package 'skymap'; nothing was deleted"):
+        cleanup(options(server, yes=True), environ=ENV, now=NOW)
+
+
+def test_expired_token_says_what_to_do(server: AnacondaServer) -> None:
+    seed(server, AGES)
+    server.add_token("expired-token-4321", expired=True)
+    with pytest.raises(NetworkError) as caught:
+        cleanup(
+            options(server, yes=True), environ={"ANACONDA_ORG_UPLOAD_TOKEN": "expired-token-4321"}
+        )
+    assert EXPIRED in str(caught.value)
+    assert "expired-token-4321" not in str(caught.value)
+    assert server.count("release-delete") == 0
+
+
+def test_deleting_needs_a_token_but_reading_does_not(
+    server: AnacondaServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    seed(server, AGES)
+    with pytest.raises(ConfigError, match="nothing can be deleted"):
+        cleanup(options(server, yes=True), environ={}, now=NOW)
+    cleanup(options(server), environ={}, now=NOW)  # the dry run reads a public channel
+    cleanup(options(server, yes=True), environ={"GITHUB_EVENT_NAME": "pull_request"}, now=NOW)
+    assert "the cleanup was skipped" in text(capfd)
+    assert server.count("release-delete") == 0
+
+
+def test_a_failed_delete_stops_and_says_how_far_it_got(
+    server: AnacondaServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    seed(server, AGES)
+    server.inject("release-delete", Fault.error(500), times=None, match="1.0.dev2")
+    with pytest.raises(NetworkError, match="1 release\\(s\\) were deleted before it"):
+        cleanup(options(server, yes=True), environ=ENV, now=NOW)
+    assert server.versions(OWNER, "skymap")[:2] == ["1.0.dev2", "1.0.dev3"]
+    assert f"deleted {OWNER}/skymap 1.0.dev1" in text(capfd)
+
+
+def test_plan_keeps_releases_without_files_and_breaks_ties_by_list_order() -> None:
+    when = NOW - timedelta(days=100)
+    releases = [Release("a", 1, when), Release("b", 1, when), Release("empty", 0, None)]
+    decisions = plan(releases, keep=1, days=30, now=NOW)
+    assert [(d.release.version, d.keep, d.reason) for d in decisions] == [
+        ("a", False, "older than 30 days and not among the newest 1"),
+        ("b", True, "the newest version"),
+        ("empty", True, "no files"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "2015-04-02 22:32:31.253000+00:00",
+            datetime(2015, 4, 2, 22, 32, 31, 253000, timezone.utc),
+        ),
+        ("2015-04-02T22:32:31Z", datetime(2015, 4, 2, 22, 32, 31, tzinfo=timezone.utc)),
+        ("2015-04-02 22:32:31", datetime(2015, 4, 2, 22, 32, 31, tzinfo=timezone.utc)),
+        ("2015-04-03 00:32:31+02:00", datetime(2015, 4, 2, 22, 32, 31, tzinfo=timezone.utc)),
+        ("", None),
+        ("yesterday", None),
+        (1428013951, None),
+        (None, None),
+    ],
+)
+def test_parse_time(value: object, expected: datetime | None) -> None:
+    assert parse_time(value) == expected
+
+
+@pytest.mark.integration
+def test_command_line_and_nox_session(server: AnacondaServer, tmp_path: Path) -> None:
+    seed(server, AGES)
+    project = tmp_path / "skymap"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "skymap"\nversion = "1.0"\n')
+    (project / "noxfile.py").write_text("import nightly_sessions\n\nnightly_sessions.register()\n")
+    env = {**os.environ, "NIGHTLY_ANACONDA_API_URL": server.url, **ENV}
+    env.pop("GITHUB_EVENT_NAME", None)
+    dry = subprocess.run(
+        [sys.executable, "-m", "nightly_sessions", "--project", str(project), "cleanup"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert "DELETE  1.0.dev1" in dry.stdout
+    assert server.count("release-delete") == 0
+    session = subprocess.run(
+        [sys.executable, "-m", "nox", "--no-color", "-s", "cleanup_nightly", "--", "--yes", "--keep", "7"],
+        cwd=project, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert session.returncode == 0, session.stdout + session.stderr
+    assert server.versions(OWNER, "skymap") == list(AGES)[1:]  # the newest 7
+    for output in (dry.stdout, dry.stderr, session.stdout, session.stderr):
+        assert TOKEN not in output
