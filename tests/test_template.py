@@ -1,0 +1,478 @@
+"""The Copier template rendered through copier's API for many answer combinations.
+
+Every combination's workflows are checked in one check-jsonschema and one zizmor run,
+every generated noxfile is loaded by real nox, and one project runs `nox -s
+nightly_tests` end to end against loopback indexes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nox.project
+import pytest
+import yaml
+from copier_template import (
+    ANSWERS_FILE,
+    ROOT,
+    copy_template,
+    git,
+    make_template_repo,
+    render,
+)
+from nightly_world import NEWEST_NIGHTLY, World, build_world
+
+from nightly_sessions.testing.pypi import PypiServer
+
+BIN = Path(sys.executable).parent
+WORKFLOWS = ("nightly-tests.yml", "nightly-wheels.yml")
+SHA_PIN = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # v?\d+(\.\d+)*\s*$")
+ALL_PLATFORMS = [
+    "ubuntu-latest",
+    "ubuntu-24.04-arm",
+    "macos-latest",
+    "macos-15-intel",
+    "windows-latest",
+    "windows-11-arm",
+]
+
+
+def _combinations() -> dict[str, dict[str, Any]]:
+    """pure/compiled x auto/explicit packages x one/several Pythons, plus layouts."""
+    combos: dict[str, dict[str, Any]] = {}
+    for compiled, packages, pythons in itertools.product(
+        (False, True), ("auto", "numpy, scipy.special-x"), (["3.13"], ["3.10", "3.12", "3.14"])
+    ):
+        name = "-".join(
+            (
+                "compiled" if compiled else "pure",
+                "auto" if packages == "auto" else "explicit",
+                "one" if len(pythons) == 1 else "several",
+            )
+        )
+        combos[name] = {
+            "compiled": compiled,
+            "nightly_packages": packages,
+            "python_versions": pythons,
+        }
+    # Vary the remaining answers across the same renders.
+    combos["compiled-explicit-several"].update(
+        cibw_platforms=ALL_PLATFORMS, test_oses=["ubuntu-latest", "macos-latest", "windows-latest"]
+    )
+    combos["pure-explicit-one"].update(
+        test_extras="test, docs", test_groups="", dependabot=False, channel="my-channel"
+    )
+    combos["compiled-auto-one"].update(
+        cibw_platforms=["ubuntu-24.04-arm"], upload_token_secret="SKYMAP_NIGHTLY_TOKEN"
+    )
+    combos["pure-auto-several"].update(test_cron="*/30 0-6/2 1,15 JAN-JUN MON-FRI")
+    combos["module-layout"] = {"noxfile": "noxfile_nightly.py", "python_versions": ["3.11"]}
+    combos["with-issue-job"] = {
+        "sessions_available": ["nightly_tests", "nightly_plan", "build_nightly", "nightly_issue"],
+        "issue_label": "upstream-nightly",
+    }
+    return combos
+
+
+COMBINATIONS = _combinations()
+USER_NOXFILE = '''"""The project's own sessions, which the template must not touch."""
+
+import nox
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    session.log("linting")
+'''
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_template_repo(tmp_path_factory.mktemp("template") / "nightly-sessions")
+
+
+@pytest.fixture(scope="module")
+def rendered(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every combination rendered into its own project folder."""
+    root = tmp_path_factory.mktemp("projects")
+    projects = {}
+    for name, data in COMBINATIONS.items():
+        project = root / name
+        if data.get("noxfile") == "noxfile_nightly.py":
+            project.mkdir()
+            (project / "noxfile.py").write_text(USER_NOXFILE)
+        projects[name] = render(template_repo, project, **data)
+    return projects
+
+
+def workflow(project: Path, name: str) -> dict[Any, Any]:
+    data: dict[Any, Any] = yaml.safe_load((project / ".github" / "workflows" / name).read_text())
+    return data
+
+
+def workflow_files(rendered: dict[str, Path]) -> list[Path]:
+    return [
+        project / ".github" / "workflows" / name
+        for project in rendered.values()
+        for name in WORKFLOWS
+    ]
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = job["steps"]
+    return result
+
+
+def run_tool(*command: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, check=False, timeout=300
+    )
+
+
+def test_workflows_validate_against_the_github_schema(rendered: dict[str, Path]) -> None:
+    files = workflow_files(rendered)
+    result = run_tool(
+        BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    dependabot = [p / ".github" / "dependabot.yml" for p in rendered.values()]
+    present = [path for path in dependabot if path.exists()]
+    result = run_tool(BIN / "check-jsonschema", "--builtin-schema", "vendor.dependabot", *present)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_has_no_findings(rendered: dict[str, Path]) -> None:
+    result = run_tool(
+        BIN / "zizmor", "--offline", "--no-config", "--format", "json", *rendered.values()
+    )
+    assert json.loads(result.stdout) == [], result.stdout
+    assert result.returncode == 0, result.stderr
+
+
+def test_template_sources_use_one_escaping_rule() -> None:
+    """GitHub's `${{` is never plain template text: only Jinja prints it, as '${{'."""
+    sources = [*(ROOT / "template").rglob("*.jinja"), *(ROOT / "copier-includes").glob("*")]
+    assert sources
+    lexer = jinja2.Environment()
+    for path in sources:
+        text = path.read_text()
+        assert "{% raw" not in text, path
+        tokens = list(lexer.lex(text))
+        for (line, kind, value), (_, following, _) in itertools.pairwise(tokens):
+            # "${{ x }}" written plainly lexes as the text "$" and then a Jinja expression.
+            unescaped = value.endswith("$") and following == "variable_begin"
+            assert not (kind == "data" and unescaped), f"{path}:{line}: raw ${{{{"
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_version(rendered: dict[str, Path]) -> None:
+    for path in workflow_files(rendered):
+        uses = [line for line in path.read_text().splitlines() if "uses:" in line]
+        assert uses
+        for line in uses:
+            assert SHA_PIN.match(line), f"{path}: {line}"
+    wheels = (rendered["pure-auto-one"] / ".github/workflows/nightly-wheels.yml").read_text()
+    assert (
+        "scientific-python/upload-nightly-action@e76cfec8a4611fd02808a801b0ff5a7d7c1b2d99 # 0.6.4"
+        in wheels
+    )
+
+
+def test_workflows_hold_least_privilege_and_pass_values_through_env(
+    rendered: dict[str, Path],
+) -> None:
+    for path in workflow_files(rendered):
+        text = path.read_text()
+        assert not re.search(r"\{%|\{#|\{\{ *'", text), f"{path}: Jinja left in the output"
+        data = yaml.safe_load(text)
+        assert data["permissions"] == {}
+        assert data["concurrency"]["group"]
+        for name, job in data["jobs"].items():
+            assert "permissions" in job, f"{path}: job {name} inherits permissions"
+            assert job.get("timeout-minutes"), f"{path}: job {name} has no timeout"
+            for step in steps(job):
+                assert "${{" not in step.get("run", ""), f"{path}: {step['name']}"
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+
+
+def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
+    for name, project in rendered.items():
+        answers = COMBINATIONS[name]
+        data = workflow(project, "nightly-tests.yml")
+        on = data[True]  # YAML 1.1 reads the key `on` as true
+        assert on["schedule"] == [{"cron": answers.get("test_cron", "37 3 * * 1")}]
+        assert "workflow_dispatch" in on
+        tests = data["jobs"]["tests"]
+        assert tests["permissions"] == {"contents": "read"}
+        matrix = tests["strategy"]["matrix"]
+        assert matrix["python-version"] == answers.get("python_versions", ["3.13", "3.14"])
+        assert matrix["os"] == answers.get("test_oses", ["ubuntu-latest"])
+        run = next(step for step in steps(tests) if "nox" in step.get("run", ""))
+        assert "--session nightly_tests" in run["run"]
+        report = next(step for step in steps(tests) if "upload-artifact" in step.get("uses", ""))
+        assert report["if"] == "${{ !cancelled() }}"  # reports survive failing tests
+        assert report["with"]["path"] == "nightly-reports/"
+        if "nightly_issue" in answers.get("sessions_available", []):
+            job = data["jobs"]["report"]
+            assert job["needs"] == "tests"
+            assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
+            assert "github.repository == 'example-org/skymap'" in job["if"]
+        else:
+            assert set(data["jobs"]) == {"tests"}
+
+
+def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
+    rendered: dict[str, Path],
+) -> None:
+    for name, project in rendered.items():
+        answers = COMBINATIONS[name]
+        data = workflow(project, "nightly-wheels.yml")
+        assert data[True]["schedule"] == [{"cron": "17 2 * * 0"}]
+        build = data["jobs"]["build"]
+        uses = [step.get("uses", "") for step in steps(build)]
+        runs = " ".join(step.get("run", "") for step in steps(build))
+        if answers.get("compiled"):
+            assert any(use.startswith("pypa/cibuildwheel@") for use in uses)
+            assert build["strategy"]["matrix"]["os"] == answers.get(
+                "cibw_platforms", ["ubuntu-latest", "macos-latest", "windows-latest"]
+            )
+        else:
+            assert "--session build_nightly" in runs
+            assert not any("cibuildwheel" in use for use in uses)
+        upload = data["jobs"]["upload"]
+        assert upload["permissions"] == {}
+        assert upload["needs"] == "build"
+        assert "github.repository == 'example-org/skymap'" in upload["if"]
+        assert "github.event_name == 'schedule'" in upload["if"]
+        assert "github.event_name == 'workflow_dispatch'" in upload["if"]
+        gather, action = steps(upload)
+        assert gather["with"] == {
+            "pattern": "nightly-wheels-*",
+            "path": "dist",
+            "merge-multiple": True,
+        }
+        secret = answers.get("upload_token_secret", "ANACONDA_ORG_UPLOAD_TOKEN")
+        assert action["with"] == {
+            "artifacts_path": "dist",
+            "anaconda_nightly_upload_organization": answers.get(
+                "channel", "scientific-python-nightly-wheels"
+            ),
+            "anaconda_nightly_upload_token": f"${{{{ secrets.{secret} }}}}",
+        }
+        dependabot = project / ".github" / "dependabot.yml"
+        assert dependabot.exists() == answers.get("dependabot", True)
+
+
+def test_noxfile_pins_nightly_sessions_to_the_template_commit(
+    rendered: dict[str, Path], template_repo: Path
+) -> None:
+    commit = git(template_repo, "rev-parse", "v1")
+    expected = f"nightly-sessions @ git+file://{template_repo}@{commit}"
+    noxfile = rendered["pure-auto-one"] / "noxfile.py"
+    script = nox.project.load_toml(str(noxfile))
+    assert script["dependencies"] == ["nox>=2025.2.9", expected]
+    assert script["requires-python"] == ">=3.10"
+    text = noxfile.read_text()
+    assert 'nox.needs_version = ">=2025.2.9"' in text
+    assert 'python=["3.13"]' in text
+    assert git(template_repo, "cat-file", "-t", commit) == "commit"
+    module = (rendered["module-layout"] / "noxfile_nightly.py").read_text()
+    assert f'REQUIREMENT = "{expected}"' in module
+
+
+def test_register_call_carries_the_answers(rendered: dict[str, Path]) -> None:
+    text = (rendered["pure-explicit-one"] / "noxfile.py").read_text()
+    call = text[text.index("nightly_sessions.register(") :]
+    assert 'packages=["numpy", "scipy.special-x"]' in call
+    assert 'extras=["test", "docs"]' in call
+    assert "groups=[]" in call
+    assert 'channel="my-channel"' in call
+    assert 'upload_token_env="ANACONDA_ORG_UPLOAD_TOKEN"' in call
+    issue = (rendered["with-issue-job"] / "noxfile.py").read_text()
+    assert 'packages="auto"' in issue
+    assert 'issue_label="upstream-nightly"' in issue
+
+
+def test_answers_file_lets_copier_update(rendered: dict[str, Path], template_repo: Path) -> None:
+    recorded = yaml.safe_load((rendered["compiled-auto-one"] / ANSWERS_FILE).read_text())
+    assert recorded["_src_path"] == str(template_repo)
+    assert recorded["_commit"] == "v1"
+    assert recorded["cibw_platforms"] == ["ubuntu-24.04-arm"]
+    assert recorded["upload_token_secret"] == "SKYMAP_NIGHTLY_TOKEN"
+    assert "sessions_available" not in recorded  # computed, never frozen into a project
+
+
+def test_existing_noxfile_is_kept_and_imports_the_module(rendered: dict[str, Path]) -> None:
+    project = rendered["module-layout"]
+    assert (project / "noxfile.py").read_text() == USER_NOXFILE
+
+
+def nox_list(project: Path) -> subprocess.Popen[str]:
+    """`nox -l` with the test environment's nightly-sessions (no PEP 723 script venv)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "nox", "--no-color", "-l"],
+        cwd=project,
+        env={**os.environ, "NOX_SCRIPT_MODE": "none"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.integration
+def test_generated_noxfiles_list_the_nightly_sessions(
+    rendered: dict[str, Path], tmp_path: Path
+) -> None:
+    projects = {}
+    for name, source in rendered.items():
+        project = tmp_path / name
+        shutil.copytree(source, project)
+        if COMBINATIONS[name].get("noxfile") == "noxfile_nightly.py":
+            # What the user adds to their own noxfile.py, as the module's docstring says.
+            with (project / "noxfile.py").open("a") as noxfile:
+                noxfile.write("\nimport noxfile_nightly  # noqa: E402, F401\n")
+        projects[name] = project
+    listings = {name: nox_list(project) for name, project in projects.items()}
+    for name, process in listings.items():
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, f"{name}: {output}"
+        pythons = COMBINATIONS[name].get("python_versions", ["3.13", "3.14"])
+        for python in pythons:
+            assert f"nightly_tests-{python}" in output, f"{name}: {output}"
+        assert "nightly_plan" in output, f"{name}: {output}"
+        if name == "module-layout":
+            assert "lint" in output, output
+
+
+@pytest.fixture(scope="module")
+def plain_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as a plain folder: copier reads it in place, without a clone."""
+    return copy_template(tmp_path_factory.mktemp("plain") / "template")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "message"),
+    [
+        ("test_cron", "0 3 * *", "'0 3 * *' has 4 fields, but a cron expression needs five"),
+        ("build_cron", "0 3 * * 1 2", "has 6 fields, but a cron expression needs five"),
+        (
+            "test_cron",
+            "61 3 * * 1",
+            "The minute field of '61 3 * * 1' is '61', but it accepts 0-59",
+        ),
+        ("test_cron", "0 24 * * 1", "The hour field of '0 24 * * 1' is '24', but it accepts 0-23"),
+        ("test_cron", "0 3 32 * *", "The day of month field of '0 3 32 * *' is '32'"),
+        ("build_cron", "0 3 * 13 *", "The month field of '0 3 * 13 *' is '13'"),
+        ("test_cron", "0 3 * * 1-7", "The day of week field of '0 3 * * 1-7' is '1-7'"),
+        ("test_cron", "0 3 * * MON,SOMEDAY", "accepts 0-6 or SUN-SAT"),
+        ("nightly_packages", "numpy, -scipy", "'-scipy' is not a valid package name"),
+        ("nightly_packages", "num$py", "'num$py' is not a valid package name"),
+        ("nightly_packages", "auto, numpy", "'auto' cannot be mixed with names"),
+        ("nightly_packages", " ", "Give 'auto' or at least one package name"),
+        ("test_extras", "test!", "'test!' is not a valid extra name"),
+        ("test_groups", "dev_", "'dev_' is not a valid group name"),
+        ("project_name", "-skymap", "'-skymap' is not a valid project name"),
+        ("import_name", "sky-map", "'sky-map' is not a Python import name"),
+        (
+            "python_versions",
+            ["3.8"],
+            "'3.8' is not in ['3.9', '3.10', '3.11', '3.12', '3.13', '3.14']",
+        ),
+        ("python_versions", ["3.15"], "'3.15' is not in"),
+        ("python_versions", [], "Choose at least one Python version."),
+        ("test_oses", [], "Choose at least one operating system."),
+        ("repository", "skymap", "'skymap' is not a GitHub repository: write it as owner/name"),
+        ("repository", "a/b/c", "'a/b/c' is not a GitHub repository"),
+        ("repository", "-org/skymap", "'-org/skymap' is not a GitHub repository"),
+        (
+            "upload_token_secret",
+            "GITHUB_TOKEN",
+            "GitHub reserves secret names that start with GITHUB_",
+        ),
+        ("upload_token_secret", "MY TOKEN", "'MY TOKEN' is not a GitHub secret name"),
+        ("channel", "my channel", "'my channel' is not an anaconda.org user or organisation name"),
+        ("issue_label", " nightly", "must be non-empty, without spaces at either end"),
+        ("issue_label", "x" * 51, "is 51 characters long; GitHub allows at most 50"),
+    ],
+)
+def test_bad_answers_are_refused_with_a_reason(
+    plain_template: Path, tmp_path: Path, question: str, answer: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        render(plain_template, tmp_path / "project", **{question: answer})
+    assert question in str(error.value)
+    assert not (tmp_path / "project" / "noxfile.py").exists()
+
+
+def test_unusual_but_valid_answers_are_accepted(plain_template: Path, tmp_path: Path) -> None:
+    project = render(
+        plain_template,
+        tmp_path / "project",
+        project_name="sky.map_2",
+        import_name="sky.map",
+        repository="Example-Org/sky.map_2",
+        test_cron="0,30 */4 1-7 jan-mar/2 sun",
+        nightly_packages="numpy,scipy pandas",
+        upload_token_secret="_TOKEN_2",
+    )
+    text = (project / "noxfile.py").read_text()
+    assert 'packages=["numpy", "scipy", "pandas"]' in text
+    assert (
+        '- cron: "0,30 */4 1-7 jan-mar/2 sun"'
+        in (project / ".github/workflows/nightly-tests.yml").read_text()
+    )
+
+
+def workflow_command(project: Path) -> str:
+    """The test job's `run:` line, with nox from this environment instead of uvx."""
+    job = workflow(project, "nightly-tests.yml")["jobs"]["tests"]
+    [command] = [step["run"] for step in steps(job) if "nox" in step.get("run", "")]
+    prefix = re.match(r'uvx --from "nox==[\d.]+" nox ', command)
+    assert prefix, command
+    return f"{shlex.quote(sys.executable)} -m nox --no-color {command[prefix.end() :]}"
+
+
+@pytest.mark.integration
+def test_copied_project_runs_nightly_tests_end_to_end(
+    template_repo: Path, tmp_path: Path, base_index: PypiServer, nightly_index: PypiServer
+) -> None:
+    world: World = build_world(tmp_path, base_index, nightly_index)
+    (world.project / "noxfile.py").unlink()  # the template writes the project's noxfile
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    other = "3.14" if python != "3.14" else "3.13"
+    render(
+        template_repo,
+        world.project,
+        nightly_packages="tinyarray",
+        test_extras="test",
+        python_versions=sorted([python, other]),
+    )
+    # The workflow's own command; its matrix entry selects one of the two Pythons.
+    result = subprocess.run(
+        ["bash", "-c", workflow_command(world.project)],
+        cwd=world.project,
+        env=world.env(NOX_SCRIPT_MODE="none", PYTHON_VERSION=python),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"nightly_tests-{other}" not in result.stderr
+    [path] = (world.project / "nightly-reports").rglob("nightly-report.json")
+    report = json.loads(path.read_text())
+    assert report["outcome"] == "passed"
+    assert report["python"].startswith(python)
+    [tinyarray] = report["packages"]
+    assert tinyarray["installed"] == NEWEST_NIGHTLY
+    assert tinyarray["status"] == "nightly"
