@@ -22,7 +22,10 @@ import jinja2
 import nox.project
 import pytest
 import yaml
-from copier_template import (
+from nightly_world import NEWEST_NIGHTLY, World, build_world
+
+from nightly_sessions.testing.pypi import PypiServer
+from nightly_sessions.testing.template import (
     ANSWERS_FILE,
     ROOT,
     copy_template,
@@ -30,9 +33,6 @@ from copier_template import (
     make_template_repo,
     render,
 )
-from nightly_world import NEWEST_NIGHTLY, World, build_world
-
-from nightly_sessions.testing.pypi import PypiServer
 
 BIN = Path(sys.executable).parent
 WORKFLOWS = ("nightly-tests.yml", "nightly-wheels.yml")

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier_template import ANSWERS_FILE, commit_all, git, make_template_repo, render, update
+
+from nightly_sessions.testing.template import (
+    ANSWERS_FILE,
+    commit_all,
+    git,
+    make_template_repo,
+    render,
+    update,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -1,8 +1,9 @@
 """Throwaway git repositories of the Copier template, and rendering through copier's API.
 
-Tests render from a small repository holding only the template (copier.yml, template/,
-copier-includes/), committed and tagged, so the noxfile's pin names a real commit and
-`copier update` has versions to move between.
+The tests and the demo render from a small repository holding only the template
+(copier.yml, template/, copier-includes/), committed and tagged, so the noxfile's pin
+names a real commit and `copier update` has versions to move between. These work from a
+checkout of nightly-sessions, where the template lives beside the package.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import copier
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PARTS = ("copier.yml", "copier-includes", "template")
 ANSWERS_FILE = ".copier-answers.nightly-sessions.yml"
 
@@ -131,3 +133,14 @@ def update(project: Path, ref: str | None = None) -> None:
             unsafe=True,
             quiet=True,
         )
+
+
+def render_template(destination: Path, data: dict[str, Any]) -> Path:
+    """Render the template as it is in this checkout into `destination` (tag v1)."""
+    if not (ROOT / "copier.yml").is_file():
+        raise FileNotFoundError(
+            f"No copier.yml in {ROOT}; run this from a checkout of nightly-sessions."
+        )
+    with tempfile.TemporaryDirectory(prefix="nightly-template-") as folder:
+        template = make_template_repo(Path(folder) / "template")
+        return render(template, destination, **data)
