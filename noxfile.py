@@ -48,6 +48,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def demo(session: nox.Session) -> None:
+    """The whole SPEC 4 loop offline on examples/skymap; arguments after -- go to the demo."""
+    session.install("-e", ".[demo]")
+    session.run("python", "-m", "nightly_sessions.demo", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks (or those named after --) and print ratios of medians."""
     session.install("-e", ".[test]")

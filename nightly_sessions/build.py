@@ -259,9 +259,13 @@ IGNORED = shutil.ignore_patterns(".git", ".nox", ".tox", ".venv", "build", "dist
 
 
 def copy_project(root: Path, destination: Path) -> Path:
-    """Copy the project's source files (what git would commit) to `destination`."""
+    """Copy the project's source files (what git would commit) to `destination`.
+
+    Outside git, or in a folder the enclosing repository ignores, that is the whole tree
+    less build and environment folders.
+    """
     names = _listed_files(root)
-    if names is None:
+    if not names:
         shutil.copytree(root, destination, ignore=IGNORED, symlinks=True)
         return destination
     destination.mkdir(parents=True)

@@ -42,6 +42,8 @@ class RedactingFilter(logging.Filter):
 _REDACTING_FILTER = RedactingFilter()
 for _name in URLLIB3_LOGGERS:
     logging.getLogger(_name).addFilter(_REDACTING_FILTER)
+# nox logs at DEBUG: without this, every request would print a line inside the sessions.
+logging.getLogger("urllib3").setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)

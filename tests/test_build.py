@@ -411,6 +411,17 @@ def test_copy_project_takes_what_git_would_commit(tmp_path: Path) -> None:
     assert not (copied / "dist").exists()
 
 
+def test_copy_project_ignored_by_the_enclosing_repository(tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    (outer / ".gitignore").write_text("generated/\n")
+    project = outer / "generated" / "project"
+    shutil.copytree(SAMPLES / "module", project)
+    copied = build.copy_project(project, tmp_path / "copy")
+    assert (copied / "pyproject.toml").is_file()
+
+
 def test_collect_moves_only_older_builds_of_the_project(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     old = make_wheel(dist, "demo", "1.0.dev1")

@@ -1,0 +1,44 @@
+"""The demo is the end-to-end test: every stage of the loop, checked stage by stage."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.demo import MARKER, STAGES, main
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_whole_loop_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "demo"
+    assert main(["--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    for number in range(1, len(STAGES) + 1):
+        assert f"[{number}/{len(STAGES)}]" in printed
+    assert printed.count("      ok (") == len(STAGES)
+    assert "tinyarray  1.1.0.dev0+git20261123.bbbbbbb" in printed  # the red run's table
+    assert "FAILED tests/test_skymap.py::test_span" in printed
+    assert "Every stand-in server has been stopped." in printed
+    # What each stage left behind.
+    project = output / "skymap"
+    assert (project / ".github" / "workflows" / "nightly-tests.yml").is_file()
+    [report] = (project / "nightly-reports").rglob("nightly-report.json")
+    assert json.loads(report.read_text())["outcome"] == "tests-failed"
+    assert "test_span" in (output / "tracking-issue.md").read_text()
+    assert list((project / "dist").glob("skymap-*.whl"))
+    logs = "".join(path.read_text() for path in (output / "logs").iterdir())
+    assert not re.search(r"demo-[0-9a-f]{24}", logs + printed)  # the made-up upload token
+
+
+def test_refuses_a_folder_it_did_not_make(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    assert main(["--output", str(tmp_path)]) == 1
+    assert "was not made by the demo; choose another --output" in capsys.readouterr().err
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    assert not (tmp_path / MARKER).exists()
