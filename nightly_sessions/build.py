@@ -26,7 +26,7 @@ from packaging.version import InvalidVersion, Version
 from nightly_sessions import runner, versioning, wheels
 from nightly_sessions.config import DEFAULT_BASE_INDEX, Settings
 from nightly_sessions.errors import ConfigError, ToolError
-from nightly_sessions.install import ISOLATION, Environment
+from nightly_sessions.install import ISOLATION, Environment, install_tools
 from nightly_sessions.pyproject import read_pyproject
 from nightly_sessions.versioning import GitState, VersionSource
 
@@ -340,16 +340,6 @@ def collect(files: Sequence[Path], dist_dir: Path, name: str, log: Log) -> list[
 # The whole step.
 
 
-def install_tools(env: Environment, tools: Sequence[str], settings: Settings) -> None:
-    """Install the pinned build tools into the session from the base index."""
-    pins = [TOOLS[tool] for tool in tools]
-    runner.run(
-        env.install("--index-url", settings.base_index_url, *pins),
-        what=f"install {', '.join(pins)} from {settings.base_index_url}",
-        env=ISOLATION,
-    )
-
-
 def _released(settings: Settings, name: str) -> list[Version]:
     return versioning.released_versions(
         settings.base_index_url, name, timeout=settings.timeout, retries=settings.retries
@@ -424,7 +414,9 @@ def build_nightly(
     job = _prepare(settings, options, now, log)
     cibuildwheel = job.compiled and not options.native
     if install:
-        install_tools(env, ["cibuildwheel" if cibuildwheel else "build"], settings)
+        install_tools(
+            env, [TOOLS["cibuildwheel" if cibuildwheel else "build"]], settings.base_index_url
+        )
     variables = version_variables(job.source, job.version)
     with tempfile.TemporaryDirectory(prefix="nightly-build-") as temporary:
         staging = Path(temporary) / "dist"

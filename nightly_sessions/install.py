@@ -194,6 +194,15 @@ def repair(plan: InstallPlan, env: Environment) -> list[Repair]:
     ]
 
 
+def install_tools(env: Environment, requirements: Sequence[str], index_url: str) -> None:
+    """Install pinned tools a session needs (build, anaconda-client) from the base index."""
+    runner.run(
+        env.install("--index-url", index_url, *requirements),
+        what=f"install {', '.join(requirements)} from {index_url}",
+        env=ISOLATION,
+    )
+
+
 def dependency_check(env: Environment) -> DependencyCheck:
     """Run `pip check` / `uv pip check`; its verdict goes into the report."""
     result = runner.run(env.check(), what="check dependencies", ok_codes=range(256), echo=False)

@@ -21,8 +21,10 @@ from nightly_sessions import (
     anaconda_client,
     build,
     cleanup,
+    freshness,
     install,
     issue,
+    keepalive,
     testrun,
     upload,
     wheels,
@@ -70,6 +72,11 @@ def nightly_issue(session: nox.Session, settings: Settings) -> None:
     issue.run(issue.parse_session_args(session.posargs), settings, log=session.log)
 
 
+def nightly_keepalive(session: nox.Session, settings: Settings) -> None:
+    """Enable the scheduled workflows again, so that GitHub's 60-day rule never stops them."""
+    keepalive.run(keepalive.parse_session_args(session.posargs), settings, log=session.log)
+
+
 def build_nightly(session: nox.Session, settings: Settings) -> None:
     """Build wheels with a nightly version into the dist folder, checking every file."""
     options = build.parse_build_args(session.posargs)
@@ -85,9 +92,11 @@ def check_dist(session: nox.Session, settings: Settings) -> None:
     session.log(f"{len(paths)} file(s) ready for the nightly channel.")
 
 
-def _anaconda_client(session: nox.Session) -> Path:
+def _anaconda_client(session: nox.Session, settings: Settings) -> Path:
     """Install the pinned anaconda-client into the session; the Python that runs it."""
-    session.install(anaconda_client.REQUIREMENT)
+    install.install_tools(
+        environment(session), [anaconda_client.REQUIREMENT], settings.base_index_url
+    )
     found = shutil.which("anaconda", path=session.bin) or str(Path(session.bin) / "anaconda")
     return anaconda_client.find_client(found)
 
@@ -96,7 +105,7 @@ def upload_nightly(session: nox.Session, settings: Settings) -> None:
     """Upload the checked wheels in the dist folder to the nightly channel (anaconda-client)."""
     options = upload.parse_session_args(session.posargs, settings, session.log)
     if options is not None:
-        client = partial(_anaconda_client, session)
+        client = partial(_anaconda_client, session, settings)
         upload.upload(options, client=client, environ=os.environ, log=session.log)
 
 
@@ -105,6 +114,15 @@ def cleanup_nightly(session: nox.Session, settings: Settings) -> None:
     options = cleanup.parse_session_args(session.posargs, settings, session.log)
     if options is not None:
         cleanup.cleanup(options, environ=os.environ, log=session.log)
+
+
+def nightly_freshness(session: nox.Session, settings: Settings) -> None:
+    """Fail when this project's newest nightly is about to be deleted from the channel."""
+    options = freshness.parse_session_args(session.posargs, settings, session.log)
+    if options is not None:
+        result = freshness.run(settings, options, log=session.log)
+        if result.exit_code:
+            session.error(redact(result.message or "The freshness check failed."))
 
 
 SESSIONS: dict[str, SessionSpec] = {
@@ -117,9 +135,15 @@ SESSIONS: dict[str, SessionSpec] = {
     "nightly_issue": SessionSpec(
         nightly_issue, "Report the run on the tracking issue.", needs_env=False
     ),
+    "nightly_keepalive": SessionSpec(
+        nightly_keepalive, "Keep the scheduled workflows enabled.", needs_env=False
+    ),
     "upload_nightly": SessionSpec(upload_nightly, "Upload the wheels to the nightly channel."),
     "cleanup_nightly": SessionSpec(
         cleanup_nightly, "Delete old nightlies of this package.", needs_env=False
+    ),
+    "nightly_freshness": SessionSpec(
+        nightly_freshness, "Warn before the channel deletes the nightlies.", needs_env=False
     ),
 }
 
