@@ -19,8 +19,10 @@ from nightly_sessions import (
     __version__,
     build,
     cleanup,
+    freshness,
     install,
     issue,
+    keepalive,
     probe,
     report,
     testrun,
@@ -218,6 +220,11 @@ COMMANDS: dict[str, Command] = {
         issue.add_arguments,
         issue.run_command,
     ),
+    "keepalive": Command(
+        "enable the scheduled workflows again (GitHub disables them after 60 idle days)",
+        keepalive.add_arguments,
+        keepalive.run_command,
+    ),
     "upload": Command(
         "upload the checked wheels to the nightly channel (anaconda-client)",
         upload.add_arguments,
@@ -227,5 +234,10 @@ COMMANDS: dict[str, Command] = {
         "delete this package's old nightlies from a channel (dry run unless --yes)",
         cleanup.add_arguments,
         cleanup.run_command,
+    ),
+    "freshness": Command(
+        "fail when this project's newest nightly is about to be deleted from the channel",
+        freshness.add_arguments,
+        freshness.run_command,
     ),
 }

@@ -57,8 +57,12 @@ class Settings:
     skip_upload_without_token: bool = True
     cleanup_keep: int = 5
     cleanup_days: int = 30
-    # The tracking issue.
+    # Warning before the channel deletes the nightlies (30 days after the last upload).
+    freshness_days: int = 20
+    dependency_freshness_days: int = 20
+    # The tracking issues.
     issue_label: str = "nightly-failure"
+    wheels_issue_label: str = "nightly-wheels-failure"
 
     @property
     def report_path(self) -> Path:
@@ -298,8 +302,25 @@ KEYS: dict[str, Key] = {
     "cleanup_days": Key(
         _count, "a whole number >= 0", "cleanup keeps everything uploaded within this many days"
     ),
+    "freshness_days": Key(
+        _count,
+        "a whole number >= 0",
+        "`nightly_freshness` fails when the project's newest upload is older (days)",
+        "NIGHTLY_FRESHNESS_DAYS",
+    ),
+    "dependency_freshness_days": Key(
+        _count,
+        "a whole number >= 0",
+        "`nightly_freshness` warns when a dependency's newest nightly is older (days)",
+    ),
     "issue_label": Key(
         _string, "a label name", "label of the tracking issue", "NIGHTLY_ISSUE_LABEL"
+    ),
+    "wheels_issue_label": Key(
+        _string,
+        "a label name",
+        "label of the wheels workflow's own issue (`nightly_issue -- --workflow-run`)",
+        "NIGHTLY_WHEELS_ISSUE_LABEL",
     ),
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import re
 import signal
@@ -29,6 +30,7 @@ from nightly_sessions.reportlog import (
 )
 
 REPORT_NAME = "nightly-report.json"
+FRESHNESS_NAME = "freshness-report.json"  # written by `freshness`; a job of kind "freshness"
 ARTIFACT_PREFIX = "nightly-reports-"
 BODY_LIMIT = 65_536
 # Room below GitHub's limit for its own counting of line ends and wide characters.
@@ -58,17 +60,21 @@ class JobReport:
     problem: str | None = None
     log: ReportLog | None = None
     log_problem: str | None = None
+    kind: str = "tests"  # or "freshness": the check of the project's nightly uploads
 
     @property
     def outcome(self) -> str:
-        """passed, tests-failed, not-run, or absent (no readable report)."""
+        """passed, tests-failed, not-run, or absent (no readable report).
+
+        A freshness report's outcome is fresh, stale, missing or error instead.
+        """
         if self.problem is not None:
             return "absent"
         return str(self.data.get("outcome", "not-run"))
 
     @property
     def failing(self) -> bool:
-        return self.outcome != "passed"
+        return self.outcome not in ("passed", "fresh")
 
     @property
     def python(self) -> str:
@@ -107,9 +113,15 @@ def load_jobs(folder: Path, expected: Sequence[str] = ()) -> list[JobReport]:
             previous = jobs.get(job.job)
             if previous is None or _created(job) > _created(previous):
                 jobs[job.job] = job
+        for path in sorted(folder.rglob(FRESHNESS_NAME)):
+            job = _load_freshness(path)
+            previous = jobs.get(job.job)
+            if previous is None or _created(job) > _created(previous):
+                jobs[job.job] = job
         for artifact in sorted(folder.glob(f"{ARTIFACT_PREFIX}*")):
             name = artifact.name[len(ARTIFACT_PREFIX) :]
-            if artifact.is_dir() and name not in jobs and not any(artifact.rglob(REPORT_NAME)):
+            reports = itertools.chain(artifact.rglob(REPORT_NAME), artifact.rglob(FRESHNESS_NAME))
+            if artifact.is_dir() and name not in jobs and not any(reports):
                 jobs[name] = JobReport(
                     job=name,
                     folder=artifact,
@@ -143,6 +155,22 @@ def _load_job(path: Path, root: Path) -> JobReport:
     job = data.get("job") if isinstance(data.get("job"), str) and data.get("job") else fallback
     log, log_problem = _load_log(path.parent, data)
     return JobReport(job=str(job), data=data, folder=path.parent, log=log, log_problem=log_problem)
+
+
+def _load_freshness(path: Path) -> JobReport:
+    """The freshness check's report; unreadable, it fails like an absent job report."""
+
+    def absent(problem: str) -> JobReport:
+        return JobReport(job="freshness", folder=path.parent, problem=problem, kind="freshness")
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not valid JSON"
+        return absent(f"{path.name} is unreadable ({reason})")
+    if not isinstance(data, dict) or (data.get("schema"), data.get("kind")) != (1, "freshness"):
+        return absent(f"{path.name} is not a schema-1 freshness report")
+    return JobReport(job="freshness", data=data, folder=path.parent, kind="freshness")
 
 
 def _load_log(folder: Path, data: Mapping[str, Any]) -> tuple[ReportLog | None, str | None]:
@@ -224,7 +252,7 @@ def version_changes(
     by_python = {str(r.get("python")): r for r in reversed(green)}
     rows: dict[tuple[str, str, str | None, str | None], list[str]] = {}
     for job in jobs:
-        if job.problem is not None:
+        if job.problem is not None or job.kind != "tests":
             continue
         before_report = by_job.get(job.job) or by_python.get(job.python)
         if before_report is None:
@@ -417,7 +445,7 @@ def _body(
     tests_result: str | None,
     detail: Detail,
 ) -> str:
-    failing = [job for job in jobs if job.failing]
+    failing = [job for job in jobs if job.failing and job.kind == "tests"]
     state = failure_state(jobs).to_json()
     parts = [marker(key), f"<!-- nightly-sessions:state {state} -->", _headline(jobs, run)]
     if detail.note:
@@ -442,6 +470,8 @@ def _body(
     tables: dict[str, str] = {}
     for job in failing:
         parts.append(_job_section(job, detail, tables))
+    freshness = [job for job in jobs if job.kind == "freshness"]
+    parts.extend(_freshness_section(job) for job in freshness if job.failing or _warnings(job))
     return "\n\n".join(parts) + "\n"
 
 
@@ -454,6 +484,11 @@ def _headline(jobs: Sequence[JobReport], run: RunInfo) -> str:
         where += f" at {code(run.sha[:12])}"
     if not jobs:
         return f"## Nightly tests failed\n\nThe nightly tests failed in {run.link}{where}."
+    if {job.kind for job in jobs if job.failing} == {"freshness"}:
+        return (
+            "## Nightly uploads need attention\n\nThe check of this project's nightly uploads "
+            f"failed in {run.link}{where}."
+        )
     return (
         f"## Nightly tests failed\n\nThe nightly tests failed in {run.link}{where}: "
         f"{failing} of {len(jobs)} job{'s' if len(jobs) != 1 else ''} failed."
@@ -463,8 +498,42 @@ def _headline(jobs: Sequence[JobReport], run: RunInfo) -> str:
 def _jobs_table(jobs: Sequence[JobReport]) -> str:
     rows = ["| Job | Python | OS | Result |", "| --- | --- | --- | --- |"]
     for job in jobs:
+        if job.kind == "freshness":
+            rows.append(f"| {code(job.job)} | — | — | {_FRESHNESS.get(job.outcome, 'failed')} |")
+            continue
         rows.append(f"| {code(job.job)} | {code(job.python)} | {code(job.os)} | {_result(job)} |")
     return "\n".join(rows)
+
+
+_FRESHNESS = {
+    "fresh": "fresh",
+    "stale": "stale: the channel will delete the nightlies",
+    "missing": "no nightly on the channel",
+    "error": "could not be checked",
+    "absent": "report unreadable",
+}
+
+
+def _freshness_section(job: JobReport) -> str:
+    """The freshness check: its sentence (what to do) and the dependency warnings."""
+    parts = ["### Nightly uploads on the channel"]
+    if job.problem is not None:
+        parts.append(f"The freshness check left no usable report: {job.problem}.")
+    message = job.data.get("message")
+    if job.failing and isinstance(message, str) and message:
+        parts.append(fenced(message))
+    warnings = [text for text in _warnings(job) if text != message]
+    if warnings:
+        parts.append(
+            "Dependencies whose nightlies are not fresh (the tests may have run on old code):\n\n"
+            + fenced("\n".join(warnings))
+        )
+    return "\n\n".join(parts)
+
+
+def _warnings(job: JobReport) -> list[str]:
+    found = job.data.get("warnings") if job.kind == "freshness" else None
+    return [str(text) for text in found if isinstance(text, str)] if isinstance(found, list) else []
 
 
 def _result(job: JobReport) -> str:
