@@ -23,9 +23,10 @@ from nightly_sessions.anaconda import AnacondaApi, TokenRefused, token_advice
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.http import HttpClient
+from nightly_sessions.options import parse_posargs
 from nightly_sessions.pyproject import read_project
 from nightly_sessions.redact import redact
-from nightly_sessions.upload import DEFAULT_API_URL, option_parser, read_token, secrets_withheld
+from nightly_sessions.upload import DEFAULT_API_URL, read_token, secrets_withheld
 
 Log = Callable[[str], None]
 NOTHING_DELETED = "nothing was deleted"
@@ -116,12 +117,8 @@ def parse_session_args(
     posargs: Sequence[str], settings: Settings, log: Log
 ) -> CleanupOptions | None:
     """Options for `nox -s cleanup_nightly -- ...`; None after printing help."""
-    parser = option_parser("nox -s cleanup_nightly --", add_arguments)
-    args = parser.parse_args(list(posargs))
-    if args.help:
-        log(parser.format_help())
-        return None
-    return options_from(args, settings)
+    args = parse_posargs("cleanup_nightly", add_arguments, posargs, log)
+    return None if args is None else options_from(args, settings)
 
 
 # Reading: strict, all or nothing.

@@ -42,11 +42,11 @@ from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.http import HttpClient
 from nightly_sessions.index import IndexClient
+from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import Target, make_plan
 from nightly_sessions.pyproject import ProjectInfo, read_project
 from nightly_sessions.redact import redact
 from nightly_sessions.tracking import FRESHNESS_NAME
-from nightly_sessions.upload import option_parser
 
 DELETION_DAYS = 30  # the central channel's policy: no upload for 30 days, all files go
 FOLDER = "freshness"
@@ -273,12 +273,8 @@ def parse_session_args(
     posargs: Sequence[str], settings: Settings, log: Log
 ) -> FreshnessOptions | None:
     """Options for `nox -s nightly_freshness -- ...`; None after printing help."""
-    parser = option_parser("nox -s nightly_freshness --", add_arguments)
-    args = parser.parse_args(list(posargs))
-    if args.help:
-        log(parser.format_help())
-        return None
-    return options_from(args, settings)
+    args = parse_posargs("nightly_freshness", add_arguments, posargs, log)
+    return None if args is None else options_from(args, settings)
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -35,6 +35,7 @@ from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError, ToolError
 from nightly_sessions.http import HttpClient
 from nightly_sessions.index import IndexClient
+from nightly_sessions.options import parse_posargs
 from nightly_sessions.redact import add_secret, redact
 from nightly_sessions.wheels import find_dist_files, read_metadata, require_valid
 
@@ -174,31 +175,12 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad options become a ConfigError (one sentence) instead of an exit."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigError(f"{self.prog}: {message}; see `{self.prog} --help`.")
-
-
-def option_parser(prog: str, add: Callable[[argparse.ArgumentParser], None]) -> _Parser:
-    """A parser for a session's arguments after `--`."""
-    parser = _Parser(prog=prog, add_help=False)
-    add(parser)
-    parser.add_argument("-h", "--help", action="store_true", help="show this help")
-    return parser
-
-
 def parse_session_args(
     posargs: Sequence[str], settings: Settings, log: Log
 ) -> UploadOptions | None:
     """Options for `nox -s upload_nightly -- ...`; None after printing help."""
-    parser = option_parser("nox -s upload_nightly --", add_arguments)
-    args = parser.parse_args(list(posargs))
-    if args.help:
-        log(parser.format_help())
-        return None
-    return options_from(args, settings)
+    args = parse_posargs("upload_nightly", add_arguments, posargs, log)
+    return None if args is None else options_from(args, settings)
 
 
 # The upload.
