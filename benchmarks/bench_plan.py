@@ -1,9 +1,10 @@
-"""Reading 40 projects from a slow index: concurrent `files_many` vs. one by one.
+"""The nightly plan for 40 packages on a slow index, and concurrent reads vs. one by one.
 
 The index answers every request after `--latency` seconds (100 ms by default), like a
 distant pypi.anaconda.org. One by one, 40 projects cost 40 round trips; concurrently
-they should cost about ceil(40 / workers) of them. Prints the medians of several runs
-and the ratio of the medians.
+they should cost about ceil(40 / workers) of them. Prints the median of the whole plan
+(what `nox -s nightly_plan` computes for a project with 40 nightly dependencies, target
+under 1 s), the medians of the two ways of reading, and the ratio of the medians.
 
     python benchmarks/bench_plan.py [--projects 40] [--latency 0.1] [--runs 5]
 """
@@ -24,9 +25,12 @@ from pathlib import Path
 if __package__ in (None, "") and not any(Path(p, "nightly_sessions").is_dir() for p in sys.path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a bare checkout
 
+from nightly_sessions.config import load_settings
 from nightly_sessions.index import IndexClient
+from nightly_sessions.plan import Target
 from nightly_sessions.testing.simple_index import serve_simple_index
 from nightly_sessions.testing.wheelhouse import make_wheel
+from nightly_sessions.testrun import plan_for
 
 TAGS = ("cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-macosx_11_0_arm64", "py3-none-any")
 
@@ -91,10 +95,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name in names:
                     assert len(client.files(name)) == len(TAGS)
 
+            project = Path(folder) / "project"
+            project.mkdir()
+            dependencies = ", ".join(f'"{name}"' for name in names)
+            (project / "pyproject.toml").write_text(
+                f'[project]\nname = "bench"\ndependencies = [{dependencies}]\n', encoding="utf-8"
+            )
+            settings = load_settings(project, {"nightly_index_url": url}, environ={})
+
+            def whole_plan() -> None:
+                plan = plan_for(settings, Target.current())
+                assert len(plan.nightly) == args.projects
+
+            planned = median_seconds(whole_plan, args.runs)
             fast = median_seconds(concurrent, args.runs)
             slow = median_seconds(sequential, args.runs)
 
     print(f"{args.projects} projects, {args.latency * 1000:.0f} ms per request, {args.runs} runs")
+    print(f"  the whole nightly plan:  median {planned:.3f} s (target < 1 s)")
     print(f"  files_many (concurrent): median {fast:.3f} s")
     print(f"  files one by one:        median {slow:.3f} s")
     print(f"  ratio of medians (one by one / concurrent): {slow / fast:.1f}x")
