@@ -26,7 +26,7 @@ from packaging.version import InvalidVersion, Version
 from nightly_sessions import runner, versioning, wheels
 from nightly_sessions.config import DEFAULT_BASE_INDEX, Settings
 from nightly_sessions.errors import ConfigError, ToolError
-from nightly_sessions.install import ISOLATION, Environment, install_tools
+from nightly_sessions.install import Environment, index_environment, install_tools
 from nightly_sessions.pyproject import read_pyproject
 from nightly_sessions.versioning import GitState, VersionSource
 
@@ -164,15 +164,6 @@ def cibuildwheel_environment(
 
 
 # Commands and environments.
-
-
-def index_environment(base_index_url: str) -> dict[str, str | None]:
-    """Installer variables that make build environments use the base index alone."""
-    return {
-        **ISOLATION,
-        "PIP_INDEX_URL": base_index_url,
-        "UV_DEFAULT_INDEX": base_index_url,
-    }
 
 
 def version_variables(source: VersionSource, version: Version | None) -> dict[str, str]:

@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command].run(args, settings)
     except NightlyError as exc:
         if args.verbose:
-            traceback.print_exc()
+            print(redact("".join(traceback.format_exception(exc))), file=sys.stderr)  # noqa: T201
         print(f"nightly-sessions: {redact(str(exc))}", file=sys.stderr)  # noqa: T201
         return exc.exit_code
     except KeyboardInterrupt:

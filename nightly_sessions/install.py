@@ -55,6 +55,15 @@ ISOLATION: dict[str, str | None] = {
 InstallerName = Literal["uv", "pip"]
 
 
+def index_environment(index_url: str) -> dict[str, str | None]:
+    """Installer variables that make `index_url` the only index.
+
+    The URL travels in the environment, not on the command line, where other processes
+    could read a `/t/<token>/` in it.
+    """
+    return {**ISOLATION, "PIP_INDEX_URL": index_url, "UV_DEFAULT_INDEX": index_url}
+
+
 @dataclass(frozen=True)
 class Environment:
     """A Python environment and the installer that manages it."""
@@ -104,8 +113,8 @@ def project_requirement(plan: InstallPlan) -> str:
 
 
 def base_install_args(plan: InstallPlan, env: Environment) -> list[str]:
-    """Step 1: the project, its test requirements and pytest's report log, from the base index."""
-    args = ["--index-url", plan.base_index_url]
+    """Step 1: the project, its test requirements and pytest's report log (base index)."""
+    args = []
     if env.installer == "uv" and plan.project_name:
         args += ["--reinstall-package", plan.project_name]
     args += [project_requirement(plan), *plan.group_requirements, "pytest", REPORTLOG_REQUIREMENT]
@@ -113,13 +122,9 @@ def base_install_args(plan: InstallPlan, env: Environment) -> list[str]:
 
 
 def nightly_install_args(plan: InstallPlan, env: Environment) -> list[str]:
-    """Step 2: each nightly, pinned to the plan's version, from the nightly index only."""
+    """Step 2: each nightly, pinned to the plan's version (run with the nightly index only)."""
     pins = [f"{package.name}=={package.newest_nightly}" for package in plan.nightly]
-    return env.install(
-        "--index-url", plan.nightly_index_url,
-        env.prerelease_flag(), "--only-binary", ":all:", "--no-deps",
-        *pins,
-    )  # fmt: skip
+    return env.install(env.prerelease_flag(), "--only-binary", ":all:", "--no-deps", *pins)
 
 
 def unmet_requirements(plan: InstallPlan, state: Probe) -> list[tuple[Requirement, str]]:
@@ -143,9 +148,9 @@ def _satisfies(requirement: Requirement, version: str) -> bool:
 def repair_args(
     plan: InstallPlan, env: Environment, unmet: Sequence[tuple[Requirement, str]], constraints: Path
 ) -> list[str]:
-    """Step 3: unmet requirements from the base index, the nightlies held by constraints."""
+    """Step 3: unmet requirements (base index), the nightlies held by constraints."""
     requirements = sorted({str(requirement) for requirement, _ in unmet})
-    return env.install("--index-url", plan.base_index_url, "-c", str(constraints), *requirements)
+    return env.install("-c", str(constraints), *requirements)
 
 
 def _constraints_text(plan: InstallPlan) -> str:
@@ -157,7 +162,7 @@ def install_base(plan: InstallPlan, env: Environment) -> None:
     runner.run(
         base_install_args(plan, env),
         what=f"install the project and its test requirements from {plan.base_index_url}",
-        env=ISOLATION,
+        env=index_environment(plan.base_index_url),
     )
 
 
@@ -169,7 +174,7 @@ def install_nightlies(plan: InstallPlan, env: Environment) -> None:
     runner.run(
         nightly_install_args(plan, env),
         what=f"install the nightlies of {names} from {plan.nightly_index_url}",
-        env=ISOLATION,
+        env=index_environment(plan.nightly_index_url),
     )
 
 
@@ -185,7 +190,7 @@ def repair(plan: InstallPlan, env: Environment) -> list[Repair]:
         runner.run(
             repair_args(plan, env, unmet, constraints),
             what=f"install {names}, needed by the nightlies, from {plan.base_index_url}",
-            env=ISOLATION,
+            env=index_environment(plan.base_index_url),
         )
     after = probe(env.python)
     return [
@@ -197,9 +202,9 @@ def repair(plan: InstallPlan, env: Environment) -> list[Repair]:
 def install_tools(env: Environment, requirements: Sequence[str], index_url: str) -> None:
     """Install pinned tools a session needs (build, anaconda-client) from the base index."""
     runner.run(
-        env.install("--index-url", index_url, *requirements),
+        env.install(*requirements),
         what=f"install {', '.join(requirements)} from {index_url}",
-        env=ISOLATION,
+        env=index_environment(index_url),
     )
 
 

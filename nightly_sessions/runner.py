@@ -61,7 +61,7 @@ def run(
             errors="replace",
         )
     except OSError as exc:
-        raise ToolError(f"Could not start {args[0]} to {what}: {exc.strerror}.") from None
+        raise ToolError(redact(f"Could not start {args[0]} to {what}: {exc.strerror}.")) from None
     assert process.stdout is not None
     with process:
         for line in process.stdout:
@@ -73,9 +73,9 @@ def run(
                 sys.stdout.flush()
     result = Completed(process.returncode, "".join(lines), "".join(tail))
     if result.returncode not in ok_codes:
-        raise ToolError(
+        message = (
             f"Failed to {what} ({args[0]} exited with code {result.returncode}); "
-            "its output is above and in the report.",
-            detail=result.tail,
+            "its output is above and in the report."
         )
+        raise ToolError(redact(message), detail=result.tail)
     return result

@@ -101,3 +101,16 @@ def test_verbose_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_report_of_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--project", str(tmp_path), "report"]) == 2
     assert "No nightly-report.json under" in capsys.readouterr().err
+
+
+def test_verbose_traceback_is_redacted_too(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(
+        "NIGHTLY_INDEX_URL", f"http://127.0.0.1:{free_port()}/t/verbose-tok-77/simple"
+    )
+    monkeypatch.setenv("NIGHTLY_RETRIES", "0")
+    assert main(["--verbose", "--project", str(world.project), "plan"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "verbose-tok-77" not in err

@@ -1,18 +1,25 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from nightly_sessions.errors import ToolError
 from nightly_sessions.install import (
-    ISOLATION,
     REPORTLOG_REQUIREMENT,
     Environment,
     base_install_args,
+    index_environment,
+    install_tools,
     nightly_install_args,
     repair_args,
     unmet_requirements,
 )
 from nightly_sessions.plan import InstallPlan, PlannedPackage
 from nightly_sessions.probe import Distribution, Probe
+from nightly_sessions.testing.pypi import free_port
 
 NIGHTLY = "http://127.0.0.1:1/simple"
 BASE = "http://127.0.0.1:2/simple"
@@ -31,11 +38,11 @@ def plan() -> InstallPlan:
 def test_uv_commands() -> None:
     env = Environment(Path("/v/bin/python"), "uv", uv="/bin/uv")
     assert base_install_args(plan(), env) == [
-        "/bin/uv", "pip", "install", "--python", "/v/bin/python", "--index-url", BASE,
+        "/bin/uv", "pip", "install", "--python", "/v/bin/python",
         "--reinstall-package", "demo", "/p[test]", "ruff", "pytest", REPORTLOG_REQUIREMENT,
     ]  # fmt: skip
     assert nightly_install_args(plan(), env) == [
-        "/bin/uv", "pip", "install", "--python", "/v/bin/python", "--index-url", NIGHTLY,
+        "/bin/uv", "pip", "install", "--python", "/v/bin/python",
         "--prerelease=allow", "--only-binary", ":all:", "--no-deps", "numpy==2.5.0.dev0+git1",
     ]  # fmt: skip
 
@@ -44,16 +51,36 @@ def test_pip_commands_take_nightlies_from_the_nightly_index_only() -> None:
     env = Environment(Path("/v/bin/python"), "pip")
     args = nightly_install_args(plan(), env)
     assert args[:4] == ["/v/bin/python", "-m", "pip", "install"]
-    assert "--extra-index-url" not in args
-    assert args[args.index("--index-url") + 1] == NIGHTLY
     assert "--pre" in args
     assert "pandas" not in " ".join(args)  # not on the channel: stays from the base index
 
 
-def test_isolation_switches_off_machine_indexes() -> None:
-    assert ISOLATION["PIP_EXTRA_INDEX_URL"] is None
-    assert ISOLATION["UV_EXTRA_INDEX_URL"] is None
-    assert ISOLATION["UV_NO_CONFIG"] == "1"
+def test_index_goes_through_the_environment_never_the_command_line() -> None:
+    secret_index = "https://pypi.anaconda.org/t/tok-install-123/chan/simple"
+    env = index_environment(secret_index)
+    assert env["PIP_INDEX_URL"] == env["UV_DEFAULT_INDEX"] == secret_index
+    assert env["PIP_EXTRA_INDEX_URL"] is None
+    assert env["UV_EXTRA_INDEX_URL"] is None
+    assert env["UV_NO_CONFIG"] == "1"
+    for installer in ("uv", "pip"):
+        environment = Environment(Path("/py"), installer)  # type: ignore[arg-type]
+        argv = nightly_install_args(plan(), environment) + base_install_args(plan(), environment)
+        assert not any("--index-url" in arg or "127.0.0.1" in arg for arg in argv)
+
+
+@pytest.mark.integration
+def test_failed_install_names_the_index_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")  # the port is closed: fail fast
+    subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(tmp_path / "v")], check=True)
+    uv = str(Path(sys.executable).with_name("uv"))
+    env = Environment(tmp_path / "v" / "bin" / "python", "uv", uv=uv)
+    index = f"http://127.0.0.1:{free_port()}/t/tok-install-456/simple"
+    with pytest.raises(ToolError) as caught:
+        install_tools(env, ["tinyarray==1.0"], index)
+    assert "/t/***/simple" in str(caught.value)
+    assert "tok-install-456" not in str(caught.value) + str(caught.value.detail)
 
 
 def test_unmet_requirements_of_nightlies() -> None:
@@ -67,4 +94,3 @@ def test_unmet_requirements_of_nightlies() -> None:
     assert [(str(req), by) for req, by in unmet] == [("newdep>=1", "numpy"), ("toonew>=3", "numpy")]
     args = repair_args(plan(), Environment(Path("/py"), "pip"), unmet, Path("/c.txt"))
     assert args[-4:] == ["-c", "/c.txt", "newdep>=1", "toonew>=3"]
-    assert args[args.index("--index-url") + 1] == BASE

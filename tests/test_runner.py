@@ -41,3 +41,13 @@ def test_environment_overrides_can_remove_variables(monkeypatch: pytest.MonkeyPa
     env = runner.merged_environment({"NIGHTLY_TEST_VAR": None, "OTHER": "x"})
     assert "NIGHTLY_TEST_VAR" not in env
     assert env["OTHER"] == "x"
+
+
+def test_failure_message_is_redacted() -> None:
+    what = "install x from http://127.0.0.1:1/t/runner-tok-55/simple"
+    with pytest.raises(ToolError) as caught:
+        runner.run([sys.executable, "-c", "raise SystemExit(1)"], what=what, echo=False)
+    assert "runner-tok-55" not in str(caught.value)
+    with pytest.raises(ToolError) as caught:
+        runner.run(["no-such-program-here"], what=what)
+    assert "runner-tok-55" not in str(caught.value)
