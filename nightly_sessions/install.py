@@ -146,7 +146,7 @@ def _satisfies(requirement: Requirement, version: str) -> bool:
 
 
 def repair_args(
-    plan: InstallPlan, env: Environment, unmet: Sequence[tuple[Requirement, str]], constraints: Path
+    env: Environment, unmet: Sequence[tuple[Requirement, str]], constraints: Path
 ) -> list[str]:
     """Step 3: unmet requirements (base index), the nightlies held by constraints."""
     requirements = sorted({str(requirement) for requirement, _ in unmet})
@@ -188,7 +188,7 @@ def repair(plan: InstallPlan, env: Environment) -> list[Repair]:
         constraints.write_text(_constraints_text(plan), encoding="utf-8")
         names = ", ".join(sorted({requirement.name for requirement, _ in unmet}))
         runner.run(
-            repair_args(plan, env, unmet, constraints),
+            repair_args(env, unmet, constraints),
             what=f"install {names}, needed by the nightlies, from {plan.base_index_url}",
             env=index_environment(plan.base_index_url),
         )

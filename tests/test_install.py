@@ -92,5 +92,5 @@ def test_unmet_requirements_of_nightlies() -> None:
     state = Probe("3.11", "cpython", {"python_version": "3.11"}, dists)
     unmet = unmet_requirements(plan(), state)
     assert [(str(req), by) for req, by in unmet] == [("newdep>=1", "numpy"), ("toonew>=3", "numpy")]
-    args = repair_args(plan(), Environment(Path("/py"), "pip"), unmet, Path("/c.txt"))
+    args = repair_args(Environment(Path("/py"), "pip"), unmet, Path("/c.txt"))
     assert args[-4:] == ["-c", "/c.txt", "newdep>=1", "toonew>=3"]
