@@ -10,6 +10,7 @@ from nightly_sessions.errors import ToolError
 from nightly_sessions.install import (
     REPORTLOG_REQUIREMENT,
     Environment,
+    InstallerName,
     base_install_args,
     index_environment,
     install_tools,
@@ -62,8 +63,9 @@ def test_index_goes_through_the_environment_never_the_command_line() -> None:
     assert env["PIP_EXTRA_INDEX_URL"] is None
     assert env["UV_EXTRA_INDEX_URL"] is None
     assert env["UV_NO_CONFIG"] == "1"
-    for installer in ("uv", "pip"):
-        environment = Environment(Path("/py"), installer)  # type: ignore[arg-type]
+    installers: tuple[InstallerName, ...] = ("uv", "pip")
+    for installer in installers:
+        environment = Environment(Path("/py"), installer)
         argv = nightly_install_args(plan(), environment) + base_install_args(plan(), environment)
         assert not any("--index-url" in arg or "127.0.0.1" in arg for arg in argv)
 
