@@ -27,7 +27,7 @@ from nightly_sessions import runner, versioning, wheels
 from nightly_sessions.config import DEFAULT_BASE_INDEX, Settings
 from nightly_sessions.errors import ConfigError, ToolError
 from nightly_sessions.install import Environment, index_environment, install_tools
-from nightly_sessions.pyproject import read_pyproject
+from nightly_sessions.pyproject import read_pyproject, table
 from nightly_sessions.versioning import GitState, VersionSource
 
 # The tools sessions install, pinned: one place to update them.
@@ -85,13 +85,13 @@ def _meson_builds_extensions(root: Path) -> bool:
 def is_compiled(root: Path) -> bool:
     """Whether the project builds extension modules, so wheels need cibuildwheel."""
     data = read_pyproject(root / "pyproject.toml")
-    tool = data.get("tool", {})
-    backend = str(data.get("build-system", {}).get("build-backend", ""))
+    tool = table(data, "tool")
+    backend = str(table(data, "build-system").get("build-backend", ""))
     if "cibuildwheel" in tool or backend.startswith(COMPILED_BACKENDS):
         return True
     if backend == "mesonpy":
         return _meson_builds_extensions(root)
-    if tool.get("setuptools", {}).get("ext-modules"):
+    if table(tool, "setuptools").get("ext-modules"):
         return True
     setup = root / "setup.py"
     text = setup.read_text(encoding="utf-8", errors="replace") if setup.is_file() else ""

@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.pyproject import read_pyproject
+from nightly_sessions.versioning import SCHEMES
 
 DEFAULT_NIGHTLY_INDEX = "https://pypi.anaconda.org/scientific-python-nightly-wheels/simple"
 DEFAULT_BASE_INDEX = "https://pypi.org/simple"
@@ -154,6 +155,12 @@ def _choice(*choices: str) -> Parser:
     return parse
 
 
+def _one_of(choices: tuple[str, ...]) -> str:
+    """'"a", "b" or "c"' for an error message."""
+    quoted = [f'"{choice}"' for choice in choices]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
 def _boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -269,8 +276,8 @@ KEYS: dict[str, Key] = {
         "NIGHTLY_RETRIES",
     ),
     "version_scheme": Key(
-        _choice("dev-date", "dev-timestamp", "project"),
-        '"dev-date", "dev-timestamp" or "project"',
+        _choice(*SCHEMES),
+        _one_of(SCHEMES),
         "how nightly versions are made",
         "NIGHTLY_VERSION_SCHEME",
     ),
@@ -378,7 +385,8 @@ def load_settings(
     """Merge the four layers; raise ConfigError naming the key, the value and the fix."""
     root = Path(project_root).resolve()
     pyproject = root / "pyproject.toml"
-    table = read_pyproject(pyproject).get("tool", {}).get("nightly-sessions", {})
+    tool = read_pyproject(pyproject).get("tool", {})
+    table = tool.get("nightly-sessions", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise ConfigError(f"[{TABLE}] in {pyproject} must be a table of settings.")
     merged: dict[str, object] = {}
@@ -392,6 +400,11 @@ def describe_keys() -> list[tuple[str, str, str, str]]:
     """Rows of (key, default, environment variable, meaning) for documentation."""
     defaults = {field.name: field.default for field in dataclasses.fields(Settings)}
     return [
-        (_display_key(key), repr(defaults[key]), spec.env or "", spec.help)
+        (
+            _display_key(key),
+            "'auto'" if defaults[key] is None else repr(defaults[key]),
+            spec.env or "",
+            spec.help,
+        )
         for key, spec in KEYS.items()
     ]

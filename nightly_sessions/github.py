@@ -15,14 +15,41 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nightly_sessions.errors import NetworkError
+from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.http import RETRY_STATUSES, HttpClient, Response
 from nightly_sessions.redact import add_secret, redact
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
 MAX_PAGES = 50
+TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 _NEXT_LINK = 'rel="next"'
+
+
+# Where a command finds its token, API and repository (the variables of an Actions runner).
+
+
+def token_from(environ: Mapping[str, str]) -> str | None:
+    """The token in GITHUB_TOKEN or GH_TOKEN, registered as a secret so it is never shown."""
+    token = next((environ[n].strip() for n in TOKEN_VARIABLES if environ.get(n, "").strip()), None)
+    add_secret(token)
+    return token
+
+
+def api_url_from(environ: Mapping[str, str]) -> str:
+    """The REST API base URL: GITHUB_API_URL (GitHub Enterprise Server too) or github.com's."""
+    api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"GITHUB_API_URL is {api_url!r}, but it must be an http(s) URL.")
+    return api_url
+
+
+def repository_from(given: str | None, environ: Mapping[str, str]) -> str | None:
+    """`given` or GITHUB_REPOSITORY, checked to be owner/name."""
+    repository = given or environ.get("GITHUB_REPOSITORY") or None
+    if repository is not None and (repository.count("/") != 1 or " " in repository):
+        raise ConfigError(f"The repository {repository!r} is not of the form owner/name.")
+    return repository
 
 
 @dataclass(frozen=True)
@@ -66,6 +93,49 @@ class Artifact:
     expired: bool
 
 
+@dataclass(frozen=True)
+class JobStep:
+    """One step of a job: its number (the log anchor), name and conclusion."""
+
+    number: int
+    name: str
+    status: str
+    conclusion: str | None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job of a workflow run as the Actions API lists it, with its steps."""
+
+    id: int
+    name: str
+    status: str
+    conclusion: str | None
+    url: str
+    steps: tuple[JobStep, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Job:
+        steps = data.get("steps")
+        return cls(
+            id=int(data["id"]),
+            name=str(data.get("name") or ""),
+            status=str(data.get("status") or ""),
+            conclusion=_optional_str(data.get("conclusion")),
+            url=str(data.get("html_url") or ""),
+            steps=tuple(
+                JobStep(
+                    number=int(step.get("number") or 0),
+                    name=str(step.get("name") or ""),
+                    status=str(step.get("status") or ""),
+                    conclusion=_optional_str(step.get("conclusion")),
+                )
+                for step in (steps if isinstance(steps, list) else [])
+                if isinstance(step, dict)
+            ),
+        )
+
+
 @dataclass
 class GitHub:
     """Calls to one repository's REST API; every failure is a NetworkError sentence."""
@@ -91,17 +161,11 @@ class GitHub:
     def open_issues(self, label: str) -> Iterator[Issue]:
         """Open issues (not pull requests) carrying `label`, newest first, all pages."""
         query = urllib.parse.urlencode({"state": "open", "labels": label, "per_page": 100})
-        url: str | None = f"{self._repo_url}/issues?{query}"
-        pages = 0
-        while url is not None and pages < MAX_PAGES:
-            answer = self._call("GET", url, what=f"listing the open issues labelled {label!r}")
-            pages += 1
+        url = f"{self._repo_url}/issues?{query}"
+        for answer in self._pages(url, what=f"listing the open issues labelled {label!r}"):
             for item in _json_list(answer):
                 if isinstance(item, dict) and "pull_request" not in item:
                     yield Issue.from_json(item)
-            url = _next_page(answer)
-            if url is not None and not url.startswith(f"{self.api_url}/"):
-                url = None  # never send the token to another host
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> Issue:
         """Open an issue; a 5xx answer is not retried (the issue may exist already)."""
@@ -144,7 +208,34 @@ class GitHub:
         if answer.status == 422 and not _already_exists(answer):
             raise NetworkError(_sentence(answer, f"creating label {name!r}", self.repository))
 
-    # Workflow runs and artifacts.
+    # Workflows, runs, jobs and artifacts.
+
+    def enable_workflow(self, workflow: str) -> None:
+        """Enable a workflow (file name or id); also resets GitHub's 60-day inactivity clock."""
+        path = f"{self._repo_url}/actions/workflows/{urllib.parse.quote(workflow, safe='')}/enable"
+        self._call(
+            "PUT", path, what=f"enabling the workflow {workflow}", expect=(204,),
+            hints={
+                403: "give the job `permissions: actions: write`, or use a token that may "
+                "manage workflows",
+                404: f"check that .github/workflows/{workflow} exists on the default branch "
+                "and that the token can see the repository",
+            },
+        )  # fmt: skip
+
+    def run_jobs(self, run_id: int | str) -> list[Job]:
+        """The jobs of a run's latest attempt, with their steps, all pages."""
+        url = f"{self._repo_url}/actions/runs/{run_id}/jobs?filter=latest&per_page=100"
+        what = f"listing the jobs of run {run_id}"
+        hints = {403: "give the job `permissions: actions: read`"}
+        jobs: list[Job] = []
+        for answer in self._pages(url, what=what, hints=hints):
+            data = answer.json()
+            items = data.get("jobs") if isinstance(data, dict) else None
+            if not isinstance(items, list):
+                raise NetworkError(f"GitHub answered {what} without a list of jobs.")
+            jobs.extend(Job.from_json(i) for i in items if isinstance(i, dict) and "id" in i)
+        return jobs
 
     def latest_successful_run(self, workflow: str, branch: str) -> WorkflowRun | None:
         """The newest successful run of `workflow` (file name or id) on `branch`."""
@@ -201,6 +292,20 @@ class GitHub:
     def _repo_url(self) -> str:
         return f"{self.api_url}/repos/{self.repository}"
 
+    def _pages(
+        self, url: str, *, what: str, hints: Mapping[int, str] | None = None
+    ) -> Iterator[Response]:
+        """The answers of a paginated GET, following `Link: rel="next"` on the API host only."""
+        next_url: str | None = url
+        pages = 0
+        while next_url is not None and pages < MAX_PAGES:
+            answer = self._call("GET", next_url, what=what, hints=hints)
+            pages += 1
+            yield answer
+            next_url = _next_page(answer)
+            if next_url is not None and not next_url.startswith(f"{self.api_url}/"):
+                next_url = None  # never send the token to another host
+
     def _headers(self, authenticated: bool) -> dict[str, str]:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
         if authenticated:
@@ -218,8 +323,12 @@ class GitHub:
         idempotent: bool = True,
         redirect: bool = True,
         authenticated: bool = True,
+        hints: Mapping[int, str] | None = None,
     ) -> Response:
-        """Send one call: retry 5xx and network errors when safe, wait out rate limits in bound."""
+        """Send one call: retry 5xx and network errors when safe, wait out rate limits in bound.
+
+        `hints` replace the advice of the error sentence for a status (e.g. which permission).
+        """
         waited = 0.0
         attempt = 0
         while True:
@@ -247,6 +356,9 @@ class GitHub:
                 attempt += 1
                 self.sleep(self.backoff * 2 ** (attempt - 1))
                 continue
+            hint = (hints or {}).get(answer.status)
+            if hint:
+                raise NetworkError(_hinted(answer, what, self.repository, hint))
             raise NetworkError(_sentence(answer, what, self.repository))
 
     def _rate_limit_delay(self, answer: Response) -> float | None:
@@ -273,6 +385,14 @@ class GitHub:
             f"{until}, {delay:.0f} s from now, beyond the {self.max_wait:.0f} s this command "
             "waits: re-run the job later."
         )
+
+
+def _hinted(answer: Response, what: str, repository: str, hint: str) -> str:
+    """The sentence for an answer whose fix the caller knows better (e.g. which permission)."""
+    message = _message(answer)
+    if answer.status == 403:
+        return f"GitHub refused {what} in {repository} (HTTP 403{message}): {hint}."
+    return f"GitHub answered {answer.status} while {what} ({redact(answer.url)}{message}): {hint}."
 
 
 def _sentence(answer: Response, what: str, repository: str) -> str:
@@ -346,6 +466,10 @@ def _next_page(answer: Response) -> str | None:
         if _NEXT_LINK in part and "<" in part and ">" in part:
             return part[part.index("<") + 1 : part.index(">")]
     return None
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _number(value: str | None) -> float | None:

@@ -188,12 +188,16 @@ def newest_compatible(
 def _check_url(url: str) -> str:
     """The index URL without a trailing slash; its `/t/<token>/` is registered as a secret."""
     text = url.strip().rstrip("/")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [IPv6] bracket
+        parts, host = urlsplit(""), None
     segments = parts.path.split("/")
     for before, token in itertools.pairwise(segments):
         if before == "t":
             add_secret(token)
-    if parts.scheme in ("http", "https") and parts.hostname:
+    if parts.scheme in ("http", "https") and host:
         return text
     if parts.scheme == "file" and parts.path:
         return text

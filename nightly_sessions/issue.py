@@ -3,7 +3,9 @@
 The reporting job of the nightly workflow runs this over the report folders the test
 jobs uploaded. It reads the reports (`tracking`), finds the last green run's reports
 for the version diff, then opens, updates or closes the tracking issue (`github`).
-Both entry points share `add_arguments`, so their options are the same.
+With `--workflow-run` it reports the current run's own failing jobs and steps instead
+(`run_tracking`), for the wheels workflow, whose jobs leave no reports; that issue has
+its own marker key and label. Both entry points share `add_arguments`.
 """
 
 from __future__ import annotations
@@ -19,16 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from nightly_sessions import tracking
+from nightly_sessions import run_tracking, tracking
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
-from nightly_sessions.github import DEFAULT_API_URL, GitHub
-from nightly_sessions.redact import add_secret, redact
+from nightly_sessions.github import (
+    TOKEN_VARIABLES,
+    GitHub,
+    api_url_from,
+    repository_from,
+    token_from,
+)
+from nightly_sessions.redact import redact
 
 LABEL_COLOR = "d73a4a"
 LABEL_DESCRIPTION = "The scheduled tests against nightly dependencies are failing"
 MAX_ARTIFACT_BYTES = 50 * 1024 * 1024
-TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 
 Log = Callable[[str], None]
 
@@ -54,11 +61,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--label", help="label of the tracking issue (default: the issue-label setting)"
     )
     parser.add_argument(
-        "--key", default=tracking.DEFAULT_KEY,
+        "--key",
         help="name in the hidden marker; give each workflow that reports its own key "
-        f"(default: {tracking.DEFAULT_KEY})",
+        f"(default: {tracking.DEFAULT_KEY}; {run_tracking.DEFAULT_KEY} with --workflow-run)",
     )  # fmt: skip
-    parser.add_argument("--title", default=tracking.DEFAULT_TITLE, help="title of a new issue")
+    parser.add_argument(
+        "--title", help=f"title of a new issue (default: {tracking.DEFAULT_TITLE!r}; "
+        f"{run_tracking.DEFAULT_TITLE!r} with --workflow-run)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workflow-run", action="store_true",
+        help="report this run's own failing jobs and steps, read from the Actions API, instead "
+        "of test reports (the wheels workflow; label: the wheels-issue-label setting)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--run-id", help="the run whose jobs --workflow-run reports (default: $GITHUB_RUN_ID)"
+    )
     parser.add_argument("--repository", help="owner/name (default: $GITHUB_REPOSITORY)")
     parser.add_argument(
         "--workflow", help="workflow file whose last green run to compare with "
@@ -110,17 +128,12 @@ class Context:
 
 def read_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Context:
     """Read the repository, token, API URL and run from arguments and GitHub's variables."""
-    token = next((environ[n].strip() for n in TOKEN_VARIABLES if environ.get(n, "").strip()), None)
-    add_secret(token)
-    repository = args.repository or environ.get("GITHUB_REPOSITORY") or None
-    if repository is not None and (repository.count("/") != 1 or " " in repository):
-        raise ConfigError(f"The repository {repository!r} is not of the form owner/name.")
-    api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
-    if not api_url.startswith(("http://", "https://")):
-        raise ConfigError(f"GITHUB_API_URL is {api_url!r}, but it must be an http(s) URL.")
+    token = token_from(environ)
+    repository = repository_from(args.repository, environ)
+    api_url = api_url_from(environ)
     workflow, ref_branch = _workflow_ref(environ.get("GITHUB_WORKFLOW_REF", ""))
     branch = args.branch or ref_branch or environ.get("GITHUB_REF_NAME") or None
-    run_id = environ.get("GITHUB_RUN_ID") or None
+    run_id = getattr(args, "run_id", None) or environ.get("GITHUB_RUN_ID") or None
     server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
     url = f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else None
     run = tracking.RunInfo(
@@ -155,6 +168,9 @@ def run(
     """Read the reports, then open, update or close the tracking issue (or say what it would do)."""
     env = os.environ if environ is None else environ
     context = read_context(args, env)
+    if args.workflow_run:
+        return _report_run(args, settings, context, env=env, sleep=sleep, log=log)
+    key = args.key or tracking.DEFAULT_KEY
     tests_result = _tests_result(args, env)
     if tests_result in ("cancelled", "skipped"):
         log(
@@ -169,17 +185,18 @@ def run(
     try:
         green = _green(client, context, args, log) if failing else None
         body = tracking.render_body(
-            jobs, context.run, key=args.key, green=green, tests_result=tests_result
+            jobs, context.run, key=key, green=green, tests_result=tests_result
         )
         if not args.dry_run:
             _step_summary(env, body if failing else "All nightly jobs passed.\n", log)
-        existing = _find(client, label, args.key) if client is not None else None
+        existing = _find(client, label, key) if client is not None else None
         decision = tracking.decide(jobs, body, existing, context.run, tests_result)
         if args.dry_run or client is None:
             log(body)
             log(_would(decision, client is not None, label))
             return 0
-        _apply(decision, client, body=body, title=args.title, label=label, key=args.key, log=log)
+        title = args.title or tracking.DEFAULT_TITLE
+        _apply(decision, client, body=body, title=title, label=label, key=key, log=log)
     except NightlyError as exc:
         if not failing:
             raise
@@ -188,6 +205,66 @@ def run(
             f"{exc} Meanwhile the nightly tests failed ({count} failing job(s)); see the run page."
         )
         raise type(exc)(message) from None
+    return 0
+
+
+def _report_run(
+    args: argparse.Namespace,
+    settings: Settings,
+    context: Context,
+    *,
+    env: Mapping[str, str],
+    sleep: Callable[[float], None],
+    log: Log,
+) -> int:
+    """`--workflow-run`: open, update or close the issue of this run's own failing jobs."""
+    if args.reports is not None or args.expect_jobs or args.tests_result:
+        raise ConfigError(
+            "--workflow-run reads this run's jobs from GitHub: drop the reports folder, "
+            "--expect-jobs and --tests-result, which belong to test reports."
+        )
+    run_id = context.run.run_id
+    if run_id is None or not run_id.isdigit():
+        given = f" ({run_id!r} is not a run id)" if run_id else ""
+        raise ConfigError(f"No run to report{given}: set GITHUB_RUN_ID or pass --run-id.")
+    if context.token is None:
+        names = " or ".join(TOKEN_VARIABLES)
+        raise ConfigError(
+            f"No GitHub token: --workflow-run reads the run's jobs through the API, so set "
+            f"{names} (in a workflow: `env: GITHUB_TOKEN: ${{{{ github.token }}}}` with "
+            "`permissions: actions: read, issues: write`), also for --dry-run."
+        )
+    client = _client(context, settings, sleep, dry_run=False)
+    assert client is not None  # a token is present
+    key = args.key or run_tracking.DEFAULT_KEY
+    label = args.label or settings.wheels_issue_label
+    jobs = client.run_jobs(run_id)
+    if not run_tracking.finished(jobs):
+        raise ConfigError(
+            f"Run {run_id} has no finished job to report on, so the tracking issue "
+            "is left as it is: run this in a job that `needs` the others."
+        )
+    failing = run_tracking.failing(jobs)
+    workflow = env.get("GITHUB_WORKFLOW") or run_tracking.DEFAULT_WORKFLOW
+    body = run_tracking.render_body(jobs, context.run, key=key, workflow=workflow)
+    try:
+        existing = _find(client, label, key)
+        decision = run_tracking.decide(jobs, body, existing, context.run)
+        if args.dry_run:
+            log(body)
+            log(_would(decision, True, label))
+            return 0
+        _step_summary(env, body if failing else "Every job of this run passed.\n", log)
+        _apply(
+            decision, client, body=body, title=args.title or run_tracking.DEFAULT_TITLE,
+            label=label, key=key, log=log,
+            label_style=(run_tracking.LABEL_COLOR, run_tracking.LABEL_DESCRIPTION),
+        )  # fmt: skip
+    except NightlyError as exc:
+        if not failing:
+            raise
+        names = ", ".join(job.name for job in failing)
+        raise type(exc)(f"{exc} Meanwhile these jobs failed: {names}; see the run page.") from None
     return 0
 
 
@@ -251,10 +328,11 @@ def _apply(
     label: str,
     key: str,
     log: Log,
+    label_style: tuple[str, str] = (LABEL_COLOR, LABEL_DESCRIPTION),
 ) -> None:
     issue = decision.issue
     if decision.action == "open":
-        client.ensure_label(label, LABEL_COLOR, LABEL_DESCRIPTION)
+        client.ensure_label(label, *label_style)
         try:
             created = client.create_issue(title, body, [label])
         except NetworkError:

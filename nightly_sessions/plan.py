@@ -7,6 +7,7 @@ steps follow.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,10 @@ class Target:
     @classmethod
     def for_python(cls, python: str, implementation: str = "cpython") -> Target:
         """Another interpreter on this machine: same platform, other Python version."""
-        major, minor = (int(part) for part in python.split(".")[:2])
+        match = re.fullmatch(r"(\d+)\.(\d+)", python.strip())
+        if not match:
+            raise ConfigError(f"Python version {python!r} is not of the form X.Y, e.g. 3.12.")
+        major, minor = int(match[1]), int(match[2])
         if implementation != "cpython":
             found = tuple(packaging_tags.compatible_tags(python_version=(major, minor)))
             return cls(python, found)
@@ -213,6 +217,10 @@ def make_plan(
         _plan_package(name, reason, channel.get(name, []), target, settings.allow_missing)
         for name, reason in wanted.items()
     ]
+    if not any(package.on_channel for package in packages):
+        # Every page was missing: a mistyped channel answers 404 for each project too, so
+        # ask for its root, which raises unless this really is a simple index.
+        index.projects()
     if settings.packages == "auto":
         # Auto discovery keeps only what the channel carries; an explicit list keeps everything.
         packages = [package for package in packages if package.channel_versions]

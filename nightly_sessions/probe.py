@@ -97,19 +97,23 @@ def parse(output: str) -> Probe:
     """Find the probe's line in `output` (other tools may print around it) and read it."""
     for line in reversed(output.splitlines()):
         if line.startswith(MARKER):
-            data: dict[str, Any] = json.loads(line[len(MARKER) :])
-            break
-    else:
-        raise ToolError(
-            "The environment probe printed nothing readable; is the interpreter a working Python?"
-        )
+            try:
+                return _read(json.loads(line[len(MARKER) :]))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                break
+    raise ToolError(
+        "The environment probe printed nothing readable; is the interpreter a working Python?"
+    )
+
+
+def _read(data: dict[str, Any]) -> Probe:
     distributions: dict[str, Distribution] = {
         canonicalize_name(name): Distribution(
-            canonicalize_name(name), info["version"], tuple(info["requires"])
+            canonicalize_name(name), str(info["version"]), tuple(info["requires"])
         )
         for name, info in data["distributions"].items()
     }
-    return Probe(data["python"], data["implementation"], data["markers"], distributions)
+    return Probe(str(data["python"]), str(data["implementation"]), data["markers"], distributions)
 
 
 def probe(python: Path | str) -> Probe:

@@ -21,6 +21,14 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 TEST_NAMES = ("test", "tests", "testing")
 
 
+def table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The nested table at `keys`; empty when a key is absent or not a table."""
+    for key in keys:
+        value = data.get(key, {})
+        data = value if isinstance(value, dict) else {}
+    return data
+
+
 def read_pyproject(path: Path) -> dict[str, Any]:
     """Parse `path`; a missing file is empty, a malformed one a ConfigError with the line."""
     try:
@@ -108,8 +116,13 @@ def _string_tuple(value: object, where: str, path: Path) -> tuple[str, ...]:
 
 
 def read_project(root: Path) -> ProjectInfo:
-    """Read the [project] table of `root`/pyproject.toml."""
+    """Read the [project] table of `root`/pyproject.toml, which must exist."""
     path = root / "pyproject.toml"
+    if not path.is_file():
+        raise ConfigError(
+            f"No pyproject.toml in {root}; run this in the project's root folder "
+            "(or pass --project to python -m nightly_sessions)."
+        )
     data = read_pyproject(path)
     project = data.get("project", {})
     if not isinstance(project, dict):

@@ -56,14 +56,18 @@ def count_tests(report_log: Path, exit_code: int | None = None) -> TestCounts:
     `exit_code`, when known from the process, wins over the log's own (a crashed run
     writes no SessionFinish).
     """
-    if not report_log.is_file():
+    try:
+        text = report_log.read_text(encoding="utf-8", errors="replace")
+    except OSError:  # absent (pytest never started) or unreadable: nothing to count
         return TestCounts(exit_code=exit_code)
     counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
     logged_exit = None
-    for line in report_log.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
+            continue
+        if not isinstance(entry, dict):
             continue
         kind = entry.get("$report_type")
         if kind == "SessionFinish":
@@ -264,4 +268,27 @@ def read_report(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise ConfigError(f"The report {path} is not a schema-{SCHEMA} nightly report.")
+    problem = schema_problem(data)
+    if problem:
+        raise ConfigError(f"The report {path} is damaged: {problem}; run the tests again.")
     return data
+
+
+_FIELDS: dict[str, type] = {
+    "job": str, "python": str, "platform": str, "stage": str, "nightly_index": str,
+    "packages": list, "repairs": list,
+}  # fmt: skip
+_PYTEST_FIELDS = ("exit_code", "report_log", "passed", "failed", "errors", "skipped")
+
+
+def schema_problem(data: Mapping[str, Any]) -> str | None:
+    """What makes `data` unusable as a schema-1 report, or None when it is usable."""
+    for key, kind in _FIELDS.items():
+        if not isinstance(data.get(key), kind):
+            return f"{key!r} is missing or not a {kind.__name__}"
+    if data.get("outcome") not in {"passed", "tests-failed", "not-run"}:
+        return f"'outcome' is {data.get('outcome')!r}"
+    tests = data.get("pytest")
+    if tests is not None and (not isinstance(tests, dict) or not set(_PYTEST_FIELDS) <= set(tests)):
+        return "'pytest' lacks the exit code and counts"
+    return None

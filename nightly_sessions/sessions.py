@@ -74,7 +74,9 @@ def nightly_issue(session: nox.Session, settings: Settings) -> None:
 
 def nightly_keepalive(session: nox.Session, settings: Settings) -> None:
     """Enable the scheduled workflows again, so that GitHub's 60-day rule never stops them."""
-    keepalive.run(keepalive.parse_session_args(session.posargs), settings, log=session.log)
+    args = keepalive.parse_session_args(session.posargs, session.log)
+    if args is not None:
+        keepalive.run(args, settings, log=session.log)
 
 
 def build_nightly(session: nox.Session, settings: Settings) -> None:

@@ -36,7 +36,7 @@ class RunResult:
 
     exit_code: int
     message: str | None
-    report_path: Path
+    report_path: Path | None  # None when the report could not be written
 
 
 def job_name(python: str) -> str:
@@ -116,26 +116,48 @@ def run_nightly_tests(
         base_index=settings.base_index_url,
     )
     folder = settings.report_path / report.job
-    exit_code, message = 0, None
     try:
-        plan = plan_for(settings, target)
-        report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
-        log(plan.render())
-        report.stage = "install"
-        install_all(plan, env, report)
-        report.stage = "verify"
-        report.versions = prove(plan, env, log)
-        require_nightlies(report.versions, settings)
-        report.stage = "tests"
-        exit_code = run_pytest(settings, env, pytest_args, folder)
-        report.tests = count_tests(folder / REPORT_LOG_NAME, exit_code)
-        report.outcome = "passed" if exit_code == 0 else "tests-failed"
-        if exit_code:
-            message = f"The tests failed against the nightlies (pytest exit code {exit_code})."
+        exit_code = _stages(
+            settings, env, report, target=target, pytest_args=pytest_args, folder=folder, log=log
+        )
+        message = (
+            None
+            if exit_code == 0
+            else f"The tests failed against the nightlies (pytest exit code {exit_code})."
+        )
     except NightlyError as exc:
         report.error, report.output_tail = str(exc), exc.detail
         exit_code, message = exc.exit_code, str(exc)
-    finally:
+    try:
         path = write_report(report, folder)
+    except NightlyError as exc:  # the run's own failure, if any, stays the one reported
+        log(str(exc))
+        return RunResult(exit_code or exc.exit_code, message or str(exc), None)
     log(f"Report: {path} (and {path.with_suffix('.md').name})")
     return RunResult(exit_code, message, path)
+
+
+def _stages(
+    settings: Settings,
+    env: install.Environment,
+    report: RunReport,
+    *,
+    target: Target,
+    pytest_args: Sequence[str],
+    folder: Path,
+    log: Log,
+) -> int:
+    """Plan, install, prove, test; record each stage in `report`; return pytest's code."""
+    plan = plan_for(settings, target)
+    report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
+    log(plan.render())
+    report.stage = "install"
+    install_all(plan, env, report)
+    report.stage = "verify"
+    report.versions = prove(plan, env, log)
+    require_nightlies(report.versions, settings)
+    report.stage = "tests"
+    exit_code = run_pytest(settings, env, pytest_args, folder)
+    report.tests = count_tests(folder / REPORT_LOG_NAME, exit_code)
+    report.outcome = "passed" if exit_code == 0 else "tests-failed"
+    return exit_code

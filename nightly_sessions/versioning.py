@@ -22,14 +22,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.errors import ConfigError
-from nightly_sessions.pyproject import read_pyproject
+from nightly_sessions.pyproject import read_pyproject, table
 
 SCHEMES = ("dev-date", "dev-timestamp", "project")
-SCHEME_HELP = {
-    "dev-date": "NEXT.dev<commit time>+<build date>.g<hash>: one version per commit and day",
-    "dev-timestamp": "NEXT.dev<build time>+g<hash>: one version per build (second)",
-    "project": "the version the project's own build makes, checked against the rules",
-}
 
 SourceKind = Literal["static", "file", "scm", "versioneer", "computed"]
 
@@ -173,13 +168,6 @@ def latest_tag(root: Path, pattern: str | None = None) -> Version | None:
 # Finding the version source.
 
 
-def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    for key in keys:
-        value = data.get(key, {})
-        data = value if isinstance(value, dict) else {}
-    return data
-
-
 def _project_span(text: str) -> tuple[int, int]:
     """Where the [project] table of a pyproject.toml text starts and ends."""
     start = re.search(r"(?m)^\[project\]\s*$", text)
@@ -265,8 +253,8 @@ def _scm_source(root: Path, name: str, tool: str, pattern: str | None) -> Versio
 
 def _plugin_source(root: Path, data: dict[str, Any], name: str) -> VersionSource | None:
     """A version configured in [tool.hatch.version] or [tool.pdm.version]."""
-    hatch = _table(data, "tool", "hatch", "version")
-    pdm = _table(data, "tool", "pdm", "version")
+    hatch = table(data, "tool", "hatch", "version")
+    pdm = table(data, "tool", "pdm", "version")
     if hatch.get("source") == "vcs":
         return _scm_source(root, name, "hatch-vcs", hatch.get("tag-pattern") or None)
     if "path" in hatch:
@@ -282,19 +270,19 @@ def _plugin_source(root: Path, data: dict[str, Any], name: str) -> VersionSource
 
 def _dynamic_source(root: Path, data: dict[str, Any], name: str) -> VersionSource:
     """The version source of a project that lists `version` in `dynamic`."""
-    backend = str(_table(data, "build-system").get("build-backend", ""))
-    requires = " ".join(map(str, _table(data, "build-system").get("requires", []))).lower()
-    setuptools = _table(data, "tool", "setuptools", "dynamic")
+    backend = str(table(data, "build-system").get("build-backend", ""))
+    requires = " ".join(map(str, table(data, "build-system").get("requires", []))).lower()
+    setuptools = table(data, "tool", "setuptools", "dynamic")
     plugin = _plugin_source(root, data, name)
     if plugin is not None:
         return plugin
-    scm = "setuptools_scm" in _table(data, "tool")
+    scm = "setuptools_scm" in table(data, "tool")
     if not scm and isinstance(setuptools.get("version"), dict):
         return _setuptools_dynamic(root, data, name, setuptools["version"])
     if scm or any(backend in requires for backend in SCM_BACKENDS):
-        pattern = _table(data, "tool", "setuptools_scm").get("tag_regex") or None
+        pattern = table(data, "tool", "setuptools_scm").get("tag_regex") or None
         return _scm_source(root, name, "setuptools-scm", pattern)
-    if "versioneer" in _table(data, "tool") or "versioneer" in requires:
+    if "versioneer" in table(data, "tool") or "versioneer" in requires:
         return _versioneer_source(name)
     found = _backend_source(root, data, name, backend) or _setup_py_source(root, name)
     return found or _raise(_not_found(name))
@@ -307,7 +295,7 @@ def _backend_source(
     if backend == "mesonpy":
         return _meson_source(root, name)
     if backend.startswith("flit"):
-        module = str(_table(data, "tool", "flit", "module").get("name", name)).replace("-", "_")
+        module = str(table(data, "tool", "flit", "module").get("name", name)).replace("-", "_")
         file = _module_file(root, module)
         return _file_source(root, name, file, ASSIGNMENT, f"the module {module} (flit)")
     return None
@@ -322,7 +310,7 @@ def _setuptools_dynamic(
             root, name, Path(files[0]), r"\A\s*(?P<version>\S+)\s*\Z", "[tool.setuptools.dynamic]"
         )
     module, _, attribute = str(spec.get("attr", "")).rpartition(".")
-    dirs = _table(data, "tool", "setuptools", "package-dir")
+    dirs = table(data, "tool", "setuptools", "package-dir")
     package_dirs = [str(dirs[""])] if "" in dirs else ["", "src"]
     pattern = rf"""(?m)^{re.escape(attribute)}\s*(?::\s*str\s*)?=\s*(['"])v?(?P<version>[^'"]+)\1"""
     file = _module_file(root, module, package_dirs) if module else None
@@ -416,7 +404,7 @@ def _project_name(project: dict[str, Any], root: Path) -> str:
 def find_version_source(root: Path) -> VersionSource:
     """Where the version of the project at `root` lives; ConfigError saying what to add if unknown."""
     data = read_pyproject(root / "pyproject.toml")
-    project = _table(data, "project")
+    project = table(data, "project")
     if not project:
         name = _legacy_name(root)
         return _setup_py_source(root, name) or _raise(_not_found(name))

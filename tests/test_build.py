@@ -478,3 +478,8 @@ def test_real_nox_session_builds_in_isolation(tmp_path: Path, session_index: Pyp
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "2 file(s) ready for the nightly channel" in checked.stderr
+
+
+def test_is_compiled_reads_odd_tables_without_crashing(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('build-system = "x"\ntool = 5\n', encoding="utf-8")
+    assert build.is_compiled(tmp_path) is False

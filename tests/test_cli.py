@@ -114,3 +114,30 @@ def test_verbose_traceback_is_redacted_too(
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert "verbose-tok-77" not in err
+
+
+def test_missing_project_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project", str(tmp_path / "nowhere"), "plan"]) == 2
+    assert "No pyproject.toml in" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_unwritable_report_folder_keeps_the_runs_own_failure(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_world(world, monkeypatch)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the report folder should go")
+    monkeypatch.setenv("NIGHTLY_REPORT_DIR", str(blocker))
+    monkeypatch.setenv("NIGHTLY_BASE_INDEX_URL", f"http://127.0.0.1:{free_port()}/simple")
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(venv)], check=True)
+    code = main(["--project", str(world.project), "run", "--python", str(venv / "bin" / "python")])
+    captured = capsys.readouterr()
+    assert code == 5  # the install failure, not the report's
+    assert "Failed to install the project" in captured.err
+    assert "Cannot write the report into" in captured.out

@@ -106,12 +106,6 @@ def test_malformed_pyproject_is_one_sentence(tmp_path: Path) -> None:
         load_settings(tmp_path, environ={})
 
 
-def test_settings_table_must_be_a_table(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool]\nnightly-sessions = "x"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="must be a table"):
-        load_settings(tmp_path, environ={})
-
-
 def test_every_key_is_a_settings_field_and_documented() -> None:
     rows = describe_keys()
     assert {row[0] for row in rows} >= {
@@ -132,3 +126,10 @@ def test_readme_settings_table_matches_the_keys() -> None:
         assert row_start in readme, f"README settings table lacks or misstates {key}"
         if env:
             assert f"`{env}`" in readme
+
+
+@pytest.mark.parametrize("text", ["tool = 5\n", '[tool]\nnightly-sessions = "x"\n'])
+def test_tool_tables_of_the_wrong_type_are_sentences(tmp_path: Path, text: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[tool.nightly-sessions\] in .* must be a table"):
+        load_settings(tmp_path, environ={})

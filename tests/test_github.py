@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from nightly_sessions.errors import NetworkError
-from nightly_sessions.github import GitHub
-from nightly_sessions.testing.github import FakeGitHub, make_zip, serve_github
+from nightly_sessions.github import GitHub, JobStep
+from nightly_sessions.testing.github import (
+    FakeGitHub,
+    JobRecord,
+    StepRecord,
+    make_zip,
+    serve_github,
+)
 from nightly_sessions.testing.pypi import free_port
 
 
@@ -236,3 +242,33 @@ def test_runs_need_actions_read() -> None:
         pytest.raises(NetworkError, match=r"HTTP 403.*`actions: read`"),
     ):
         client_for(server).latest_successful_run("nightly.yml", "main")
+
+
+def test_run_jobs_follow_pages_with_their_steps() -> None:
+    jobs = [
+        JobRecord(f"Build {n}", "success", steps=[StepRecord("Set up job"), StepRecord("Build")])
+        for n in range(3)
+    ]
+    jobs.append(JobRecord("Report", None, status="in_progress"))
+    with serve_github(max_per_page=2) as server:
+        run = server.add_run(jobs=jobs)
+        found = client_for(server).run_jobs(run)
+    assert [(j.name, j.status, j.conclusion) for j in found] == [
+        ("Build 0", "completed", "success"),
+        ("Build 1", "completed", "success"),
+        ("Build 2", "completed", "success"),
+        ("Report", "in_progress", None),
+    ]
+    assert found[0].steps[1] == JobStep(2, "Build", "completed", "success")
+    assert found[0].url.endswith(f"/octo/project/actions/runs/{run}/job/{jobs[0].id}")
+    assert [call.query.get("page") for call in server.calls("GET", "/jobs$")] == [None, "2"]
+
+
+def test_enable_workflow_needs_actions_write() -> None:
+    with serve_github(permissions={"actions": "write"}) as server:
+        server.add_workflow("nightly-wheels.yml", state="disabled_inactivity")
+        client_for(server).enable_workflow("nightly-wheels.yml")
+        assert server.workflows["nightly-wheels.yml"].state == "active"
+        server.permissions["actions"] = "read"
+        with pytest.raises(NetworkError, match=r"HTTP 403.*`permissions: actions: write`"):
+            client_for(server).enable_workflow("nightly-wheels.yml")

@@ -518,3 +518,8 @@ def test_newest_compatible_bad_python_version() -> None:
 )
 def test_parse_time(text: object, expected: datetime | None) -> None:
     assert _parse_time(text) == expected
+
+
+def test_malformed_url_is_a_sentence() -> None:
+    with pytest.raises(ConfigError, match="is not an http"):
+        IndexClient("http://[::1")

@@ -108,3 +108,33 @@ def test_target_for_other_python_uses_its_tags() -> None:
     target = Target.for_python("3.12")
     assert any(str(tag).startswith("cp312-cp312-") for tag in target.tags)
     assert any(str(tag) == "py3-none-any" for tag in target.tags)
+
+
+def test_a_wrong_channel_url_is_an_error_not_an_empty_plan(
+    project: Path, channel: PypiServer
+) -> None:
+    settings = settings_for(
+        project, channel, nightly_index_url=f"{channel.root_url}/wrong-channel/simple"
+    )
+    with pytest.raises(ConfigError, match="is not a simple index; check the index URL"):
+        make_plan(settings, read_project(project), Target.for_python("3.11"))
+
+
+def test_a_missing_local_channel_folder_is_an_error(project: Path, tmp_path: Path) -> None:
+    url = (tmp_path / "no-such-folder").as_uri()
+    settings = load_settings(project, {"nightly_index_url": url}, environ={})
+    with pytest.raises(ConfigError, match="is not a simple index"):
+        make_plan(settings, read_project(project), Target.for_python("3.11"))
+
+
+def test_an_empty_but_real_channel_gives_an_empty_plan(
+    project: Path, nightly_index: PypiServer
+) -> None:
+    settings = settings_for(project, nightly_index)
+    assert make_plan(settings, read_project(project), Target.for_python("3.11")).packages == ()
+
+
+@pytest.mark.parametrize("python", ["abc", "3", "3.x"])
+def test_target_python_must_be_x_y(python: str) -> None:
+    with pytest.raises(ConfigError, match=r"is not of the form X\.Y"):
+        Target.for_python(python)

@@ -30,3 +30,10 @@ def test_requirements_evaluate_markers() -> None:
 def test_unreadable_probe_output_is_a_sentence() -> None:
     with pytest.raises(ToolError, match="probe printed nothing readable"):
         parse("Traceback (most recent call last):\n")
+
+
+def test_truncated_probe_line_is_a_sentence() -> None:
+    with pytest.raises(ToolError, match="probe printed nothing readable"):
+        parse(MARKER + '{"python": "3.1')
+    with pytest.raises(ToolError, match="probe printed nothing readable"):
+        parse(MARKER + '{"python": "3.11"}')

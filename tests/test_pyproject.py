@@ -62,6 +62,9 @@ def test_dependencies_must_be_strings(tmp_path: Path) -> None:
         read_project(tmp_path)
 
 
-def test_missing_file_is_empty(tmp_path: Path) -> None:
+def test_missing_file_is_empty_for_settings_but_not_for_the_project(tmp_path: Path) -> None:
     assert read_pyproject(tmp_path / "pyproject.toml") == {}
-    assert read_project(tmp_path).name is None
+    with pytest.raises(
+        ConfigError, match=r"No pyproject.toml in .*; run this in the project's root"
+    ):
+        read_project(tmp_path)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,30 @@ def test_unwritable_report_folder_is_a_sentence(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="Cannot write the report into"):
         write_report(make_report(), blocker / "reports", {})
+
+
+def test_odd_lines_in_a_report_log_are_skipped(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        '1\n"text"\n{"$report_type": "TestReport", "when": "call", "outcome": "passed"}\n{oops\n'
+    )
+    assert count_tests(log).passed == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"job": None}, "'job' is missing or not a str"),
+        ({"outcome": "weird"}, "'outcome' is 'weird'"),
+        ({"pytest": {"exit_code": 1}}, "'pytest' lacks the exit code and counts"),
+    ],
+)
+def test_damaged_reports_are_sentences(
+    tmp_path: Path, change: dict[str, object], problem: str
+) -> None:
+    path = write_report(make_report(), tmp_path, {})
+    data = json.loads(path.read_text())
+    data.update(change)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=f"is damaged: {re.escape(problem)}; run the tests again"):
+        read_report(path)

@@ -1,8 +1,9 @@
 """The Copier template rendered through copier's API for many answer combinations.
 
 Every combination's workflows are checked in one check-jsonschema and one zizmor run,
-every generated noxfile is loaded by real nox, and one project runs `nox -s
-nightly_tests` end to end against loopback indexes.
+every generated noxfile is loaded by real nox, one project runs `nox -s nightly_tests`
+end to end against loopback indexes, and the reporting and keepalive jobs' own commands
+run against the GitHub stand-in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,10 @@ import pytest
 import yaml
 from nightly_world import NEWEST_NIGHTLY, World, build_world
 
+from nightly_sessions import freshness, issue, keepalive, upload
+from nightly_sessions.config import Settings
+from nightly_sessions.sessions import SESSIONS
+from nightly_sessions.testing.github import JobRecord, StepRecord, serve_github
 from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.template import (
     ANSWERS_FILE,
@@ -45,6 +51,8 @@ ALL_PLATFORMS = [
     "windows-latest",
     "windows-11-arm",
 ]
+RUNNER_OS = {"ubuntu-latest": "Linux", "macos-latest": "macOS", "windows-latest": "Windows"}
+NOX_COMMAND = re.compile(r'^uvx --from "nox==[\d.]+" nox --session (\w+)(?: (.*))?$')
 
 
 def _combinations() -> dict[str, dict[str, Any]]:
@@ -70,18 +78,47 @@ def _combinations() -> dict[str, dict[str, Any]]:
         cibw_platforms=ALL_PLATFORMS, test_oses=["ubuntu-latest", "macos-latest", "windows-latest"]
     )
     combos["pure-explicit-one"].update(
-        test_extras="test, docs", test_groups="", dependabot=False, channel="my-channel"
+        test_extras="test, docs",
+        test_groups="",
+        dependabot=False,
+        channel="my-channel",
+        upload_with="session",
+        keepalive=False,
     )
     combos["compiled-auto-one"].update(
-        cibw_platforms=["ubuntu-24.04-arm"], upload_token_secret="SKYMAP_NIGHTLY_TOKEN"
+        cibw_platforms=["ubuntu-24.04-arm"],
+        upload_token_secret="SKYMAP_NIGHTLY_TOKEN",
+        upload_with="session",
     )
-    combos["pure-auto-several"].update(test_cron="*/30 0-6/2 1,15 JAN-JUN MON-FRI")
-    combos["module-layout"] = {"noxfile": "noxfile_nightly.py", "python_versions": ["3.11"]}
-    combos["with-issue-job"] = {
+    combos["compiled-explicit-one"].update(keepalive=False)
+    combos["pure-auto-several"].update(
+        test_cron="*/30 0-6/2 1,15 JAN-JUN MON-FRI",
+        test_oses=["ubuntu-latest", "windows-latest"],
+        issue_label="upstream-nightly",
+    )
+    combos["module-layout"] = {
+        "noxfile": "noxfile_nightly.py",
+        "python_versions": ["3.11"],
         "sessions_available": ["nightly_tests", "nightly_plan", "build_nightly", "nightly_issue"],
-        "issue_label": "upstream-nightly",
+    }
+    # The staged roll-out switch: without `nightly_issue`, no reporting jobs.
+    combos["without-issue-jobs"] = {
+        "sessions_available": ["nightly_tests", "nightly_plan", "build_nightly"],
+        "keepalive": False,
     }
     return combos
+
+
+def when(condition: bool, name: str) -> set[str]:
+    return {name} if condition else set()
+
+
+def available(answers: dict[str, Any], session: str) -> bool:
+    return session in answers.get("sessions_available", [session])
+
+
+def issue_jobs(answers: dict[str, Any]) -> bool:
+    return available(answers, "nightly_issue")
 
 
 COMBINATIONS = _combinations()
@@ -203,6 +240,44 @@ def test_workflows_hold_least_privilege_and_pass_values_through_env(
                 assert "${{" not in step.get("run", ""), f"{path}: {step['name']}"
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False
+                if step.get("uses", "").startswith("astral-sh/setup-uv@"):
+                    assert step["with"]["version"] == "0.13.8"  # = the uv pin of the test extra
+
+
+def nox_steps(job: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The job's nox steps: session name -> (arguments after the session, the step)."""
+    found = {}
+    for step in steps(job):
+        match = NOX_COMMAND.match(step.get("run", ""))
+        if match:
+            found[match[1]] = (match[2] or "", step)
+    return found
+
+
+def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, Path]) -> None:
+    parsers: dict[str, Callable[[list[str]], object]] = {
+        "nightly_issue": issue.parse_session_args,
+        "nightly_keepalive": keepalive.parse_session_args,
+        "upload_nightly": lambda args: upload.parse_session_args(args, Settings(), print),
+        "nightly_freshness": lambda a: freshness.parse_session_args(a, Settings(), print),
+    }
+    seen = set()
+    for path in workflow_files(rendered):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in steps(job):
+                if "nox" not in step.get("run", ""):
+                    continue
+                match = NOX_COMMAND.match(step["run"])
+                assert match, f"{path}: {step['run']}"
+                assert match[1] in SESSIONS, f"{path}: no session {match[1]}"
+                seen.add(match[1])
+                arguments = shlex.split((match[2] or "").removeprefix("-- "))
+                if match[1] in parsers:
+                    assert parsers[match[1]](arguments) is not None
+    assert seen == {
+        "nightly_tests", "nightly_issue", "nightly_keepalive", "build_nightly", "check_dist",
+        "upload_nightly", "nightly_freshness",
+    }  # fmt: skip
 
 
 def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
@@ -215,20 +290,69 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         tests = data["jobs"]["tests"]
         assert tests["permissions"] == {"contents": "read"}
         matrix = tests["strategy"]["matrix"]
-        assert matrix["python-version"] == answers.get("python_versions", ["3.13", "3.14"])
-        assert matrix["os"] == answers.get("test_oses", ["ubuntu-latest"])
-        run = next(step for step in steps(tests) if "nox" in step.get("run", ""))
-        assert "--session nightly_tests" in run["run"]
+        pythons = answers.get("python_versions", ["3.13", "3.14"])
+        oses = answers.get("test_oses", ["ubuntu-latest"])
+        assert (matrix["python-version"], matrix["os"]) == (pythons, oses)
+        _, run = nox_steps(tests)["nightly_tests"]
+        # The report's job name is the artifact's suffix, which the tracking issue relies on.
+        job_name = "py${{ matrix.python-version }}-${{ runner.os }}"
+        assert run["env"]["NIGHTLY_JOB"] == job_name
         report = next(step for step in steps(tests) if "upload-artifact" in step.get("uses", ""))
-        assert report["if"] == "${{ !cancelled() }}"  # reports survive failing tests
-        assert report["with"]["path"] == "nightly-reports/"
-        if "nightly_issue" in answers.get("sessions_available", []):
-            job = data["jobs"]["report"]
-            assert job["needs"] == "tests"
-            assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
-            assert "github.repository == 'example-org/skymap'" in job["if"]
-        else:
-            assert set(data["jobs"]) == {"tests"}
+        assert report["if"] == "${{ always() }}"  # reports survive failing tests
+        assert report["with"] == {
+            "name": f"nightly-reports-{job_name}",
+            "path": "nightly-reports/",
+            "if-no-files-found": "warn",
+            "retention-days": 30,
+        }
+        expected = {"tests"} | when(issue_jobs(answers), "report")
+        assert set(data["jobs"]) == expected | when(answers.get("keepalive", True), "keepalive")
+        if issue_jobs(answers):
+            check_report_job(data["jobs"]["report"], pythons, oses)
+            check_freshness_step(data["jobs"]["report"], available(answers, "nightly_freshness"))
+
+
+def check_freshness_step(job: dict[str, Any], wanted: bool) -> None:
+    """Where freshness.py asks for it: before the issue step, writing where that step reads."""
+    names = [step["name"] for step in steps(job)]
+    sessions = nox_steps(job)
+    issue_step = sessions["nightly_issue"][1]
+    if not wanted:
+        assert "nightly_freshness" not in sessions
+        assert "if" not in issue_step
+        return
+    arguments, step = sessions["nightly_freshness"]
+    assert arguments == ""
+    assert step["env"] == {"NIGHTLY_REPORT_DIR": "downloaded-reports"}
+    assert names.index(step["name"]) == names.index(issue_step["name"]) - 1
+    assert issue_step["if"] == "${{ !cancelled() }}"  # a stale channel still gets reported
+
+
+def check_report_job(job: dict[str, Any], pythons: list[str], oses: list[str]) -> None:
+    assert job["needs"] == ["tests"]
+    assert job["if"] == (
+        "${{ always() && (github.event_name == 'schedule' || github.event_name == "
+        "'workflow_dispatch') && github.repository == 'example-org/skymap' }}"
+    )
+    assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
+    assert job["concurrency"] == {"group": "nightly-tracking-issue", "cancel-in-progress": False}
+    [download] = [step for step in steps(job) if "download-artifact" in step.get("uses", "")]
+    assert download["continue-on-error"] is True
+    assert download["with"] == {"pattern": "nightly-reports-*", "path": "downloaded-reports"}
+    arguments, step = nox_steps(job)["nightly_issue"]
+    assert arguments == "-- downloaded-reports"
+    expected_jobs = [f"py{python}-{RUNNER_OS[os]}" for os in oses for python in pythons]
+    assert step["env"] == {
+        "GITHUB_TOKEN": "${{ github.token }}",
+        "NIGHTLY_TESTS_RESULT": "${{ needs.tests.result }}",
+        "NIGHTLY_EXPECT_JOBS": " ".join(expected_jobs),
+    }
+
+
+def test_runner_os_names_cover_every_test_os() -> None:
+    choices = yaml.safe_load((ROOT / "copier.yml").read_text())["test_oses"]["choices"]
+    assert set(choices.values()) == set(RUNNER_OS)
+    assert {runner: label for label, runner in choices.items()} == RUNNER_OS  # runner.os values
 
 
 def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
@@ -240,28 +364,63 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
         assert data[True]["schedule"] == [{"cron": "17 2 * * 0"}]
         build = data["jobs"]["build"]
         uses = [step.get("uses", "") for step in steps(build)]
-        runs = " ".join(step.get("run", "") for step in steps(build))
+        assert not any("cibuildwheel" in use for use in uses)  # the session stamps the version
+        arguments, _ = nox_steps(build)["build_nightly"]
+        assert arguments == ""
+        checkout = next(step for step in steps(build) if "checkout" in step.get("uses", ""))
+        assert checkout["with"] == {"persist-credentials": False, "fetch-depth": 0}
+        kept = next(step for step in steps(build) if "upload-artifact" in step.get("uses", ""))
         if answers.get("compiled"):
-            assert any(use.startswith("pypa/cibuildwheel@") for use in uses)
             assert build["strategy"]["matrix"]["os"] == answers.get(
                 "cibw_platforms", ["ubuntu-latest", "macos-latest", "windows-latest"]
             )
+            assert build["runs-on"] == "${{ matrix.os }}"
+            assert kept["with"]["name"] == "nightly-wheels-${{ matrix.os }}"
+            assert kept["with"]["path"] == "dist/*.whl"
         else:
-            assert "--session build_nightly" in runs
-            assert not any("cibuildwheel" in use for use in uses)
-        upload = data["jobs"]["upload"]
-        assert upload["permissions"] == {}
-        assert upload["needs"] == "build"
-        assert "github.repository == 'example-org/skymap'" in upload["if"]
-        assert "github.event_name == 'schedule'" in upload["if"]
-        assert "github.event_name == 'workflow_dispatch'" in upload["if"]
-        gather, action = steps(upload)
-        assert gather["with"] == {
-            "pattern": "nightly-wheels-*",
-            "path": "dist",
-            "merge-multiple": True,
-        }
-        secret = answers.get("upload_token_secret", "ANACONDA_ORG_UPLOAD_TOKEN")
+            assert kept["with"]["name"] == "nightly-wheels-pure"
+            assert kept["with"]["path"] == "dist/*"  # sdist and wheel
+        check_upload_job(data["jobs"]["upload"], answers)
+        jobs = {"build", "upload"} | when(answers.get("keepalive", True), "keepalive")
+        assert set(data["jobs"]) == jobs | when(issue_jobs(answers), "report")
+        if issue_jobs(answers):
+            report = data["jobs"]["report"]
+            assert report["needs"] == sorted(jobs, key=["build", "upload", "keepalive"].index)
+            assert report["permissions"] == {
+                "contents": "read", "issues": "write", "actions": "read"
+            }  # fmt: skip
+            assert report["if"].startswith("${{ always() && (github.event_name == 'schedule'")
+            assert "github.repository == 'example-org/skymap'" in report["if"]
+            assert nox_steps(report)["nightly_issue"][0] == "-- --workflow-run"
+        dependabot = project / ".github" / "dependabot.yml"
+        assert dependabot.exists() == answers.get("dependabot", True)
+
+
+def check_upload_job(upload_job: dict[str, Any], answers: dict[str, Any]) -> None:
+    assert upload_job["permissions"] == {"contents": "read"}
+    assert upload_job["needs"] == ["build"]
+    assert upload_job["environment"]["name"] == "nightly-upload"
+    assert "github.repository == 'example-org/skymap'" in upload_job["if"]
+    assert "github.event_name == 'schedule'" in upload_job["if"]
+    assert "github.event_name == 'workflow_dispatch'" in upload_job["if"]
+    names = [step["name"] for step in steps(upload_job)]
+    assert names[-3:] == [
+        "Gather the files of every build job",
+        "Check every file before upload",
+        "Upload the wheels",
+    ]
+    gather, _, action = steps(upload_job)[-3:]
+    assert gather["with"] == {"pattern": "nightly-wheels-*", "path": "dist", "merge-multiple": True}
+    assert nox_steps(upload_job)["check_dist"][0] == ""
+    secret = answers.get("upload_token_secret", "ANACONDA_ORG_UPLOAD_TOKEN")
+    if answers.get("upload_with") == "session":
+        arguments, step = nox_steps(upload_job)["upload_nightly"]
+        assert arguments == "-- --verify"
+        # The session reads the variable named by upload_token_env, the same answer.
+        assert step["env"] == {secret: f"${{{{ secrets.{secret} }}}}"}
+        assert "uses" not in action
+    else:
+        assert action["uses"].startswith("scientific-python/upload-nightly-action@")
         assert action["with"] == {
             "artifacts_path": "dist",
             "anaconda_nightly_upload_organization": answers.get(
@@ -269,8 +428,32 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
             ),
             "anaconda_nightly_upload_token": f"${{{{ secrets.{secret} }}}}",
         }
-        dependabot = project / ".github" / "dependabot.yml"
-        assert dependabot.exists() == answers.get("dependabot", True)
+
+
+def test_keepalive_job_holds_actions_write_alone_and_names_real_files(
+    rendered: dict[str, Path],
+) -> None:
+    for name, project in rendered.items():
+        wanted = COMBINATIONS[name].get("keepalive", True)
+        for path in (project / ".github" / "workflows").glob("*.yml"):
+            jobs = yaml.safe_load(path.read_text())["jobs"]
+            assert ("keepalive" in jobs) == wanted, f"{name}: {path.name}"
+            writers = [n for n, job in jobs.items() if "actions" in job["permissions"]]
+            for job_name in writers:
+                level = jobs[job_name]["permissions"]["actions"]
+                assert level == ("write" if job_name == "keepalive" else "read"), job_name
+            if not wanted:
+                continue
+            job = jobs["keepalive"]
+            assert job["permissions"] == {"contents": "read", "actions": "write"}
+            assert job["if"] == (
+                "${{ github.event_name == 'schedule' && "
+                "github.repository == 'example-org/skymap' }}"
+            )
+            arguments, step = nox_steps(job)["nightly_keepalive"]
+            assert step["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+            files = shlex.split(arguments.removeprefix("-- "))
+            assert sorted(files) == sorted(p.name for p in path.parent.glob("nightly-*.yml"))
 
 
 def test_noxfile_pins_nightly_sessions_to_the_template_commit(
@@ -298,7 +481,7 @@ def test_register_call_carries_the_answers(rendered: dict[str, Path]) -> None:
     assert "groups=[]" in call
     assert 'channel="my-channel"' in call
     assert 'upload_token_env="ANACONDA_ORG_UPLOAD_TOKEN"' in call
-    issue = (rendered["with-issue-job"] / "noxfile.py").read_text()
+    issue = (rendered["pure-auto-several"] / "noxfile.py").read_text()
     assert 'packages="auto"' in issue
     assert 'issue_label="upstream-nightly"' in issue
 
@@ -349,7 +532,8 @@ def test_generated_noxfiles_list_the_nightly_sessions(
         pythons = COMBINATIONS[name].get("python_versions", ["3.13", "3.14"])
         for python in pythons:
             assert f"nightly_tests-{python}" in output, f"{name}: {output}"
-        assert "nightly_plan" in output, f"{name}: {output}"
+        for session in ("nightly_plan", "nightly_issue", "nightly_keepalive", "build_nightly"):
+            assert session in output, f"{name}: {output}"
         if name == "module-layout":
             assert "lint" in output, output
 
@@ -403,6 +587,7 @@ def plain_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("channel", "my channel", "'my channel' is not an anaconda.org user or organisation name"),
         ("issue_label", " nightly", "must be non-empty, without spaces at either end"),
         ("issue_label", "x" * 51, "is 51 characters long; GitHub allows at most 50"),
+        ("upload_with", "twine", "'twine' is not in ['action', 'session']"),
     ],
 )
 def test_bad_answers_are_refused_with_a_reason(
@@ -433,13 +618,77 @@ def test_unusual_but_valid_answers_are_accepted(plain_template: Path, tmp_path: 
     )
 
 
+def local_command(command: str) -> str:
+    """A workflow's `run:` line with nox from this environment instead of uvx."""
+    prefix = re.match(r'uvx --from "nox==[\d.]+" nox ', command)
+    assert prefix, command
+    return f"{shlex.quote(sys.executable)} -m nox --no-color {command[prefix.end() :]}"
+
+
 def workflow_command(project: Path) -> str:
     """The test job's `run:` line, with nox from this environment instead of uvx."""
     job = workflow(project, "nightly-tests.yml")["jobs"]["tests"]
     [command] = [step["run"] for step in steps(job) if "nox" in step.get("run", "")]
-    prefix = re.match(r'uvx --from "nox==[\d.]+" nox ', command)
-    assert prefix, command
-    return f"{shlex.quote(sys.executable)} -m nox --no-color {command[prefix.end() :]}"
+    return local_command(command)
+
+
+@pytest.mark.integration
+def test_wheels_report_and_keepalive_jobs_work_against_github(
+    rendered: dict[str, Path], tmp_path: Path
+) -> None:
+    """The two jobs' own commands, through the generated noxfile, against the stand-in."""
+    project = shutil.copytree(rendered["pure-auto-one"], tmp_path / "project")
+    jobs = workflow(project, "nightly-wheels.yml")["jobs"]
+    commands = [
+        nox_steps(jobs["report"])["nightly_issue"][1]["run"],
+        nox_steps(jobs["keepalive"])["nightly_keepalive"][1]["run"],
+    ]
+    grants = {"issues": "write", "actions": "write"}
+    with serve_github(repository="example-org/skymap", permissions=grants) as github:
+        for name in WORKFLOWS:
+            github.add_workflow(name, state="disabled_inactivity")
+        build = JobRecord(
+            "Build the wheel and sdist",
+            "failure",
+            steps=[StepRecord("Check out the repository"), StepRecord("Build", "failure")],
+        )
+        reporting = JobRecord("Update the wheels tracking issue", None, status="in_progress")
+        run_id = github.add_run(
+            workflow="nightly-wheels.yml",
+            conclusion="failure",
+            jobs=[build, JobRecord("Upload to anaconda.org/x", "skipped"), reporting],
+        )
+        env = {
+            **os.environ,
+            "NOX_SCRIPT_MODE": "none",
+            "GITHUB_API_URL": github.url,
+            "GITHUB_TOKEN": github.token,
+            "GITHUB_REPOSITORY": github.repository,
+            "GITHUB_SERVER_URL": github.root_url,
+            "GITHUB_RUN_ID": str(run_id),
+            "GITHUB_WORKFLOW": "Nightly wheels",
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        }
+        processes = [
+            subprocess.Popen(
+                ["bash", "-c", local_command(command)],
+                cwd=project,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for command in commands
+        ]
+        for process in processes:
+            output, _ = process.communicate(timeout=120)
+            assert process.returncode == 0, output
+            assert github.token not in output
+        enabled = {w.path: (w.state, w.enabled) for w in github.workflows.values()}
+        assert enabled == dict.fromkeys(WORKFLOWS, ("active", 1))
+        [opened] = github.issues(state="open", label="nightly-wheels-failure")
+    assert "<!-- nightly-sessions:tracking-issue nightly-wheels -->" in opened.body
+    assert f"/actions/runs/{run_id}/job/{build.id}#step:2:1" in opened.body
 
 
 @pytest.mark.integration

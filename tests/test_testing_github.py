@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nightly_sessions.testing.github import FakeGitHub, serve_github
+from nightly_sessions.testing.github import FakeGitHub, JobRecord, StepRecord, serve_github
 
 
 def call(
@@ -151,3 +151,37 @@ def test_stops_cleanly() -> None:
         probe.settimeout(2)
         with pytest.raises(ConnectionRefusedError):
             probe.connect(("127.0.0.1", port))
+
+
+def test_run_jobs_as_the_actions_api_lists_them(github_server: FakeGitHub) -> None:
+    build = JobRecord(
+        "Build", "failure", steps=[StepRecord("Set up job"), StepRecord("Build", "failure")]
+    )
+    run = github_server.add_run(jobs=[build, JobRecord("Report", None, status="in_progress")])
+    status, data, _ = call(github_server, "GET", f"{REPO}/actions/runs/{run}/jobs")
+    assert (status, data["total_count"]) == (200, 2)
+    first = data["jobs"][0]
+    assert (first["id"], first["run_id"], first["conclusion"]) == (build.id, run, "failure")
+    assert (
+        first["html_url"]
+        == f"{github_server.root_url}/octo/project/actions/runs/{run}/job/{build.id}"
+    )
+    assert first["steps"][1] == {
+        "name": "Build",
+        "status": "completed",
+        "conclusion": "failure",
+        "number": 2,
+    }
+    assert data["jobs"][1]["conclusion"] is None
+    assert call(github_server, "GET", f"{REPO}/actions/runs/1/jobs")[0] == 404
+
+
+def test_enabling_a_workflow_needs_actions_write() -> None:
+    with serve_github(permissions={"actions": "write"}) as server:
+        record = server.add_workflow("nightly.yml", state="disabled_inactivity")
+        status, body, _ = call(server, "PUT", f"{REPO}/actions/workflows/nightly.yml/enable")
+        assert (status, body, record.state, record.enabled) == (204, None, "active", 1)
+        assert call(server, "PUT", f"{REPO}/actions/workflows/other.yml/enable")[0] == 404
+        server.permissions["actions"] = "read"
+        assert call(server, "PUT", f"{REPO}/actions/workflows/nightly.yml/enable")[0] == 403
+        assert record.enabled == 1

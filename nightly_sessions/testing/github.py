@@ -1,4 +1,4 @@
-"""A stand-in for the GitHub REST API on 127.0.0.1: issues, comments, labels, runs, artifacts.
+"""A stand-in for the GitHub REST API on 127.0.0.1: issues, labels, workflows, runs, jobs, artifacts.
 
 It keeps its state in memory, checks the token and the job's permissions the way GitHub
 does (401 for a bad token, 403 "Resource not accessible by integration" for a missing
@@ -22,7 +22,7 @@ import secrets
 import threading
 import urllib.parse
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,8 +49,28 @@ class IssueRecord:
 
 
 @dataclass
+class StepRecord:
+    """One step of a job; `conclusion` None while it runs or when it was never reached."""
+
+    name: str
+    conclusion: str | None = "success"
+    status: str = "completed"
+
+
+@dataclass
+class JobRecord:
+    """A job of a run, as `GET /actions/runs/{id}/jobs` lists it; steps are numbered from 1."""
+
+    name: str
+    conclusion: str | None = "success"
+    status: str = "completed"
+    steps: list[StepRecord] = field(default_factory=list)
+    id: int = 0
+
+
+@dataclass
 class RunRecord:
-    """A finished workflow run and the ids of its artifacts."""
+    """A workflow run, the ids of its artifacts and its jobs."""
 
     id: int
     workflow: str
@@ -58,6 +78,16 @@ class RunRecord:
     conclusion: str
     head_sha: str
     artifacts: list[int] = field(default_factory=list)
+    jobs: list[JobRecord] = field(default_factory=list)
+
+
+@dataclass
+class WorkflowRecord:
+    """A workflow file: its state and how often `PUT .../enable` was called on it."""
+
+    path: str
+    state: str = "active"
+    enabled: int = 0
 
 
 @dataclass
@@ -133,6 +163,7 @@ class FakeGitHub:
         self.issue_records: dict[int, IssueRecord] = {}
         self.labels: dict[str, dict[str, str]] = {}
         self.runs: dict[int, RunRecord] = {}
+        self.workflows: dict[str, WorkflowRecord] = {}
         self.artifact_records: dict[int, ArtifactRecord] = {}
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
@@ -198,8 +229,9 @@ class FakeGitHub:
         conclusion: str = "success",
         artifacts: Mapping[str, Mapping[str, bytes]] | None = None,
         expired: bool = False,
+        jobs: Sequence[JobRecord] = (),
     ) -> int:
-        """Add a finished run with artifacts given as {name: {path in zip: content}}."""
+        """Add a run with artifacts given as {name: {path in zip: content}} and its jobs."""
         with self.lock:
             run_id = self._new_id()
             run = RunRecord(run_id, workflow, branch, conclusion, secrets.token_hex(20))
@@ -207,8 +239,18 @@ class FakeGitHub:
                 artifact = ArtifactRecord(self._new_id(), name, make_zip(files), expired)
                 self.artifact_records[artifact.id] = artifact
                 run.artifacts.append(artifact.id)
+            for job in jobs:
+                job.id = job.id or self._new_id()
+                run.jobs.append(job)
             self.runs[run_id] = run
             return run_id
+
+    def add_workflow(self, path: str, state: str = "active") -> WorkflowRecord:
+        """Add a workflow file (its name, e.g. nightly-wheels.yml), e.g. `disabled_inactivity`."""
+        with self.lock:
+            record = WorkflowRecord(path, state)
+            self.workflows[path] = record
+            return record
 
     def issues(self, *, state: str | None = None, label: str | None = None) -> list[IssueRecord]:
         """Issues (not pull requests), filtered by state and label, by number."""
@@ -478,6 +520,51 @@ class FakeGitHub:
             "html_url": f"{self.root_url}/{self.repository}/actions/runs/{run.id}",
         }
 
+    def _list_jobs(self, query: Mapping[str, str], _payload: Json, run_id: str) -> _Answer:
+        run = self.runs.get(int(run_id))
+        if run is None:
+            raise _Refused(404, "Not Found")
+        per_page = min(int(query.get("per_page", "30")), self.max_per_page)
+        page = int(query.get("page", "1"))
+        chunk = run.jobs[(page - 1) * per_page : page * per_page]
+        answer = _Answer(
+            200, {"total_count": len(run.jobs), "jobs": [self._job_json(run, j) for j in chunk]}
+        )
+        if page * per_page < len(run.jobs):
+            base = f"{self.url}/repos/{self.repository}/actions/runs/{run.id}/jobs"
+            answer.headers["link"] = (
+                f'<{base}?{urllib.parse.urlencode({**query, "page": page + 1})}>; rel="next"'
+            )
+        return answer
+
+    def _job_json(self, run: RunRecord, job: JobRecord) -> Json:
+        return {
+            "id": job.id,
+            "run_id": run.id,
+            "name": job.name,
+            "status": job.status,
+            "conclusion": job.conclusion,
+            "head_sha": run.head_sha,
+            "html_url": f"{self.root_url}/{self.repository}/actions/runs/{run.id}/job/{job.id}",
+            "steps": [
+                {
+                    "name": step.name,
+                    "status": step.status,
+                    "conclusion": step.conclusion,
+                    "number": number,
+                }
+                for number, step in enumerate(job.steps, start=1)
+            ],
+        }
+
+    def _enable_workflow(self, _query: Mapping[str, str], _payload: Json, path: str) -> _Answer:
+        workflow = self.workflows.get(urllib.parse.unquote(path))
+        if workflow is None:
+            raise _Refused(404, "Not Found")
+        workflow.state = "active"
+        workflow.enabled += 1
+        return _Answer(204)
+
     def _list_artifacts(self, _query: Mapping[str, str], _payload: Json, run_id: str) -> _Answer:
         run = self.runs.get(int(run_id))
         if run is None:
@@ -532,6 +619,13 @@ _ROUTES: list[tuple[str, str, tuple[str, str], Any]] = [
     ("POST", r"/labels", ("issues", "write"), FakeGitHub._create_label),
     ("GET", r"/actions/workflows/([^/]+)/runs", ("actions", "read"), FakeGitHub._list_runs),
     ("GET", r"/actions/runs/(\d+)/artifacts", ("actions", "read"), FakeGitHub._list_artifacts),
+    ("GET", r"/actions/runs/(\d+)/jobs", ("actions", "read"), FakeGitHub._list_jobs),
+    (
+        "PUT",
+        r"/actions/workflows/([^/]+)/enable",
+        ("actions", "write"),
+        FakeGitHub._enable_workflow,
+    ),
     ("GET", r"/actions/artifacts/(\d+)/zip", ("actions", "read"), FakeGitHub._download),
 ]
 

@@ -1,0 +1,238 @@
+"""`nightly_issue -- --workflow-run`: the wheels workflow's own issue, against the stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions import issue
+from nightly_sessions.config import Settings
+from nightly_sessions.errors import ConfigError, NetworkError
+from nightly_sessions.testing.github import FakeGitHub, JobRecord, StepRecord, serve_github
+from nightly_sessions.tracking import marker
+
+pytestmark = pytest.mark.integration
+
+LABEL = "nightly-wheels-failure"
+TESTS_ISSUE_BODY = f"{marker('nightly-tests')}\n\nThe tests fail."
+
+
+def build(conclusion: str = "success", os: str = "ubuntu-latest") -> JobRecord:
+    return JobRecord(
+        f"Build wheels on {os}",
+        conclusion,
+        steps=[
+            StepRecord("Set up job"),
+            StepRecord("Check out the repository"),
+            StepRecord("Build the nightly wheels with cibuildwheel", conclusion),
+        ],
+    )
+
+
+def upload(conclusion: str = "success") -> JobRecord:
+    return JobRecord(
+        "Upload to anaconda.org/scientific-python-nightly-wheels",
+        conclusion,
+        steps=[StepRecord("Check every file before upload", conclusion)],
+    )
+
+
+def reporting() -> JobRecord:
+    return JobRecord("Update the wheels tracking issue", None, status="in_progress")
+
+
+@dataclass
+class Reporter:
+    """Runs `issue --workflow-run` in-process as a given run, recording what it logs."""
+
+    server: FakeGitHub
+    root: Path
+    lines: list[str] = field(default_factory=list)
+
+    def add_run(self, *jobs: JobRecord) -> int:
+        return self.server.add_run(workflow="nightly-wheels.yml", jobs=[*jobs, reporting()])
+
+    def environ(self, run_id: int | str, **extra: str) -> dict[str, str]:
+        return {
+            "GITHUB_API_URL": self.server.url,
+            "GITHUB_TOKEN": self.server.token,
+            "GITHUB_REPOSITORY": self.server.repository,
+            "GITHUB_SERVER_URL": self.server.root_url,
+            "GITHUB_RUN_ID": str(run_id),
+            "GITHUB_WORKFLOW": "Nightly wheels",
+            "GITHUB_STEP_SUMMARY": str(self.root / f"summary-{run_id}.md"),
+            **extra,
+        }
+
+    def __call__(self, run_id: int | str, *args: str, **env: str) -> int:
+        self.lines.clear()
+        parsed = issue.parse_session_args(["--workflow-run", *args])
+        return issue.run(
+            parsed, Settings(), environ=self.environ(run_id, **env),
+            sleep=lambda _: None, log=self.lines.append,
+        )  # fmt: skip
+
+    def run_url(self, run_id: int) -> str:
+        return f"{self.server.root_url}/octo/project/actions/runs/{run_id}"
+
+
+@pytest.fixture
+def reporter(tmp_path: Path) -> Iterator[Reporter]:
+    with serve_github() as server:
+        yield Reporter(server, tmp_path)
+
+
+def test_life_of_the_wheels_issue(reporter: Reporter) -> None:
+    server = reporter.server
+    tests_issue = server.add_issue(
+        "Nightly tests are failing", TESTS_ISSUE_BODY, ["nightly-failure"]
+    )
+
+    # A build fails: one issue of its own kind, with the job and the step.
+    first = reporter.add_run(build(), build("failure", "windows-latest"), upload())
+    assert reporter(first) == 0
+    [opened] = server.issues(label=LABEL)
+    assert opened.title == "Nightly wheels are failing"
+    assert marker("nightly-wheels") in opened.body
+    failing_job = server.runs[first].jobs[1]
+    job_url = f"{server.root_url}/octo/project/actions/runs/{first}/job/{failing_job.id}"
+    assert (
+        f"| [`Build wheels on windows-latest`]({job_url}) | **failure** "
+        f"| [`Build the nightly wheels with cibuildwheel`]({job_url}#step:3:1) |"
+    ) in opened.body
+    assert "1 of 3 jobs failed" in opened.body  # the running reporter is not counted
+    assert server.labels[LABEL]["description"].startswith("The scheduled build or upload")
+    assert reporter.lines == [
+        f"Opened issue #{opened.number}: {server.root_url}/octo/project/issues/2"
+    ]
+    assert (reporter.root / f"summary-{first}.md").read_text() == opened.body
+
+    # The same run reported again changes nothing.
+    writes = len(server.calls("POST")) + len(server.calls("PATCH"))
+    assert reporter(first) == 0
+    assert len(server.calls("POST")) + len(server.calls("PATCH")) == writes
+    assert reporter.lines == [f"Nothing to do: issue #{opened.number} already shows this run."]
+
+    # It fails again: the same issue is updated, with a comment saying it is the same.
+    second = reporter.add_run(build(), build("failure", "windows-latest"), upload())
+    assert reporter(second) == 0
+    [updated] = server.issues(label=LABEL)
+    assert updated.number == opened.number
+    assert f"[run {second}]({reporter.run_url(second)})" in updated.body
+    [comment] = updated.comments
+    assert comment == (
+        f"Still failing in [run {second}]({reporter.run_url(second)}): "
+        "`Build wheels on windows-latest`. The same jobs and steps failed as before; the "
+        "description above shows the newest state."
+    )
+
+    # Now the upload fails instead.
+    third = reporter.add_run(build(), build(os="windows-latest"), upload("failure"))
+    assert reporter(third) == 0
+    assert "1 new, 1 no longer failing" in server.issues(label=LABEL)[0].comments[-1]
+    assert "Check every file before upload" in server.issues(label=LABEL)[0].body
+
+    # Green: closed with a link to the green run.
+    green = reporter.add_run(build(), build(os="windows-latest"), upload())
+    assert reporter(green) == 0
+    [closed] = server.issues(label=LABEL)
+    assert closed.state == "closed"
+    assert (
+        closed.comments[-1]
+        == f"Every job passed in [run {green}]({reporter.run_url(green)}); closing."
+    )
+    assert (reporter.root / f"summary-{green}.md").read_text() == "Every job of this run passed.\n"
+
+    # A later failure is a new breakage: a new issue.
+    fourth = reporter.add_run(build("failure"), upload("skipped"))
+    assert reporter(fourth) == 0
+    assert [i.state for i in server.issues(label=LABEL)] == ["closed", "open"]
+
+    # The tests issue was never touched.
+    assert server.issue_records[tests_issue].body == TESTS_ISSUE_BODY
+    assert server.issue_records[tests_issue].comments == []
+    assert not server.calls("PATCH", rf"/issues/{tests_issue}$")
+
+
+def test_custom_label_setting_and_key(reporter: Reporter) -> None:
+    run = reporter.add_run(build("timed_out"))
+    parsed = issue.parse_session_args(["--workflow-run", "--key", "wheels-2"])
+    settings = Settings(wheels_issue_label="wheels-broken")
+    assert issue.run(parsed, settings, environ=reporter.environ(run), log=print) == 0
+    [opened] = reporter.server.issues(label="wheels-broken")
+    assert marker("wheels-2") in opened.body
+
+
+def test_cancelled_run_leaves_the_issue_alone(reporter: Reporter) -> None:
+    assert reporter(reporter.add_run(build("failure"))) == 0
+    assert reporter(reporter.add_run(build(), upload("cancelled"))) == 0
+    assert [i.state for i in reporter.server.issues(label=LABEL)] == ["open"]
+    [line] = reporter.lines
+    assert line == (
+        "Nothing to do: no job failed but Upload to anaconda.org/"
+        "scientific-python-nightly-wheels was cancelled."
+    )
+
+
+def test_dry_run_reads_but_never_writes(reporter: Reporter) -> None:
+    assert reporter(reporter.add_run(build("failure")), "--dry-run") == 0
+    assert (
+        reporter.lines[-1]
+        == "Would open a tracking issue (a job failed and no tracking issue is open)."
+    )
+    assert marker("nightly-wheels") in reporter.lines[0]
+    assert not reporter.server.calls("POST")
+    assert not reporter.server.calls("PATCH")
+
+
+def test_run_without_finished_jobs_is_refused(reporter: Reporter) -> None:
+    run = reporter.server.add_run(jobs=[reporting()])
+    with pytest.raises(ConfigError, match=rf"Run {run} has no finished job to report on"):
+        reporter(run)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["reports"], {}, "drop the reports folder"),
+        (["--expect-jobs", "py3.13-Linux"], {}, "drop the reports folder, --expect-jobs"),
+        ([], {"GITHUB_RUN_ID": ""}, "No run to report: set GITHUB_RUN_ID or pass --run-id."),
+        (["--run-id", "latest"], {}, "No run to report ('latest' is not a run id)"),
+        ([], {"GITHUB_TOKEN": ""}, "No GitHub token: --workflow-run reads the run's jobs"),
+    ],
+)
+def test_bad_input_is_one_sentence(
+    reporter: Reporter, args: list[str], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        reporter(reporter.add_run(build()), *args, **env)
+
+
+def test_run_id_option_reports_another_run(reporter: Reporter) -> None:
+    run = reporter.add_run(build("failure"))
+    assert reporter("999999", "--run-id", str(run)) == 0
+    [opened] = reporter.server.issues(label=LABEL)
+    assert f"[run {run}]({reporter.run_url(run)})" in opened.body
+
+
+def test_jobs_need_actions_read(tmp_path: Path) -> None:
+    with serve_github(permissions={"issues": "write"}) as server:
+        reporter = Reporter(server, tmp_path)
+        with pytest.raises(NetworkError, match=r"HTTP 403.*`permissions: actions: read`"):
+            reporter(reporter.add_run(build("failure")))
+
+
+def test_failure_to_report_still_names_the_failing_jobs(tmp_path: Path) -> None:
+    with serve_github(permissions={"issues": "read", "actions": "read"}) as server:
+        reporter = Reporter(server, tmp_path)
+        with pytest.raises(NetworkError) as error:
+            reporter(reporter.add_run(build("failure", "macos-latest")))
+    message = str(error.value)
+    assert "HTTP 403" in message
+    assert message.endswith(
+        "Meanwhile these jobs failed: Build wheels on macos-latest; see the run page."
+    )
+    assert server.token not in message
