@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from nightly_sessions import run_tracking, tracking
 from nightly_sessions.config import Settings
@@ -31,6 +31,7 @@ from nightly_sessions.github import (
     repository_from,
     token_from,
 )
+from nightly_sessions.options import parse_posargs
 from nightly_sessions.redact import redact
 
 LABEL_COLOR = "d73a4a"
@@ -94,19 +95,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-class _SessionParser(argparse.ArgumentParser):
-    """An argument parser that reports bad arguments as ConfigError, not SystemExit."""
-
-    def error(self, message: str) -> NoReturn:
-        usage = self.format_usage().strip()
-        raise ConfigError(f"Bad nightly_issue argument: {message} ({usage}).")
-
-
-def parse_session_args(posargs: Sequence[str]) -> argparse.Namespace:
-    """Parse the arguments given after `nox -s nightly_issue --`."""
-    parser = _SessionParser(prog="nox -s nightly_issue --", add_help=False)
-    add_arguments(parser)
-    return parser.parse_args(list(posargs))
+def parse_session_args(posargs: Sequence[str], log: Log = print) -> argparse.Namespace | None:
+    """Parse the arguments given after `nox -s nightly_issue --`; None after `--help`."""
+    return parse_posargs("nightly_issue", add_arguments, posargs, log)
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:

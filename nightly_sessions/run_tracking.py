@@ -9,7 +9,6 @@ mixes with the tests issue. Pure: jobs in, Markdown and a `tracking.Decision` ou
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 from nightly_sessions.github import Job, JobStep
@@ -20,6 +19,7 @@ from nightly_sessions.tracking import (
     Issue,
     RunInfo,
     code,
+    digest,
     marker,
     read_state,
     same_body,
@@ -68,12 +68,8 @@ def failure_state(jobs: Sequence[Job]) -> FailureState:
     keys: set[str] = set()
     for job in failing(jobs):
         names = [step.name for step in failing_steps(job)] or ["(no step)"]
-        keys.update(_digest(f"{job.name}\0{name}") for name in names)
-    return FailureState(_digest("\n".join(sorted(keys))), len(keys), frozenset(keys))
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+        keys.update(digest(f"{job.name}\0{name}") for name in names)
+    return FailureState(digest("\n".join(sorted(keys))), len(keys), frozenset(keys))
 
 
 def _link(text: str, url: str) -> str:

@@ -69,7 +69,9 @@ def nightly_plan(session: nox.Session, settings: Settings) -> None:  # noqa: ARG
 
 def nightly_issue(session: nox.Session, settings: Settings) -> None:
     """Open, update or close the tracking issue from the test jobs' reports."""
-    issue.run(issue.parse_session_args(session.posargs), settings, log=session.log)
+    args = issue.parse_session_args(session.posargs, session.log)
+    if args is not None:
+        issue.run(args, settings, log=session.log)
 
 
 def nightly_keepalive(session: nox.Session, settings: Settings) -> None:

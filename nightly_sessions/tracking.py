@@ -43,7 +43,6 @@ _JOB_NAME = re.compile(r"^py(?P<python>\d+\.\d+t?)-(?P<os>.+)$")
 MAX_STATE_KEYS = 300  # beyond that the body keeps only a digest
 
 Action = Literal["open", "update", "close", "nothing"]
-TestsResult = Literal["success", "failure", "cancelled", "skipped"]
 TESTS_RESULTS: tuple[str, ...] = ("success", "failure", "cancelled", "skipped")
 
 
@@ -370,16 +369,17 @@ def failure_state(jobs: Sequence[JobReport]) -> FailureState:
         groups = job.groups
         if job.failing and not groups:
             crashed = job.log is not None and not job.log.finished
-            keys.add(_digest(f"{job.job}\0{'crashed' if crashed else job.outcome}"))
+            keys.add(digest(f"{job.job}\0{'crashed' if crashed else job.outcome}"))
         for group in groups:
-            keys.add(_digest(f"{job.job}\0{group.base}\0{group.kind}"))
-    digest = _digest("\n".join(sorted(keys)))
+            keys.add(digest(f"{job.job}\0{group.base}\0{group.kind}"))
+    combined = digest("\n".join(sorted(keys)))
     return FailureState(
-        digest, len(keys), frozenset(keys) if len(keys) <= MAX_STATE_KEYS else frozenset()
+        combined, len(keys), frozenset(keys) if len(keys) <= MAX_STATE_KEYS else frozenset()
     )
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
+    """A short, stable fingerprint of `text` for the hidden state in issue bodies."""
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 

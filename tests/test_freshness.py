@@ -309,6 +309,7 @@ def test_reporter_opens_an_issue_for_a_stale_project(
     assert tracking.decide(jobs, body, None, tracking.RunInfo()).action == "open"
     lines: list[str] = []
     args = issue.parse_session_args([str(folder), "--dry-run", "--tests-result", "success"])
+    assert args is not None
     assert issue.run(args, Settings(), environ={}, log=lines.append) == 0
     assert "Would open a tracking issue" in lines[-1]
     assert "more than 20 days" in lines[0]

@@ -64,6 +64,7 @@ class Reporter:
     def __call__(self, folder: Path, run_id: int, *args: str, **env: str) -> int:
         self.lines.clear()
         parsed = issue.parse_session_args([str(folder), *args])
+        assert parsed is not None
         return issue.run(
             parsed, Settings(), environ=self.environ(run_id, **env),
             sleep=self.sleeps.append, log=self.lines.append,
@@ -402,7 +403,7 @@ def test_unreachable_api(reporter: Reporter) -> None:
 
 def test_bad_arguments_are_one_sentence(reporter: Reporter) -> None:
     with pytest.raises(
-        ConfigError, match=r"^Bad nightly_issue argument: unrecognized arguments: --bogus"
+        ConfigError, match=r"^nox -s nightly_issue --: unrecognized arguments: --bogus"
     ):
         issue.parse_session_args(["--bogus"])
     with pytest.raises(
@@ -491,6 +492,6 @@ def test_nox_session(reporter: Reporter, github_server: FakeGitHub, tmp_path: Pa
         ["-m", "nox", "--no-color", "-s", "nightly_issue", "--", "--bogus"], project, env
     )
     assert bad.returncode != 0
-    assert "Bad nightly_issue argument: unrecognized arguments: --bogus" in bad.stderr
+    assert "nox -s nightly_issue --: unrecognized arguments: --bogus" in bad.stderr
     for output in (result.stdout + result.stderr, bad.stdout + bad.stderr):
         assert github_server.token not in output

@@ -70,6 +70,7 @@ class Reporter:
     def __call__(self, run_id: int | str, *args: str, **env: str) -> int:
         self.lines.clear()
         parsed = issue.parse_session_args(["--workflow-run", *args])
+        assert parsed is not None
         return issue.run(
             parsed, Settings(), environ=self.environ(run_id, **env),
             sleep=lambda _: None, log=self.lines.append,
@@ -160,6 +161,7 @@ def test_life_of_the_wheels_issue(reporter: Reporter) -> None:
 def test_custom_label_setting_and_key(reporter: Reporter) -> None:
     run = reporter.add_run(build("timed_out"))
     parsed = issue.parse_session_args(["--workflow-run", "--key", "wheels-2"])
+    assert parsed is not None
     settings = Settings(wheels_issue_label="wheels-broken")
     assert issue.run(parsed, settings, environ=reporter.environ(run), log=print) == 0
     [opened] = reporter.server.issues(label="wheels-broken")
