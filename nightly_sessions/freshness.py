@@ -46,6 +46,7 @@ from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import Target, make_plan
 from nightly_sessions.pyproject import ProjectInfo, read_project
 from nightly_sessions.redact import redact
+from nightly_sessions.tables import text_table
 from nightly_sessions.tracking import FRESHNESS_NAME
 
 DELETION_DAYS = 30  # the central channel's policy: no upload for 30 days, all files go
@@ -203,19 +204,11 @@ class FreshnessResult:
                 f"{item.status} (limit {item.days} d)" if item.status in ("fresh", "stale")
                 else item.status,
             ))  # fmt: skip
-        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
         title = (
             f"Nightly uploads on {self.channel} at {self.now:%Y-%m-%d %H:%M} UTC (the channel "
             f"deletes a project's files {DELETION_DAYS} days after its last upload):"
         )
-        lines = [
-            title,
-            *(
-                "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                for row in rows
-            ),
-        ]
-        lines = [line.rstrip() for line in lines]
+        lines = [title, *text_table(rows)]
         lines += [f"warning: {text}" for text in self.warnings]
         return redact("\n".join(lines))
 

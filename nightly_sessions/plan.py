@@ -22,6 +22,7 @@ from nightly_sessions.errors import ConfigError
 from nightly_sessions.index import DistFile, IndexClient, newest_compatible
 from nightly_sessions.pyproject import ProjectInfo
 from nightly_sessions.redact import redact
+from nightly_sessions.tables import text_table
 
 Source = Literal["nightly", "base"]
 
@@ -134,7 +135,7 @@ class InstallPlan:
             f"  install: project{_extras_text(self.extras)}"
             + (f" + groups {', '.join(self.groups)}" if self.groups else ""),
             "",
-            *_table(rows),
+            *text_table(rows),
         ]
         if not self.packages:
             lines.append("  (no package of this project is on the nightly channel)")
@@ -143,15 +144,6 @@ class InstallPlan:
 
 def _extras_text(extras: Sequence[str]) -> str:
     return f"[{','.join(extras)}]" if extras else ""
-
-
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return [
-        "  "
-        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
 
 
 def choose_extras(settings: Settings, project: ProjectInfo) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.redact import redact
+from nightly_sessions.tables import text_table
 from nightly_sessions.verify import MEANING, VersionReport, table_rows
 
 SCHEMA = 1
@@ -142,12 +143,7 @@ class RunReport:
 def version_table(versions: VersionReport) -> str:
     """The version table for the terminal."""
     rows = [("package", "installed", "newest nightly", "status"), *table_rows(versions.packages)]
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
-    return "\n".join(
-        "  "
-        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+    return "\n".join(text_table(rows))
 
 
 def _markdown_table(rows: Iterable[Sequence[str]]) -> list[str]:
