@@ -252,21 +252,27 @@ def find_reports(folder: Path) -> list[Path]:
     return sorted(folder.rglob(JSON_NAME)) if folder.is_dir() else []
 
 
-def read_report(path: Path) -> dict[str, Any]:
-    """Read a nightly-report.json; a ConfigError naming the file when it cannot be used."""
+def load_report(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A nightly-report.json and None, or None and what makes it unusable (a phrase)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"No report at {path}; run `nox -s nightly_tests` first.") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"The report {path} cannot be read ({exc}); run the tests again."
-        ) from None
+        return None, f"{path.name} is absent"
+    except OSError as exc:
+        return None, f"{path.name} is unreadable ({exc.strerror})"
+    except ValueError:
+        return None, f"{path.name} is unreadable (it is not valid JSON)"
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ConfigError(f"The report {path} is not a schema-{SCHEMA} nightly report.")
+        return None, f"{path.name} is not a schema-{SCHEMA} nightly report"
     problem = schema_problem(data)
-    if problem:
-        raise ConfigError(f"The report {path} is damaged: {problem}; run the tests again.")
+    return (None, f"{path.name} is damaged: {problem}") if problem else (data, None)
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """Read a nightly-report.json; a ConfigError naming the file when it cannot be used."""
+    data, problem = load_report(path)
+    if data is None:
+        raise ConfigError(f"{problem} (in {path.parent}); run `nox -s nightly_tests` again.")
     return data
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.redact import redact
+from nightly_sessions.report import load_report
 from nightly_sessions.reportlog import (
     FailureGroup,
     ReportLog,
@@ -138,20 +139,10 @@ def load_jobs(folder: Path, expected: Sequence[str] = ()) -> list[JobReport]:
 
 def _load_job(path: Path, root: Path) -> JobReport:
     fallback = _job_from_folder(path.parent, root)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not valid JSON"
-        return JobReport(
-            job=fallback, folder=path.parent, problem=f"{path.name} is unreadable ({reason})"
-        )
-    if not isinstance(data, dict) or data.get("schema") != 1:
-        return JobReport(
-            job=fallback,
-            folder=path.parent,
-            problem=f"{path.name} is not a schema-1 nightly report",
-        )
-    job = data.get("job") if isinstance(data.get("job"), str) and data.get("job") else fallback
+    data, problem = load_report(path)
+    if data is None:
+        return JobReport(job=fallback, folder=path.parent, problem=problem)
+    job = data["job"] or fallback
     log, log_problem = _load_log(path.parent, data)
     return JobReport(job=str(job), data=data, folder=path.parent, log=log, log_problem=log_problem)
 

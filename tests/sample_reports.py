@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nightly_sessions.report import count_tests
+
 SUITES = Path(__file__).parent / "samples" / "suites"
 LOG_NAME = "pytest-log.jsonl"
 TAIL_LINES = 40
@@ -101,7 +103,7 @@ def job_folder(
     if run is not None:
         if keep_log:
             shutil.copy(run.log, folder / LOG_NAME)
-        pytest_info = {"exit_code": run.exit_code, "report_log": LOG_NAME}
+        pytest_info = count_tests(run.log, run.exit_code).to_dict(LOG_NAME)
         if outcome is None:
             outcome = "passed" if run.exit_code == 0 else "tests-failed"
         if output_tail is None and run.exit_code != 0:
@@ -133,6 +135,7 @@ def report_bytes(job: str, numpy: str = NUMPY_GREEN) -> bytes:
     python, _, os_name = job.removeprefix("py").partition("-")
     report = {
         "schema": 1, "project": "sample", "job": job, "python": python, "os": os_name,
+        "platform": f"{os_name.lower()}-x86_64", "nightly_index": "http://127.0.0.1:1/simple",
         "outcome": "passed", "stage": "tests", "error": None, "output_tail": None,
         "packages": packages(numpy), "repairs": [], "pytest": None,
     }  # fmt: skip
