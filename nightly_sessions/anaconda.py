@@ -178,6 +178,22 @@ def remote_file(data: object, where: str) -> RemoteFile:
     )
 
 
+def what_failed(error: BaseException) -> str:
+    """The "what failed" part of a one-sentence message, without its advice.
+
+    Messages read "what failed; what to do." (see `errors`); a message quoted inside another
+    keeps only its first clause, so the outer sentence gives the one thing to do. A `;`
+    inside parentheses (a server's own text) does not end the clause.
+    """
+    text = str(error).strip()
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth <= 0 and text.startswith("; ", index):
+            return text[:index]
+    return text.removesuffix(".")
+
+
 def digests(data: bytes) -> tuple[str, str]:
     """(sha256, md5) hex digests, the two the API may report."""
     return hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()  # noqa: S324

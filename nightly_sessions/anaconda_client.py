@@ -8,6 +8,7 @@ here (`BINSTAR_CONFIG_DIR`), so neither is ever on a command line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,8 +16,9 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from nightly_sessions.errors import ConfigError, ToolError
 from nightly_sessions.redact import add_secret, redact
@@ -29,6 +31,7 @@ INSTALL_HINT = (
     f"install it with `python -m pip install {REQUIREMENT}` "
     "(or run `nox -s upload_nightly`, which installs it)"
 )
+REINSTALL_HINT = f"reinstall it with `python -m pip install --force-reinstall {REQUIREMENT}`"
 _EXEC_LINE = re.compile(r"""^'''exec' +(?:"([^"]+)"|(\S+))""", re.MULTILINE)
 
 
@@ -106,9 +109,7 @@ def interpreter_for(anaconda: Path) -> Path:
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
-    raise ConfigError(
-        f"Cannot tell which Python runs {anaconda}; reinstall anaconda-client ({INSTALL_HINT})."
-    )
+    raise ConfigError(f"Cannot tell which Python runs {anaconda}; {REINSTALL_HINT}.")
 
 
 def find_client(anaconda: str | Path | None = None) -> Path:
@@ -143,6 +144,61 @@ def _environment(folder: Path, token: str) -> dict[str, str]:
     return env
 
 
+class ClientStopped(ToolError):
+    """The client's process ended with an error without saying why (a crash, a signal)."""
+
+    def __init__(self, python: Path, returncode: int, detail: str) -> None:
+        how = f"exit code {returncode}" if returncode >= 0 else f"signal {-returncode}"
+        super().__init__(
+            f"anaconda-client ({python}) stopped with {how}; if it happens again, {REINSTALL_HINT}.",
+            detail=detail,
+        )
+        self.how = how
+
+
+def _job(
+    files: Sequence[ClientFile], *, channel: str, label: str, jobs: int, retry: Retry
+) -> dict[str, object]:
+    """What the driver reads on stdin."""
+    return {
+        "site": SITE, "user": channel, "labels": [label], "jobs": jobs,
+        "attempts": retry.attempts, "backoff": retry.backoff,
+        "backoff_max": retry.backoff_max, "timeout": retry.timeout,
+        "files": [
+            {"path": str(f.path), "name": f.name, "version": f.version, "sha256": f.sha256,
+             "md5": f.md5, "basename": f.path.name, "replace": f.replace}
+            for f in files
+        ],
+    }  # fmt: skip
+
+
+def _start(python: Path, folder: Path, token: str, stderr: IO[str]) -> subprocess.Popen[str]:
+    """Start the driver under `python`, from its own folder (not ours) on sys.path."""
+    script = folder / "nightly_sessions_upload.py"
+    shutil.copyfile(DRIVER, script)
+    try:
+        return subprocess.Popen(
+            [str(python), str(script)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            env=_environment(folder, token), cwd=folder, text=True, encoding="utf-8",
+        )  # fmt: skip
+    except OSError as exc:
+        raise ToolError(
+            f"Could not start {python} to run anaconda-client ({exc.strerror or exc}); "
+            f"check the path, or {INSTALL_HINT}."
+        ) from None
+
+
+def _send(stdin: IO[str], job: Mapping[str, object]) -> None:
+    """Hand the job over; a driver that ended without reading it is judged by its exit code."""
+    try:
+        stdin.write(json.dumps(job))
+        stdin.close()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+
 def _outcome(event: Mapping[str, object], paths: Mapping[str, Path]) -> FileOutcome | None:
     path = paths.get(str(event.get("path")))
     if path is None:
@@ -159,6 +215,38 @@ def _outcome(event: Mapping[str, object], paths: Mapping[str, Path]) -> FileOutc
     )
 
 
+@dataclass
+class _Events:
+    """What the driver has reported so far, one JSON line at a time; other lines are ignored."""
+
+    paths: Mapping[str, Path]
+    on_outcome: Callable[[FileOutcome], None] | None
+    version: str | None = None
+    outcomes: dict[Path, FileOutcome] = field(default_factory=dict)
+    refusal: Refusal | None = None
+    error: str | None = None
+
+    def read(self, line: str) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return
+        kind = event.get("event") if isinstance(event, dict) else None
+        if kind == "start":
+            self.version = str(event.get("client"))
+        elif kind == "stop" and self.refusal is None:
+            status = event.get("status")
+            self.refusal = Refusal(
+                status if isinstance(status, int) else 401, redact(str(event.get("message")))
+            )
+        elif kind == "error":
+            self.error = redact(str(event.get("message")))
+        elif kind == "file" and (outcome := _outcome(event, self.paths)):
+            self.outcomes[outcome.path] = outcome
+            if self.on_outcome:
+                self.on_outcome(outcome)
+
+
 def run_client(
     python: Path,
     files: Sequence[ClientFile],
@@ -171,69 +259,33 @@ def run_client(
     retry: Retry = Retry(),
     on_outcome: Callable[[FileOutcome], None] | None = None,
 ) -> ClientRun:
-    """Upload `files` with anaconda-client; each file's outcome also goes to `on_outcome` live."""
+    """Upload `files` with anaconda-client; each file's outcome also goes to `on_outcome` live.
+
+    Raises ClientStopped when the process fails without an `error` event; if this call is
+    interrupted (Ctrl-C, an exception in `on_outcome`), the process is killed first.
+    """
     add_secret(token)
-    job = {
-        "site": SITE, "user": channel, "labels": [label], "jobs": jobs,
-        "attempts": retry.attempts, "backoff": retry.backoff,
-        "backoff_max": retry.backoff_max, "timeout": retry.timeout,
-        "files": [
-            {"path": str(f.path), "name": f.name, "version": f.version, "sha256": f.sha256,
-             "md5": f.md5, "basename": f.path.name, "replace": f.replace}
-            for f in files
-        ],
-    }  # fmt: skip
-    paths = {str(f.path): f.path for f in files}
-    outcomes: dict[Path, FileOutcome] = {}
-    version = refusal = error = None
+    events = _Events({str(f.path): f.path for f in files}, on_outcome)
+    job = _job(files, channel=channel, label=label, jobs=jobs, retry=retry)
     with tempfile.TemporaryDirectory(prefix="nightly-anaconda-") as temporary:
         folder = Path(temporary)
         _config_folder(folder, api_url)
-        script = folder / "nightly_sessions_upload.py"  # its folder, not ours, is on sys.path
-        shutil.copyfile(DRIVER, script)
         with (folder / "stderr.txt").open("w+", encoding="utf-8", errors="replace") as stderr:
-            try:
-                process = subprocess.Popen(
-                    [str(python), str(script)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                    env=_environment(folder, token), cwd=folder, text=True, encoding="utf-8",
-                )  # fmt: skip
-            except OSError as exc:
-                raise ToolError(
-                    f"Could not start {python} to run anaconda-client: {exc}."
-                ) from None
+            process = _start(python, folder, token, stderr)
             assert process.stdin is not None
             assert process.stdout is not None
             with process:
-                process.stdin.write(json.dumps(job))
-                process.stdin.close()
-                for line in process.stdout:
-                    try:
-                        event = json.loads(line)
-                    except ValueError:
-                        continue
-                    kind = event.get("event") if isinstance(event, dict) else None
-                    if kind == "start":
-                        version = str(event.get("client"))
-                    elif kind == "stop" and refusal is None:
-                        status = event.get("status")
-                        refusal = Refusal(
-                            status if isinstance(status, int) else 401,
-                            redact(str(event.get("message"))),
-                        )
-                    elif kind == "error":
-                        error = redact(str(event.get("message")))
-                    elif kind == "file" and (outcome := _outcome(event, paths)):
-                        outcomes[outcome.path] = outcome
-                        if on_outcome:
-                            on_outcome(outcome)
+                try:
+                    _send(process.stdin, job)
+                    for line in process.stdout:
+                        events.read(line)
+                except BaseException:
+                    process.kill()
+                    raise
             stderr.seek(0)
             warnings = redact(stderr.read())
-    if process.returncode != 0 and error is None:
-        tail = "\n".join(warnings.strip().splitlines()[-5:])
-        raise ToolError(
-            f"anaconda-client ({python}) stopped with exit code {process.returncode}; "
-            f"reinstall it ({INSTALL_HINT}).",
-            detail=tail,
+    if process.returncode != 0 and events.error is None:
+        raise ClientStopped(
+            python, process.returncode, "\n".join(warnings.strip().splitlines()[-5:])
         )
-    return ClientRun(version, outcomes, refusal, error, warnings)
+    return ClientRun(events.version, events.outcomes, events.refusal, events.error, warnings)

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from nightly_sessions.anaconda import AnacondaApi, TokenRefused, token_advice
+from nightly_sessions.anaconda import AnacondaApi, TokenRefused, token_advice, what_failed
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.http import HttpClient
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.pyproject import read_project
 from nightly_sessions.redact import redact
+from nightly_sessions.timestamps import parse_time
 from nightly_sessions.upload import DEFAULT_API_URL, read_token, secrets_withheld
 
 Log = Callable[[str], None]
@@ -124,27 +125,15 @@ def parse_session_args(
 # Reading: strict, all or nothing.
 
 
-def _unreadable(options: CleanupOptions, what: str) -> NetworkError:
-    return NetworkError(
+class Unreadable(NetworkError):
+    """What the API sent could not be fully read, so the cleanup stopped before deleting."""
+
+
+def _unreadable(options: CleanupOptions, what: str) -> Unreadable:
+    return Unreadable(
         f"Cleanup of {options.channel}/{options.package} stopped because {what}; "
         f"{NOTHING_DELETED}; check the package on anaconda.org and run again later."
     )
-
-
-def parse_time(value: object) -> datetime | None:
-    """An API upload time (`2015-04-02 22:32:31.253000+00:00`) as aware UTC; None if unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def _versions(options: CleanupOptions, package: Mapping[str, Any] | None) -> list[str]:
@@ -193,18 +182,18 @@ def read_releases(api: AnacondaApi, options: CleanupOptions) -> list[Release]:
 
         with ThreadPoolExecutor(max_workers=max(1, min(options.jobs, len(versions)))) as pool:
             return list(pool.map(one, versions))
-    except TokenRefused:
+    except (TokenRefused, Unreadable):
         raise
     except NetworkError as exc:
-        if NOTHING_DELETED in str(exc):
-            raise
-        raise _unreadable(options, f"the API could not be read ({exc})") from None
+        raise _unreadable(options, f"the API could not be read: {what_failed(exc)}") from None
 
 
 # Deciding: a pure function of what was read.
 
 
-def plan(releases: Sequence[Release], *, keep: int, days: int, now: datetime) -> list[Decision]:
+def retention_plan(
+    releases: Sequence[Release], *, keep: int, days: int, now: datetime
+) -> list[Decision]:
     """Keep the newest `keep`, all within `days`, and the newest one always; delete the rest.
 
     A release without files has no upload time to judge it by, so it is kept.
@@ -277,7 +266,7 @@ def cleanup(
     api = AnacondaApi(options.api_url, token, http=http)
     try:
         releases = read_releases(api, options)
-        decisions = plan(releases, keep=options.keep, days=options.days, now=moment)
+        decisions = retention_plan(releases, keep=options.keep, days=options.days, now=moment)
         doomed = [decision.release for decision in decisions if not decision.keep]
         say(
             f"Cleanup of {options.channel}/{options.package}: {len(releases)} release(s), "
@@ -303,12 +292,13 @@ def _delete(api: AnacondaApi, options: CleanupOptions, doomed: Sequence[Release]
     for release in doomed:
         try:
             removed = api.remove_release(options.channel, options.package, release.version)
+        except TokenRefused:
+            raise
         except NetworkError as exc:
-            if isinstance(exc, TokenRefused):
-                raise
             raise NetworkError(
-                f"Deleting {options.channel}/{options.package} {release.version} failed ({exc}); "
-                f"{done} release(s) were deleted before it and the rest were left alone."
+                f"Deleting {options.channel}/{options.package} {release.version} failed "
+                f"({what_failed(exc)}); {done} release(s) were deleted before it and the rest "
+                "were left alone; run the cleanup again later to finish."
             ) from None
         done += 1
         state = "deleted" if removed else "already gone:"

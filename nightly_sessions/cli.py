@@ -33,6 +33,7 @@ from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import ConfigError, NightlyError
 from nightly_sessions.plan import Target
 from nightly_sessions.redact import redact
+from nightly_sessions.summary import append_step_summary
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -150,10 +151,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     runs = [report.read_report(path) for path in found]
     markdown = "\n".join(report.render_markdown(data) for data in runs)
     print(markdown)  # noqa: T201
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if args.step_summary and summary:
-        with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
+    if args.step_summary:
+        append_step_summary(markdown, os.environ, print)
     return 0 if all(data["outcome"] == "passed" for data in runs) else 1
 
 

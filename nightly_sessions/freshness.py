@@ -37,7 +37,6 @@ from typing import Any, Literal
 from packaging.utils import canonicalize_name
 
 from nightly_sessions.anaconda import AnacondaApi
-from nightly_sessions.cleanup import parse_time
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.http import HttpClient
@@ -46,7 +45,9 @@ from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import Target, make_plan
 from nightly_sessions.pyproject import ProjectInfo, read_project
 from nightly_sessions.redact import redact
+from nightly_sessions.summary import append_step_summary
 from nightly_sessions.tables import text_table
+from nightly_sessions.timestamps import parse_time
 from nightly_sessions.tracking import FRESHNESS_NAME
 
 DELETION_DAYS = 30  # the central channel's policy: no upload for 30 days, all files go
@@ -398,7 +399,10 @@ def check(
 
 
 def write_report(
-    result: FreshnessResult, folder: Path, environ: Mapping[str, str] | None = None
+    result: FreshnessResult,
+    folder: Path,
+    environ: Mapping[str, str] | None = None,
+    log: Log = print,
 ) -> Path:
     """Write freshness-report.json into `folder`; add the table to $GITHUB_STEP_SUMMARY if set."""
     environ = os.environ if environ is None else environ
@@ -406,15 +410,12 @@ def write_report(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
-        summary = environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with Path(summary).open("a", encoding="utf-8") as handle:
-                handle.write(f"## Nightly freshness: {result.outcome}\n\n```text\n")
-                handle.write(f"{result.render()}\n```\n\n{result.message or ''}\n\n")
     except OSError as exc:
         raise ConfigError(
             f"Cannot write the freshness report into {folder}: {exc.strerror}; check 'report-dir'."
         ) from None
+    markdown = f"## Nightly freshness: {result.outcome}\n\n```text\n{result.render()}\n```\n\n"
+    append_step_summary(markdown + f"{result.message or ''}\n", environ, log)
     return path
 
 
@@ -434,6 +435,6 @@ def run(
     except NightlyError as exc:  # still write a report: no report must never read as fresh
         project = Freshness(options.package or "?", "project", "error", options.days)
         result = FreshnessResult(options.channel, moment, project, stopped=exc)
-    path = write_report(result, settings.report_path / FOLDER, environ)
+    path = write_report(result, settings.report_path / FOLDER, environ, log)
     log(f"Report: {path}")
     return result

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -35,6 +35,7 @@ from packaging.version import InvalidVersion, Version
 from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.http import HttpClient
 from nightly_sessions.redact import add_secret, redact
+from nightly_sessions.timestamps import parse_time
 
 ACCEPT = simple.ACCEPT_SUPPORTED  # PEP 691 JSON first, then the HTML forms
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
@@ -280,7 +281,7 @@ def _dist_file(entry: Mapping[str, Any], page_url: str, project: NormalizedName)
         if isinstance(requires_python, str) and requires_python
         else None,
         yanked=yanked is True or isinstance(yanked, str),
-        upload_time=_parse_time(entry.get("upload-time")),
+        upload_time=parse_time(entry.get("upload-time")),
         sha256=sha256 if isinstance(sha256, str) else None,
     )
 
@@ -296,20 +297,6 @@ def _parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[T
     except ValueError:  # InvalidWheelFilename, InvalidSdistFilename, InvalidVersion
         return None
     return None
-
-
-def _parse_time(value: object) -> datetime | None:
-    """A PEP 700 upload time (ISO 8601, usually ending in Z) as an aware datetime."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
 def _python(python_version: str | None) -> Version | None:

@@ -33,6 +33,7 @@ from nightly_sessions.github import (
 )
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.redact import redact
+from nightly_sessions.summary import append_step_summary
 
 LABEL_COLOR = "d73a4a"
 LABEL_DESCRIPTION = "The scheduled tests against nightly dependencies are failing"
@@ -179,7 +180,7 @@ def run(
             jobs, context.run, key=key, green=green, tests_result=tests_result
         )
         if not args.dry_run:
-            _step_summary(env, body if failing else "All nightly jobs passed.\n", log)
+            append_step_summary(body if failing else "All nightly jobs passed.\n", env, log)
         existing = _find(client, label, key) if client is not None else None
         decision = tracking.decide(jobs, body, existing, context.run, tests_result)
         if args.dry_run or client is None:
@@ -245,7 +246,7 @@ def _report_run(
             log(body)
             log(_would(decision, True, label))
             return 0
-        _step_summary(env, body if failing else "Every job of this run passed.\n", log)
+        append_step_summary(body if failing else "Every job of this run passed.\n", env, log)
         _apply(
             decision, client, body=body, title=args.title or run_tracking.DEFAULT_TITLE,
             label=label, key=key, log=log,
@@ -416,15 +417,3 @@ def _report_from_zip(data: bytes) -> Mapping[str, Any] | None:
     except (zipfile.BadZipFile, ValueError, OSError):
         return None
     return report if isinstance(report, dict) else None
-
-
-def _step_summary(environ: Mapping[str, str], text: str, log: Log) -> None:
-    """Append `text` to the run page's step summary, when there is one; never fatal."""
-    path = environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return
-    try:
-        with Path(path).open("a", encoding="utf-8") as summary:
-            summary.write(text)
-    except OSError as exc:
-        log(f"Could not write the step summary {path} ({exc.strerror}); reporting goes on.")

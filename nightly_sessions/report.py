@@ -10,7 +10,7 @@ import json
 import os
 import platform
 import sysconfig
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.redact import redact
+from nightly_sessions.summary import append_step_summary
 from nightly_sessions.tables import text_table
 from nightly_sessions.verify import MEANING, VersionReport, table_rows
 
@@ -227,7 +228,12 @@ def _tests_markdown(data: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def write_report(report: RunReport, folder: Path, environ: Mapping[str, str] | None = None) -> Path:
+def write_report(
+    report: RunReport,
+    folder: Path,
+    environ: Mapping[str, str] | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
     """Write JSON and Markdown into `folder`; append the Markdown to $GITHUB_STEP_SUMMARY if set."""
     environ = os.environ if environ is None else environ
     data = report.to_dict()
@@ -240,10 +246,7 @@ def write_report(report: RunReport, folder: Path, environ: Mapping[str, str] | N
         raise ConfigError(
             f"Cannot write the report into {folder}: {exc.strerror}; check 'report-dir'."
         ) from None
-    summary = environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
+    append_step_summary(markdown + "\n", environ, log)
     return folder / JSON_NAME
 
 

@@ -129,7 +129,7 @@ def run_nightly_tests(
         report.error, report.output_tail = str(exc), exc.detail
         exit_code, message = exc.exit_code, str(exc)
     try:
-        path = write_report(report, folder)
+        path = write_report(report, folder, log=log)
     except NightlyError as exc:  # the run's own failure, if any, stays the one reported
         log(str(exc))
         return RunResult(exit_code or exc.exit_code, message or str(exc), None)

@@ -4,28 +4,41 @@ Order of work: select and check every file (no network), read the token, ask the
 what it already holds, then upload only what is missing with anaconda-client, several
 files at once, each retried on transient failures. A file already there with the same
 sha256 is skipped; one with different content is refused unless `--replace` is given,
-and then a verified copy of the old file is kept until the new one is committed. The
-end report lists what was uploaded, skipped and failed; running again sends only the rest.
+and then a verified copy of the old file is written to `<dist-dir>/replaced/` (and its
+path printed) before anything is deleted, and removed only once the old or the new file
+is known to be on the channel. The end report lists what was uploaded, skipped and
+failed; running again sends only the rest.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import tempfile
+import shlex
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from nightly_sessions.anaconda import AnacondaApi, RemoteFile, TokenRefused, digests, token_advice
+from nightly_sessions.anaconda import (
+    AnacondaApi,
+    RemoteFile,
+    TokenRefused,
+    digests,
+    token_advice,
+    what_failed,
+)
 from nightly_sessions.anaconda_client import (
     ANACONDA_CLIENT_VERSION,
     ClientFile,
     ClientRun,
+    ClientStopped,
     FileOutcome,
     Retry,
     find_client,
@@ -37,10 +50,13 @@ from nightly_sessions.http import HttpClient
 from nightly_sessions.index import IndexClient
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.redact import add_secret, redact
+from nightly_sessions.summary import append_step_summary
 from nightly_sessions.wheels import find_dist_files, read_metadata, require_valid
 
 PYPI_URL = "https://pypi.anaconda.org"
 DEFAULT_API_URL = "https://api.anaconda.org"
+REPLACED_FOLDER = "replaced"  # in the dist folder: copies of files `--replace` is replacing
+DONE = frozenset({"uploaded", "present"})  # outcomes that leave the file on the channel
 Log = Callable[[str], None]
 
 
@@ -76,6 +92,11 @@ class UploadOptions:
         middle = "" if self.label == "main" else f"/label/{quote(self.label, safe='')}"
         return f"{root.rstrip('/')}/{quote(self.channel, safe='')}{middle}/simple"
 
+    @property
+    def replaced_dir(self) -> Path:
+        """Where verified copies of the files being replaced are kept (outside any temp folder)."""
+        return self.dist_dir / REPLACED_FOLDER
+
 
 @dataclass
 class UploadReport:
@@ -87,6 +108,7 @@ class UploadReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)  # copies of replaced files not on the channel
 
     def render(self) -> str:
         if self.planned:
@@ -199,8 +221,22 @@ def _select(options: UploadOptions) -> list[Path]:
 
 def _describe(path: Path) -> _Local:
     metadata = read_metadata(path)
-    sha256, md5 = digests(path.read_bytes())
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"Could not read {path} ({exc.strerror or exc}); check that it is still there and "
+            "readable, then run again."
+        ) from None
+    sha256, md5 = digests(data)
     return _Local(path, str(metadata["Name"]), str(metadata["Version"]), sha256, md5)
+
+
+def _prepare(options: UploadOptions) -> list[_Local]:
+    """The files to upload, every one checked before any network call."""
+    paths = _select(options)
+    require_valid(paths, for_upload=True)
+    return [_describe(path) for path in paths]
 
 
 def secrets_withheld(environ: Mapping[str, str]) -> str | None:
@@ -243,14 +279,27 @@ def read_token(
     )
 
 
-def _plan_lines(options: UploadOptions, local: Sequence[_Local]) -> list[str]:
+def _dry_run(options: UploadOptions, local: Sequence[_Local], say: Log) -> UploadReport:
     where = f"{redact(options.api_url)} as {options.channel} (label {options.label})"
-    lines = [f"Dry run: would upload {len(local)} file(s) to {where}; nothing was sent."]
-    lines += [
+    report = UploadReport(options.channel, options.label)
+    report.planned = [f"Dry run: would upload {len(local)} file(s) to {where}; nothing was sent."]
+    report.planned += [
         f"  would upload {item.path.name} -> {options.channel}/{item.name}/{item.version}"
         for item in local
     ]
-    return lines
+    say(report.render())
+    return report
+
+
+def _skip(
+    options: UploadOptions, local: Sequence[_Local], environ: Mapping[str, str], say: Log
+) -> UploadReport:
+    """No token where GitHub withholds secrets: a notice, every file skipped."""
+    reason = secrets_withheld(environ)
+    say(_notice(f"no token in {options.token_env} in {reason}, so nothing was uploaded.", environ))
+    report = UploadReport(options.channel, options.label)
+    report.skipped = [(item.path.name, "no token (secrets are withheld)") for item in local]
+    return report
 
 
 def upload(
@@ -269,50 +318,39 @@ def upload(
     def say(text: str) -> None:
         log(redact(text))
 
-    report = UploadReport(options.channel, options.label)
-    paths = _select(options)
-    require_valid(paths, for_upload=True)  # every file is checked before any network call
-    local = [_describe(path) for path in paths]
+    local = _prepare(options)
     if options.dry_run:
-        report.planned = _plan_lines(options, local)
-        say(report.render())
-        return report
+        return _dry_run(options, local, say)
     token = read_token(
-        options.token_env,
-        environ,
-        skip_without_token=options.skip_without_token,
+        options.token_env, environ, skip_without_token=options.skip_without_token,
         what="be uploaded",
-    )
+    )  # fmt: skip
     if token is None:
-        reason = secrets_withheld(environ)
-        say(
-            _notice(
-                f"no token in {options.token_env} in {reason}, so nothing was uploaded.", environ
-            )
-        )
-        report.skipped = [(item.path.name, "no token (secrets are withheld)") for item in local]
-        return report
-    http = HttpClient(timeout=options.http_timeout, retries=options.http_retries)
-    api = AnacondaApi(options.api_url, token, http=http)
-    try:
-        _upload(_Job(options, api, client, token, say), local, report)
-    except TokenRefused as exc:
-        say(report.render())
-        raise NetworkError(
-            token_advice(exc.status, exc.server_message, options.token_env, options.channel)
-        ) from None
-    say(report.render())
-    _write_summary(report, environ)
-    if report.failed:
-        names = ", ".join(name for name, _ in report.failed[:3])
-        more = "" if len(report.failed) <= 3 else f" and {len(report.failed) - 3} more"
-        raise NetworkError(
-            f"{len(report.failed)} of {len(local)} file(s) were not uploaded to {options.channel} "
-            f"({names}{more}); the reasons are listed above; run again to send only what is missing."
-        )
+        return _skip(options, local, environ, say)
+    with _sigterm_interrupts():
+        report = _send(options, local, token, client, say)
+    append_step_summary(report.markdown(), environ, say)
+    _raise_if_failed(options, report, len(local))
     if options.verify and report.uploaded:
         _verify(options, local, report, say)
     return report
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Let SIGTERM (a cancelled CI job) unwind like Ctrl-C, so replaced files get put back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 @dataclass
@@ -324,6 +362,7 @@ class _Job:
     client: Callable[[], Path]
     token: str = field(repr=False)
     say: Log
+    outcomes: dict[Path, FileOutcome] = field(default_factory=dict)  # as reported, live
     _python: Path | None = None
 
     @property
@@ -333,14 +372,102 @@ class _Job:
         return self._python
 
 
+def _send(
+    options: UploadOptions,
+    local: Sequence[_Local],
+    token: str,
+    client: Callable[[], Path],
+    say: Log,
+) -> UploadReport:
+    """Upload and print the report, also when the upload stops half-way."""
+    report = UploadReport(options.channel, options.label)
+    http = HttpClient(timeout=options.http_timeout, retries=options.http_retries)
+    job = _Job(options, AnacondaApi(options.api_url, token, http=http), client, token, say)
+    try:
+        _upload(job, local, report)
+    except NightlyError as exc:
+        say(report.render())
+        error = _stopped(exc, options, report)
+        if report.kept and error.detail:  # the cause in full, as the sentence names the copies
+            say(error.detail)
+        raise error from None
+    except BaseException:  # Ctrl-C or SIGTERM: the report names any copy still kept
+        say(report.render())
+        raise
+    say(report.render())
+    return report
+
+
+def _stopped(exc: NightlyError, options: UploadOptions, report: UploadReport) -> NightlyError:
+    """The sentence for an upload that stopped: copies left to put back come first."""
+    if isinstance(exc, TokenRefused):
+        advice = token_advice(exc.status, exc.server_message, options.token_env, options.channel)
+        if not report.kept:
+            return NetworkError(advice)
+        cause = (
+            f"anaconda.org refused the token in {options.token_env} "
+            f"({exc.status}: {exc.server_message})"
+        )
+        return _kept_error(options, report, cause, NetworkError, detail=advice)
+    if not report.kept:
+        return exc
+    detail = "\n".join(filter(None, (str(exc), exc.detail)))
+    if isinstance(exc, ClientStopped):
+        cause = f"anaconda-client stopped with {exc.how}"
+        return _kept_error(options, report, cause, ToolError, detail)
+    kind = ToolError if isinstance(exc, ToolError) else NetworkError
+    return _kept_error(options, report, what_failed(exc), kind, detail)
+
+
+def _kept_error(
+    options: UploadOptions,
+    report: UploadReport,
+    cause: str,
+    kind: type[NightlyError],
+    detail: str | None = None,
+) -> NightlyError:
+    copies = " ".join(shlex.quote(str(path)) for path in report.kept)
+    return kind(
+        f"{cause}, and {len(report.kept)} old file(s) being replaced are no longer on "
+        f"{options.channel} and could not be put back, so their verified copies are kept in "
+        f"{options.replaced_dir}; upload them with `{_upload_command(options)} {copies}`.",
+        detail=detail,
+    )
+
+
+def _upload_command(options: UploadOptions) -> str:
+    return f"anaconda upload --user {options.channel} --label {options.label}"
+
+
+def _raise_if_failed(options: UploadOptions, report: UploadReport, total: int) -> None:
+    if not report.failed:
+        return
+    names = ", ".join(name for name, _ in report.failed[:3])
+    more = "" if len(report.failed) <= 3 else f" and {len(report.failed) - 3} more"
+    cause = (
+        f"{len(report.failed)} of {total} file(s) were not uploaded to {options.channel} "
+        f"({names}{more})"
+    )
+    if report.kept:
+        raise _kept_error(options, report, cause, NetworkError)
+    raise NetworkError(
+        f"{cause}; the reasons are listed above; run again to send only what is missing."
+    )
+
+
 def _upload(job: _Job, local: Sequence[_Local], report: UploadReport) -> None:
+    """Send what is missing; whatever stops the run, put back replaced files that are gone."""
     pending, backups = _sort(job, local, report)
     if not pending:
         return
-    run = _run(job, pending)
-    _collect(run, pending, report, job.options)
-    if backups:
-        _restore(job, local, run, backups, report)
+    run: ClientRun | None = None
+    try:
+        run = _run(job, pending)
+    finally:  # also on a crash, Ctrl-C or SIGTERM: no result means "not uploaded"
+        _collect(job.outcomes, pending, report, job.options)
+        if backups:
+            refused = run is not None and run.refusal is not None
+            _restore(job, local, backups, report, refused=refused)
     if run.refusal is not None:
         raise TokenRefused(
             run.refusal.message, status=run.refusal.status, server_message=run.refusal.message
@@ -354,17 +481,19 @@ def _upload(job: _Job, local: Sequence[_Local], report: UploadReport) -> None:
 
 def _sort(
     job: _Job, local: Sequence[_Local], report: UploadReport
-) -> tuple[list[ClientFile], dict[Path, Path]]:
-    """Files to send (and copies kept of files they replace); the rest go to the report."""
+) -> tuple[list[ClientFile], dict[Path, ClientFile]]:
+    """Files to send (and the kept copies of files they replace); the rest go to the report."""
     options = job.options
     remote = _precheck(job.api, options.channel, local, options.jobs * 2)
     pending: list[ClientFile] = []
-    backups: dict[Path, Path] = {}
+    backups: dict[Path, ClientFile] = {}
     for item in local:
         found = remote[item.path]
-        kept: Path | str | None = None
+        kept: ClientFile | str | None = None
         if isinstance(found, NightlyError):
-            report.failed.append((item.path.name, f"could not read the channel: {found}"))
+            report.failed.append(
+                (item.path.name, f"could not read the channel: {what_failed(found)}")
+            )
         elif found is None:
             pending.append(ClientFile(item.path, item.name, item.version, item.sha256, item.md5))
         elif found.same_content(item.sha256, item.md5):
@@ -372,7 +501,7 @@ def _sort(
         elif not options.replace:
             report.failed.append((item.path.name, _refusal(options.channel, found, item)))
         else:
-            kept = _keep_copy(job.api, options.channel, item, found)
+            kept = _keep_copy(job, item, found)
         if isinstance(kept, str):
             report.failed.append((item.path.name, kept))
         elif kept is not None:
@@ -411,37 +540,64 @@ def _refusal(channel: str, found: RemoteFile, item: _Local) -> str:
     )
 
 
-def _keep_copy(api: AnacondaApi, channel: str, item: _Local, found: RemoteFile) -> Path | str:
-    """Download and verify the file about to be replaced; the copy's path, or why there is none.
+def _keep_copy(job: _Job, item: _Local, found: RemoteFile) -> ClientFile | str:
+    """Download, verify and keep the file about to be replaced; the copy, or why there is none.
 
-    The copy lives in its own temporary folder, removed once the old or the new file is
-    known to be on the channel, and kept (and named in the report) otherwise.
+    The copy goes to `<dist-dir>/replaced/<sha256 prefix>/<name>` (the prefix keeps
+    different old files of one name apart) and its path is printed at once, so that it is
+    found even if this process is killed; it is removed only once the old or the new file
+    is known to be on the channel.
     """
+    options = job.options
     try:
-        data = api.download(channel, item.name, item.version, item.path.name)
+        data = job.api.download(options.channel, item.name, item.version, item.path.name)
     except TokenRefused:
         raise
     except NightlyError as exc:
-        return f"not replaced: the old file could not be downloaded to keep a copy ({exc})"
+        return (
+            "not replaced: the old file could not be downloaded to keep a copy "
+            f"({what_failed(exc)})"
+        )
     sha256, md5 = digests(data)
     if not (found.sha256 or found.md5) or not found.same_content(sha256, md5):
         return "not replaced: the downloaded copy of the old file could not be verified"
-    copy = Path(tempfile.mkdtemp(prefix="nightly-replaced-")) / item.path.name
-    copy.write_bytes(data)
-    return copy
+    copy = options.replaced_dir / sha256[:16] / item.path.name
+    try:
+        _write_new(copy, data)
+    except OSError as exc:
+        return (
+            f"not replaced: no copy of the old file could be kept at {copy} ({exc.strerror or exc})"
+        )
+    job.say(f"kept a verified copy of the old {item.path.name} at {copy}")
+    return ClientFile(copy, item.name, item.version, sha256, md5)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write `data` to `path` whole or not at all (through a temporary name beside it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.part")
+    try:
+        part.write_bytes(data)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _discard(copy: Path) -> None:
+    """Remove a copy no longer needed, and its folders once empty."""
     copy.unlink(missing_ok=True)
-    copy.parent.rmdir()
+    for folder in (copy.parent, copy.parent.parent):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _run(job: _Job, files: Sequence[ClientFile]) -> ClientRun:
     options, say, python = job.options, job.say, job.python
 
     def progress(outcome: FileOutcome) -> None:
+        job.outcomes[outcome.path] = outcome
         tries = f" after {outcome.attempts} attempts" if outcome.attempts > 1 else ""
-        if outcome.outcome in {"uploaded", "present"}:
+        if outcome.outcome in DONE:
             say(f"uploaded {outcome.path.name}{tries}")
         elif outcome.outcome != "not-attempted":
             say(f"failed   {outcome.path.name}{tries}: {outcome.message}")
@@ -464,14 +620,19 @@ def _run(job: _Job, files: Sequence[ClientFile]) -> ClientRun:
 
 
 def _collect(
-    run: ClientRun, files: Sequence[ClientFile], report: UploadReport, options: UploadOptions
+    outcomes: Mapping[Path, FileOutcome],
+    files: Sequence[ClientFile],
+    report: UploadReport,
+    options: UploadOptions,
 ) -> None:
     for item in files:
-        outcome = run.outcomes.get(item.path)
-        if outcome is not None and outcome.outcome in {"uploaded", "present"}:
+        outcome = outcomes.get(item.path)
+        if outcome is not None and outcome.outcome in DONE:
             report.uploaded.append(item.path.name)
             continue
-        if outcome is None or outcome.outcome == "not-attempted":
+        if outcome is None:
+            why = "no result (the upload stopped before anaconda-client reported on this file)"
+        elif outcome.outcome == "not-attempted":
             why = "not attempted (the upload stopped early)"
         elif outcome.kind == "conflict":
             why = f"appeared on {options.channel} with different content during the upload"
@@ -484,45 +645,61 @@ def _collect(
 def _restore(
     job: _Job,
     local: Sequence[_Local],
-    run: ClientRun,
-    backups: dict[Path, Path],
+    backups: Mapping[Path, ClientFile],
     report: UploadReport,
+    *,
+    refused: bool,
 ) -> None:
-    """Put back each replaced file whose replacement failed and that is gone from the channel."""
-    options, say = job.options, job.say
+    """Put back each replaced file whose replacement is not known to be on the channel.
+
+    A copy is removed once the old or the new file is on the channel; otherwise it stays
+    in `replaced/` and the report names it (also when the token was refused: no retry).
+    """
     items = {item.path: item for item in local}
-    reasons = dict(report.failed)
-    for path, copy in backups.items():
-        outcome = run.outcomes.get(path)
-        if outcome is not None and outcome.outcome in {"uploaded", "present"}:
-            _discard(copy)
-            continue
-        item = items[path]
-        try:
-            still_there = job.api.distribution(options.channel, item.name, item.version, path.name)
-        except NightlyError:
-            still_there = None  # unknown: try to put it back; a 409 then means it was there
-        if still_there is not None:
-            _discard(copy)
-            continue
-        restored = None
-        if run.refusal is None:
-            say(f"putting back the old {path.name} from the copy kept before replacing it")
-            old = ClientFile(copy, item.name, item.version, *digests(copy.read_bytes()))
-            again = run_client(
-                job.python, [old], api_url=options.api_url, channel=options.channel,
-                label=options.label, token=job.token, jobs=1, retry=options.retry,
-            )  # fmt: skip
-            restored = again.outcomes.get(copy)
-        if restored is not None and restored.outcome in {"uploaded", "present"}:
-            reasons[path.name] += "; the old file was put back"
-            _discard(copy)
+    gone: dict[Path, ClientFile] = {}
+    for path, old in backups.items():
+        outcome = job.outcomes.get(path)
+        if (outcome is not None and outcome.outcome in DONE) or _still_there(job, items[path]):
+            _discard(old.path)
         else:
+            gone[path] = old
+    put_back = set() if refused or not gone else _put_back(job, list(gone.values()))
+    reasons = dict(report.failed)
+    for path, old in gone.items():
+        if old.path in put_back:
+            reasons[path.name] += "; the old file was put back"
+            _discard(old.path)
+        else:
+            report.kept.append(old.path)
             reasons[path.name] += (
-                f"; the old file is not on the channel and is kept at {copy}: upload it with "
-                f"`anaconda upload --user {options.channel} --label {options.label} {copy}`"
+                f"; the old file is not on the channel and is kept at {old.path}: upload it "
+                f"with `{_upload_command(job.options)} {shlex.quote(str(old.path))}`"
             )
     report.failed = [(name, reasons[name]) for name, _ in report.failed]
+
+
+def _still_there(job: _Job, item: _Local) -> bool:
+    """Whether the channel has a file of that name; unknown counts as no (a 409 will tell)."""
+    try:
+        found = job.api.distribution(job.options.channel, item.name, item.version, item.path.name)
+    except NightlyError:
+        return False
+    return found is not None
+
+
+def _put_back(job: _Job, olds: Sequence[ClientFile]) -> set[Path]:
+    """Upload the kept copies again; the copies that are on the channel afterwards."""
+    options, say = job.options, job.say
+    say(f"putting back {len(olds)} old file(s) from the copies kept before replacing them")
+    try:
+        again = run_client(
+            job.python, olds, api_url=options.api_url, channel=options.channel,
+            label=options.label, token=job.token, jobs=options.jobs, retry=options.retry,
+        )  # fmt: skip
+    except NightlyError as exc:
+        say(f"could not put the old file(s) back: {what_failed(exc)}")
+        return set()
+    return {path for path, outcome in again.outcomes.items() if outcome.outcome in DONE}
 
 
 def _verify(
@@ -542,7 +719,7 @@ def _verify(
             try:
                 listed = {dist.filename for dist in index.files(project)}
             except NightlyError as exc:
-                last_error = f" (last error: {exc})"
+                last_error = f" (last error: {what_failed(exc)})"
                 continue
             missing -= listed
         if not missing or time.monotonic() >= deadline:
@@ -556,10 +733,3 @@ def _verify(
             "may be slow to update, so check again later before uploading again."
         )
     say(f"Verified: {redact(options.simple_url)} lists every uploaded file.")
-
-
-def _write_summary(report: UploadReport, environ: Mapping[str, str]) -> None:
-    summary = environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(redact(report.markdown()) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import subprocess
@@ -13,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from nightly_sessions.cleanup import CleanupOptions, Release, cleanup, parse_time, plan
+from nightly_sessions.cleanup import (
+    CleanupOptions,
+    Release,
+    Unreadable,
+    cleanup,
+    options_from,
+    retention_plan,
+)
+from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.testing.anaconda import (
     DEFAULT_OWNER,
@@ -141,7 +150,15 @@ def _bad_release(server: AnacondaServer, body: str) -> None:
         (lambda s: _bad_package(s, '{"name": "skymap"}'), "listed no releases"),
         (lambda s: _bad_package(s, "<html>maintenance</html>"), "not JSON"),
         (lambda s: _bad_package(s, '{"releases": [{"version": ""}]}'), "has no version"),
-        (lambda s: _bad_release(s, '{"version": "1.0.dev5"}'), "no list of files"),
+        (
+            lambda s: _bad_package(s, '{"releases": [{"version": "1"}, {"version": "1"}]}'),
+            "the API listed a version twice",
+        ),
+        (lambda s: _bad_release(s, '{"version": "1.0.dev5"}'), "release 1.0.dev5 has no list of files"),
+        (
+            lambda s: _bad_release(s, '{"version": "9.9", "distributions": []}'),
+            "the API answered for '9.9', not 1.0.dev5",
+        ),
         (lambda s: _bad_release(s, '{"distributions": [{"upload_time": 5}]}'), "does not parse"),
         (
             lambda s: s.add_file(OWNER, "skymap", "1.0.dev4", "odd.whl", upload_time="last Tuesday"),
@@ -150,7 +167,7 @@ def _bad_release(server: AnacondaServer, body: str) -> None:
     ],
     ids=[
         "release-500", "release-drop", "empty-list", "no-list", "not-json", "no-version",
-        "no-files-list", "time-not-a-string", "time-unparsable",
+        "version-twice", "no-files-list", "other-release", "time-not-a-string", "time-unparsable",
     ],
 )  # fmt: skip
 def test_any_unreadable_data_aborts_with_zero_deletions(
@@ -158,10 +175,15 @@ def test_any_unreadable_data_aborts_with_zero_deletions(
 ) -> None:
     seed(server, AGES)
     break_it(server)
-    with pytest.raises(NetworkError) as caught:
+    with pytest.raises(Unreadable) as caught:
         cleanup(options(server, yes=True), environ=ENV, now=NOW)
-    assert expected in str(caught.value)
-    assert "nothing was deleted" in str(caught.value)
+    message = str(caught.value)
+    assert expected in message
+    assert message.endswith(
+        "; nothing was deleted; check the package on anaconda.org and run again later."
+    )
+    assert "try again later" not in message  # no second piece of advice nested inside
+    assert "check the URL and your network" not in message
     assert server.count("release-delete") == server.count("dist-delete") == 0
     assert server.versions(OWNER, "skymap")[:3] == ["1.0.dev1", "1.0.dev2", "1.0.dev3"]
 
@@ -200,8 +222,13 @@ def test_a_failed_delete_stops_and_says_how_far_it_got(
 ) -> None:
     seed(server, AGES)
     server.inject("release-delete", Fault.error(500), times=None, match="1.0.dev2")
-    with pytest.raises(NetworkError, match="1 release\\(s\\) were deleted before it"):
+    with pytest.raises(NetworkError) as caught:
         cleanup(options(server, yes=True), environ=ENV, now=NOW)
+    assert str(caught.value) == (
+        f"Deleting {OWNER}/skymap 1.0.dev2 failed (DELETE {server.url}/release/{OWNER}/skymap/"
+        "1.0.dev2 answered HTTP 500 (injected HTTP 500)); 1 release(s) were deleted before it "
+        "and the rest were left alone; run the cleanup again later to finish."
+    )
     assert server.versions(OWNER, "skymap")[:2] == ["1.0.dev2", "1.0.dev3"]
     assert f"deleted {OWNER}/skymap 1.0.dev1" in text(capfd)
 
@@ -209,7 +236,7 @@ def test_a_failed_delete_stops_and_says_how_far_it_got(
 def test_plan_keeps_releases_without_files_and_breaks_ties_by_list_order() -> None:
     when = NOW - timedelta(days=100)
     releases = [Release("a", 1, when), Release("b", 1, when), Release("empty", 0, None)]
-    decisions = plan(releases, keep=1, days=30, now=NOW)
+    decisions = retention_plan(releases, keep=1, days=30, now=NOW)
     assert [(d.release.version, d.keep, d.reason) for d in decisions] == [
         ("a", False, "older than 30 days and not among the newest 1"),
         ("b", True, "the newest version"),
@@ -217,24 +244,12 @@ def test_plan_keeps_releases_without_files_and_breaks_ties_by_list_order() -> No
     ]
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (
-            "2015-04-02 22:32:31.253000+00:00",
-            datetime(2015, 4, 2, 22, 32, 31, 253000, timezone.utc),
-        ),
-        ("2015-04-02T22:32:31Z", datetime(2015, 4, 2, 22, 32, 31, tzinfo=timezone.utc)),
-        ("2015-04-02 22:32:31", datetime(2015, 4, 2, 22, 32, 31, tzinfo=timezone.utc)),
-        ("2015-04-03 00:32:31+02:00", datetime(2015, 4, 2, 22, 32, 31, tzinfo=timezone.utc)),
-        ("", None),
-        ("yesterday", None),
-        (1428013951, None),
-        (None, None),
-    ],
-)
-def test_parse_time(value: object, expected: datetime | None) -> None:
-    assert parse_time(value) == expected
+@pytest.mark.parametrize(("keep", "days"), [(-1, None), (None, -1)])
+def test_negative_keep_or_days_is_one_sentence(keep: int | None, days: int | None) -> None:
+    args = argparse.Namespace(package="skymap", channel=None, keep=keep, days=days, yes=False,
+                              token_env=None)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^--keep and --days must be whole numbers >= 0\.$"):
+        options_from(args, Settings())
 
 
 @pytest.mark.integration

@@ -14,7 +14,7 @@ from packaging.version import Version
 
 from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.http import HttpClient
-from nightly_sessions.index import DistFile, IndexClient, _parse_time, newest_compatible
+from nightly_sessions.index import DistFile, IndexClient, newest_compatible
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.simple_index import (
     JSON_TYPE,
@@ -502,22 +502,6 @@ def test_newest_compatible_none() -> None:
 def test_newest_compatible_bad_python_version() -> None:
     with pytest.raises(ConfigError, match="is not a Python version"):
         newest_compatible([_dist("1.0")], ANY, "three")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2026-01-02T03:04:05.123456Z", datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)),
-        ("2026-01-02T03:04:05+00:00", datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
-        ("2026-01-02T03:04:05", datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
-        ("yesterday", None),
-        ("", None),
-        (12, None),
-        (None, None),
-    ],
-)
-def test_parse_time(text: object, expected: datetime | None) -> None:
-    assert _parse_time(text) == expected
 
 
 def test_malformed_url_is_a_sentence() -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from nightly_sessions.cleanup import parse_time
 from nightly_sessions.testing.anaconda import (
     DEFAULT_OWNER,
     EXPIRED,
@@ -25,6 +24,7 @@ from nightly_sessions.testing.anaconda import (
     serve_anaconda,
 )
 from nightly_sessions.testing.wheelhouse import make_wheel
+from nightly_sessions.timestamps import parse_time
 
 TOKEN = "test-token-Qm7rX2"
 OWNER = DEFAULT_OWNER
