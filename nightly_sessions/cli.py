@@ -30,7 +30,7 @@ from nightly_sessions import (
     wheels,
 )
 from nightly_sessions.config import Settings, load_settings
-from nightly_sessions.errors import ConfigError, NightlyError
+from nightly_sessions.errors import ConfigError, NightlyError, describe_os_error
 from nightly_sessions.plan import Target
 from nightly_sessions.redact import redact
 from nightly_sessions.summary import append_step_summary
@@ -69,12 +69,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.project)
         return COMMANDS[args.command].run(args, settings)
     except NightlyError as exc:
-        if args.verbose:
-            print(redact("".join(traceback.format_exception(exc))), file=sys.stderr)  # noqa: T201
-        print(f"nightly-sessions: {redact(str(exc))}", file=sys.stderr)  # noqa: T201
-        return exc.exit_code
+        return _failed(exc, str(exc), exc.exit_code, verbose=args.verbose)
+    except OSError as exc:  # a file or program nothing closer explained
+        return _failed(exc, describe_os_error(exc), ConfigError.exit_code, verbose=args.verbose)
     except KeyboardInterrupt:
         return 130
+
+
+def _failed(error: BaseException, sentence: str, code: int, *, verbose: bool) -> int:
+    """Print the sentence (and, if asked, the traceback), redacted; return the exit code."""
+    if verbose:
+        print(redact("".join(traceback.format_exception(error))), file=sys.stderr)  # noqa: T201
+    print(f"nightly-sessions: {redact(sentence)}", file=sys.stderr)  # noqa: T201
+    return code
 
 
 # Commands. Each is a pair of small functions and one entry in COMMANDS.

@@ -43,6 +43,12 @@ class ProofError(NightlyError):
     exit_code = 4
 
 
+def describe_os_error(error: OSError) -> str:
+    """One sentence for an OSError nothing closer to it explained."""
+    where = f" {error.filename}" if error.filename else ""
+    return f"Could not use{where}: {error.strerror or error}; check that it exists and is readable."
+
+
 class ToolError(NightlyError):
     """An installer, build tool or uploader exited with an error."""
 

@@ -30,7 +30,7 @@ from nightly_sessions import (
     wheels,
 )
 from nightly_sessions.config import Settings, load_settings
-from nightly_sessions.errors import NightlyError
+from nightly_sessions.errors import NightlyError, describe_os_error
 from nightly_sessions.plan import Target
 from nightly_sessions.redact import redact
 
@@ -152,15 +152,19 @@ SESSIONS: dict[str, SessionSpec] = {
 }
 
 
-def _guarded(body: SessionBody, settings: Settings) -> Callable[[nox.Session], None]:
+def _guarded(spec: SessionSpec, settings: Settings) -> Callable[[nox.Session], None]:
+    """The session as nox sees it: failures end it with one redacted sentence."""
+
     def run(session: nox.Session) -> None:
         try:
-            body(session, settings)
+            spec.body(session, settings)
         except NightlyError as exc:
             session.error(redact(str(exc)))
+        except OSError as exc:  # a file or program the session needed: say which
+            session.error(redact(describe_os_error(exc)))
 
-    run.__name__ = body.__name__
-    run.__doc__ = body.__doc__
+    run.__name__ = spec.body.__name__
+    run.__doc__ = spec.description  # what `nox -l` shows
     return run
 
 
@@ -185,4 +189,4 @@ def register(**overrides: Any) -> None:
             venv_backend=_venv_backend(settings, spec),
             default=False,
         )
-        define(_guarded(spec.body, settings))
+        define(_guarded(spec, settings))

@@ -141,3 +141,18 @@ def test_unwritable_report_folder_keeps_the_runs_own_failure(
     assert code == 5  # the install failure, not the report's
     assert "Failed to install the project" in captured.err
     assert "Cannot write the report into" in captured.out
+
+
+def test_an_unexplained_os_error_is_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nightly_sessions import cli
+
+    def broken(args: object, settings: object) -> int:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "locked"))
+
+    monkeypatch.setitem(cli.COMMANDS, "plan", cli.Command("plan", lambda parser: None, broken))
+    assert main(["--project", str(tmp_path), "plan"]) == 2
+    err = capsys.readouterr().err
+    assert f"Could not use {tmp_path / 'locked'}: Permission denied" in err
+    assert "Traceback" not in err
