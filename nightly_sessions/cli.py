@@ -187,25 +187,6 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _check_dist_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths", type=Path, nargs="*",
-        help="wheels, sdists or folders (default: the 'dist-dir' setting)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--local",
-        action="store_true",
-        help="files for this machine only: allow local platform tags",
-    )
-
-
-def _check_dist(args: argparse.Namespace, settings: Settings) -> int:
-    paths = wheels.expand_paths(args.paths or [settings.dist_path])
-    wheels.require_valid(paths, for_upload=not args.local)
-    print(f"{len(paths)} file(s) ready for the nightly channel.")  # noqa: T201
-    return 0
-
-
 COMMANDS: dict[str, Command] = {
     "plan": Command("print the nightly install plan", _plan_arguments, _plan),
     "run": Command(
@@ -218,8 +199,8 @@ COMMANDS: dict[str, Command] = {
     "build": Command("build nightly wheels into the dist folder", _build_arguments, _build),
     "check-dist": Command(
         "check wheels and sdists before they go to the nightly channel",
-        _check_dist_arguments,
-        _check_dist,
+        wheels.add_arguments,
+        wheels.run_command,
     ),
     "issue": Command(
         "open, update or close the tracking issue from the test jobs' reports",

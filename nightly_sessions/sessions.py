@@ -31,6 +31,7 @@ from nightly_sessions import (
 )
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError, describe_os_error
+from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import Target
 from nightly_sessions.redact import redact
 
@@ -89,11 +90,9 @@ def build_nightly(session: nox.Session, settings: Settings) -> None:
 
 def check_dist(session: nox.Session, settings: Settings) -> None:
     """Check the wheels and sdists in the dist folder (or those given after --)."""
-    local = "--local" in session.posargs  # files for this machine only, not for upload
-    given = [Path(arg) for arg in session.posargs if arg != "--local"]
-    paths = wheels.expand_paths(given or [settings.dist_path])
-    wheels.require_valid(paths, for_upload=not local)
-    session.log(f"{len(paths)} file(s) ready for the nightly channel.")
+    args = parse_posargs("check_dist", wheels.add_arguments, session.posargs, session.log)
+    if args is not None:
+        wheels.run_command(args, settings, session.log)
 
 
 def _anaconda_client(session: nox.Session, settings: Settings) -> Path:

@@ -6,13 +6,14 @@ the file and the fix, so one run shows everything that must change.
 
 from __future__ import annotations
 
+import argparse
 import email.message
 import email.parser
 import email.policy
 import io
 import tarfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError
 
 SDIST_SUFFIXES = (".tar.gz", ".zip")
@@ -288,3 +290,29 @@ def require_valid(paths: Sequence[Path], *, for_upload: bool = True) -> None:
     problems = check_files(paths, for_upload=for_upload)
     if problems:
         raise ConfigError("\n".join(str(problem) for problem in problems))
+
+
+# `nox -s check_dist` and `python -m nightly_sessions check-dist`.
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the command and of the session (after `--`)."""
+    parser.add_argument(
+        "paths", type=Path, nargs="*",
+        help="wheels, sdists or folders (default: the 'dist-dir' setting)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="files for this machine only: allow local platform tags",
+    )
+
+
+def run_command(
+    args: argparse.Namespace, settings: Settings, log: Callable[[str], None] = print
+) -> int:
+    """Check the files (or the dist folder); raise ConfigError listing every problem."""
+    paths = expand_paths(args.paths or [settings.dist_path])
+    require_valid(paths, for_upload=not args.local)
+    log(f"{len(paths)} file(s) ready for the nightly channel.")
+    return 0
