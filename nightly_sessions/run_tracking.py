@@ -20,9 +20,9 @@ from nightly_sessions.tracking import (
     RunInfo,
     code,
     digest,
+    lifecycle,
     marker,
     read_state,
-    same_body,
 )
 
 DEFAULT_KEY = "nightly-wheels"
@@ -127,20 +127,18 @@ def _table(jobs: Sequence[Job]) -> str:
 def decide(jobs: Sequence[Job], body: str, existing: Issue | None, run: RunInfo) -> Decision:
     """Open, update, close or leave the issue, so that each change is told once."""
     broken = failing(jobs)
-    if not broken:
-        stopped = cancelled(jobs)
-        if stopped:
-            names = ", ".join(job.name for job in stopped)
-            return Decision("nothing", f"no job failed but {names} was cancelled", existing)
-        if existing is None:
-            return Decision("nothing", "every job passed and no tracking issue is open")
-        comment = f"Every job passed in {run.link}; closing."
-        return Decision("close", "every job passed", existing, comment)
-    if existing is None:
-        return Decision("open", "a job failed and no tracking issue is open")
-    if same_body(existing.body, body):
-        return Decision("nothing", f"issue #{existing.number} already shows this run", existing)
-    return Decision("update", "jobs failed again", existing, _update_comment(jobs, run, existing))
+    stopped = cancelled(jobs)
+    if not broken and stopped:
+        names = ", ".join(job.name for job in stopped)
+        return Decision("nothing", f"no job failed but {names} was cancelled", existing)
+    return lifecycle(
+        bool(broken),
+        body,
+        existing,
+        close_comment=f"Every job passed in {run.link}; closing.",
+        what_failed="a job failed",
+        update_comment=lambda issue: _update_comment(jobs, run, issue),
+    )
 
 
 def _update_comment(jobs: Sequence[Job], run: RunInfo, existing: Issue) -> str:

@@ -14,7 +14,7 @@ import itertools
 import json
 import re
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -831,18 +831,35 @@ def decide(
     if tests_result in ("cancelled", "skipped"):
         reason = f"the test jobs were {tests_result}; the tracking issue is left as it is"
         return Decision("nothing", reason, existing)
-    if not is_failing(jobs, tests_result):
+    return lifecycle(
+        is_failing(jobs, tests_result),
+        body,
+        existing,
+        close_comment=f"All nightly jobs passed in {run.link}; closing.",
+        what_failed="the nightly tests failed",
+        update_comment=lambda issue: _update_comment(jobs, run, issue),
+    )
+
+
+def lifecycle(
+    failing: bool,
+    body: str,
+    existing: Issue | None,
+    *,
+    close_comment: str,
+    what_failed: str,
+    update_comment: Callable[[Issue], str],
+) -> Decision:
+    """The one rule both tracking issues follow: open, update when changed, close when green."""
+    if not failing:
         if existing is None:
             return Decision("nothing", "every job passed and no tracking issue is open")
-        comment = f"All nightly jobs passed in {run.link}; closing."
-        return Decision("close", "every job passed", existing, comment)
+        return Decision("close", "every job passed", existing, close_comment)
     if existing is None:
-        return Decision("open", "the nightly tests failed and no tracking issue is open")
+        return Decision("open", f"{what_failed} and no tracking issue is open")
     if same_body(existing.body, body):
         return Decision("nothing", f"issue #{existing.number} already shows this run", existing)
-    return Decision(
-        "update", "the nightly tests failed again", existing, _update_comment(jobs, run, existing)
-    )
+    return Decision("update", f"{what_failed} again", existing, update_comment(existing))
 
 
 def _update_comment(jobs: Sequence[JobReport], run: RunInfo, existing: Issue) -> str:
