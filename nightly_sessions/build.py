@@ -51,6 +51,21 @@ class BuildOptions:
         return "--print-build-identifiers" in self.tool_args
 
 
+BUILD_HELP = """\
+nox -s build_nightly -- [--native] [--no-isolation] [CIBUILDWHEEL OPTIONS]
+
+  --native         build a plain wheel for this machine instead of running cibuildwheel
+  --no-isolation   build with the session's installed backend (no isolated environment)
+  anything else    goes to cibuildwheel (compiled projects), e.g. --platform linux,
+                   --archs auto64, --print-build-identifiers
+"""
+
+
+def wants_help(args: Sequence[str]) -> bool:
+    """Whether `nox -s build_nightly -- ...` asks for BUILD_HELP rather than a build."""
+    return "--help" in args or "-h" in args
+
+
 def parse_build_args(args: Sequence[str]) -> BuildOptions:
     """Our own flags (--native, --no-isolation); everything else goes to cibuildwheel."""
     ours = {"--native", "--no-isolation"}

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
@@ -288,16 +289,31 @@ class _Sources:
 
     index: IndexClient
     api: AnacondaApi
-    channel: str
+    channel: str  # where the project uploads
+    nightly_owner: str  # where the dependencies' nightlies are
+
+    def owner(self, role: Role) -> str:
+        return self.channel if role == "project" else self.nightly_owner
+
+
+def index_owner(index_url: str) -> str | None:
+    """The channel of an anaconda.org-style index URL: `[/t/<token>]/<owner>[/label/<l>]/simple`."""
+    segments = [segment for segment in urlsplit(index_url).path.split("/") if segment]
+    if segments[:1] == ["t"]:
+        segments = segments[2:]
+    if len(segments) >= 2 and segments[-1] == "simple" and segments[1:2] in (["simple"], ["label"]):
+        return segments[0]
+    return None
 
 
 def _sources(settings: Settings, channel: str) -> _Sources:
     http = HttpClient(timeout=settings.timeout, retries=settings.retries)
     index = IndexClient(settings.nightly_index_url, http=http)
-    return _Sources(index, AnacondaApi(settings.anaconda_api_url, None, http=http), channel)
+    api = AnacondaApi(settings.anaconda_api_url, None, http=http)
+    return _Sources(index, api, channel, index_owner(settings.nightly_index_url) or channel)
 
 
-def newest_upload(sources: _Sources, name: str) -> Upload | None:
+def newest_upload(sources: _Sources, name: str, role: Role = "project") -> Upload | None:
     """The newest upload of `name`: from PEP 700 dates on the index, else from the API.
 
     None when neither lists a file of it; NetworkError when a date cannot be read.
@@ -307,12 +323,12 @@ def newest_upload(sources: _Sources, name: str) -> Upload | None:
         dist = max(dated, key=lambda d: (d.upload_time, d.version))
         assert dist.upload_time is not None
         return Upload(dist.upload_time, str(dist.version), redact(sources.index.url))
-    return _newest_on_api(sources, name)
+    return _newest_on_api(sources, name, sources.owner(role))
 
 
-def _newest_on_api(sources: _Sources, name: str) -> Upload | None:
+def _newest_on_api(sources: _Sources, name: str, owner: str) -> Upload | None:
     """The latest upload time over every release's files, as the API reports them."""
-    api, owner = sources.api, sources.channel
+    api = sources.api
     where = f"{redact(api.url)}/package/{owner}/{name}"
     record = api.package(owner, name)
     if record is None:
@@ -345,7 +361,7 @@ def _newest_on_api(sources: _Sources, name: str) -> Upload | None:
 def judge(sources: _Sources, name: str, role: Role, days: int, now: datetime) -> Freshness:
     """Read `name`'s newest upload and compare its age with `days`."""
     try:
-        newest = newest_upload(sources, name)
+        newest = newest_upload(sources, name, role)
     except NetworkError as exc:
         return Freshness(name, role, "error", days, error=redact(str(exc)))
     if newest is None:

@@ -60,7 +60,7 @@ def nightly_tests(session: nox.Session, settings: Settings) -> None:
     """Install the project with nightly dependencies, prove them, run pytest, report."""
     result = testrun.run_nightly_tests(settings, environment(session), session.posargs)
     if result.exit_code:
-        session.error(redact(result.message or "The nightly test run failed."))
+        _fail(session, result.message or "The nightly test run failed.")
 
 
 def nightly_plan(session: nox.Session, settings: Settings) -> None:  # noqa: ARG001
@@ -84,6 +84,9 @@ def nightly_keepalive(session: nox.Session, settings: Settings) -> None:
 
 def build_nightly(session: nox.Session, settings: Settings) -> None:
     """Build wheels with a nightly version into the dist folder, checking every file."""
+    if build.wants_help(session.posargs):
+        session.log(build.BUILD_HELP)
+        return
     options = build.parse_build_args(session.posargs)
     build.build_nightly(settings, options, environment(session), log=session.log)
 
@@ -125,7 +128,7 @@ def nightly_freshness(session: nox.Session, settings: Settings) -> None:
     if options is not None:
         result = freshness.run(settings, options, log=session.log)
         if result.exit_code:
-            session.error(redact(result.message or "The freshness check failed."))
+            _fail(session, result.message or "The freshness check failed.")
 
 
 SESSIONS: dict[str, SessionSpec] = {
@@ -151,6 +154,11 @@ SESSIONS: dict[str, SessionSpec] = {
 }
 
 
+def _fail(session: nox.Session, sentence: str) -> None:
+    """End the session with `sentence`, redacted (nox adds the final full stop)."""
+    session.error(redact(sentence).rstrip("."))
+
+
 def _guarded(spec: SessionSpec, settings: Settings) -> Callable[[nox.Session], None]:
     """The session as nox sees it: failures end it with one redacted sentence."""
 
@@ -158,9 +166,9 @@ def _guarded(spec: SessionSpec, settings: Settings) -> Callable[[nox.Session], N
         try:
             spec.body(session, settings)
         except NightlyError as exc:
-            session.error(redact(str(exc)))
+            _fail(session, str(exc))
         except OSError as exc:  # a file or program the session needed: say which
-            session.error(redact(describe_os_error(exc)))
+            _fail(session, describe_os_error(exc))
 
     run.__name__ = spec.body.__name__
     run.__doc__ = spec.description  # what `nox -l` shows

@@ -483,3 +483,10 @@ def test_real_nox_session_builds_in_isolation(tmp_path: Path, session_index: Pyp
 def test_is_compiled_reads_odd_tables_without_crashing(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('build-system = "x"\ntool = 5\n', encoding="utf-8")
     assert build.is_compiled(tmp_path) is False
+
+
+def test_help_is_ours_not_cibuildwheels() -> None:
+    assert build.wants_help(["--help"])
+    assert build.wants_help(["--platform", "linux", "-h"])
+    assert not build.wants_help(["--platform", "linux"])
+    assert "--native" in build.BUILD_HELP

@@ -378,3 +378,34 @@ def test_command_line_and_nox_session(server: AnacondaServer, project: Path) -> 
     assert "Traceback" not in session.stderr
     report = json.loads((project / "nightly-reports/freshness/freshness-report.json").read_text())
     assert report["outcome"] == "stale"
+
+
+@pytest.mark.parametrize(
+    ("url", "owner"),
+    [
+        (
+            "https://pypi.anaconda.org/scientific-python-nightly-wheels/simple",
+            "scientific-python-nightly-wheels",
+        ),
+        ("https://pypi.anaconda.org/t/tok-1/my-org/simple", "my-org"),
+        ("https://pypi.anaconda.org/my-org/label/dev/simple", "my-org"),
+        ("https://pypi.org/simple", None),
+        ("http://127.0.0.1:8080/simple", None),
+    ],
+)
+def test_dependencies_are_looked_up_on_the_nightly_index_owner(url: str, owner: str | None) -> None:
+    assert freshness.index_owner(url) == owner
+
+
+def test_own_channel_for_the_project_nightly_channel_for_dependencies(
+    server: AnacondaServer, project: Path
+) -> None:
+    server.add_file(
+        "my-lab", "skymap", "1.0.dev2", "skymap-1.0.dev2-py3-none-any.whl", b"x",
+        upload_time=NOW - timedelta(days=2),
+    )  # fmt: skip
+    upload(server, "tinyarray", "1.1.dev0", 1)  # on the nightly channel, not on my-lab
+    settings = settings_for(server, project, channel="my-lab")
+    result, _, report = check(settings, channel="my-lab")
+    assert result.exit_code == 0
+    assert statuses(report) == {"skymap": "fresh", "tinyarray": "fresh"}
