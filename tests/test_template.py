@@ -18,8 +18,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import copier
 import jinja2
 import nox.project
 import pytest
@@ -33,9 +35,11 @@ from nightly_sessions.testing.github import JobRecord, StepRecord, serve_github
 from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.template import (
     ANSWERS_FILE,
+    BASE_ANSWERS,
     ROOT,
     copy_template,
     git,
+    git_environment,
     make_template_repo,
     render,
 )
@@ -53,6 +57,9 @@ ALL_PLATFORMS = [
 ]
 RUNNER_OS = {"ubuntu-latest": "Linux", "macos-latest": "macOS", "windows-latest": "Windows"}
 NOX_COMMAND = re.compile(r'^uvx --from "nox==[\d.]+" nox --session (\w+)(?: (.*))?$')
+NOX_PIN = re.compile(r'run: uvx --from "(nox==[\d.]+)" nox ')
+REPOSITORY = "example-org/skymap"
+DIST_ENV = {"NIGHTLY_DIST_DIR": "dist"}  # where the artifacts are kept and gathered
 
 
 def _combinations() -> dict[str, dict[str, Any]]:
@@ -90,7 +97,7 @@ def _combinations() -> dict[str, dict[str, Any]]:
         upload_token_secret="SKYMAP_NIGHTLY_TOKEN",
         upload_with="session",
     )
-    combos["compiled-explicit-one"].update(keepalive=False)
+    combos["compiled-explicit-one"].update(keepalive=False, check_freshness=False)
     combos["pure-auto-several"].update(
         test_cron="*/30 0-6/2 1,15 JAN-JUN MON-FRI",
         test_oses=["ubuntu-latest", "windows-latest"],
@@ -224,6 +231,20 @@ def test_every_action_is_pinned_by_commit_sha_with_its_version(rendered: dict[st
     )
 
 
+def test_every_pinned_action_is_used(rendered: dict[str, Path]) -> None:
+    """No pin lingers that no workflow uses (nobody would notice it going stale)."""
+    source = (ROOT / "copier-includes" / "workflows.jinja").read_text()
+    pins = re.findall(r"^\s*'[\w-]+': '([^']+)',$", source, re.MULTILINE)
+    assert len(pins) >= 6, pins
+    used = {
+        line.split("uses:", 1)[1].strip()
+        for path in workflow_files(rendered)
+        for line in path.read_text().splitlines()
+        if "uses:" in line
+    }
+    assert set(pins) == used
+
+
 def test_workflows_hold_least_privilege_and_pass_values_through_env(
     rendered: dict[str, Path],
 ) -> None:
@@ -297,6 +318,8 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         # The report's job name is the artifact's suffix, which the tracking issue relies on.
         job_name = "py${{ matrix.python-version }}-${{ runner.os }}"
         assert run["env"]["NIGHTLY_JOB"] == job_name
+        # The folder the artifact keeps, whatever report-dir the project set.
+        assert run["env"]["NIGHTLY_REPORT_DIR"] == "nightly-reports"
         report = next(step for step in steps(tests) if "upload-artifact" in step.get("uses", ""))
         assert report["if"] == "${{ always() }}"  # reports survive failing tests
         assert report["with"] == {
@@ -309,7 +332,10 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         assert set(data["jobs"]) == expected | when(answers.get("keepalive", True), "keepalive")
         if issue_jobs(answers):
             check_report_job(data["jobs"]["report"], pythons, oses)
-            check_freshness_step(data["jobs"]["report"], available(answers, "nightly_freshness"))
+            wanted = available(answers, "nightly_freshness") and answers.get(
+                "check_freshness", True
+            )
+            check_freshness_step(data["jobs"]["report"], wanted)
 
 
 def check_freshness_step(job: dict[str, Any], wanted: bool) -> None:
@@ -328,12 +354,71 @@ def check_freshness_step(job: dict[str, Any], wanted: bool) -> None:
     assert issue_step["if"] == "${{ !cancelled() }}"  # a stale channel still gets reported
 
 
+def acts_upstream(first: str) -> str:
+    """The `if:` of every job that uploads or touches a tracking issue."""
+    return (
+        f"${{{{ {first}"
+        " && (github.event_name == 'schedule' || github.event_name == 'workflow_dispatch')"
+        " && (github.event_name == 'schedule'"
+        " || github.ref == format('refs/heads/{0}', github.event.repository.default_branch))"
+        f" && github.repository == '{REPOSITORY}' }}}}"
+    )
+
+
+GITHUB_EXPRESSION = re.compile(r"^(\s+|[\w.]+(\(\))?|'[^']*'|==|&&|\|\||!|\(|\)|,)*$")
+
+
+def runs(condition: str, event: str, ref: str, repository: str = REPOSITORY) -> bool:
+    """Evaluate a job's `if:` for a run of `event` on `ref`, the default branch being main.
+
+    Only the operators the workflows use (&&, ||, ==, format, the status functions) are
+    translated; anything else fails the check below instead of being misread.
+    """
+    expression = condition.removeprefix("${{").removesuffix("}}")
+    assert GITHUB_EXPRESSION.match(expression), expression
+    python = (
+        expression.replace("&&", " and ")
+        .replace("||", " or ")
+        .replace("!cancelled()", "True")
+        .replace("always()", "True")
+    )
+    github = SimpleNamespace(
+        event_name=event,
+        ref=ref,
+        repository=repository,
+        event=SimpleNamespace(repository=SimpleNamespace(default_branch="main")),
+    )
+    names = {"github": github, "format": lambda text, *args: text.format(*args)}
+    return bool(eval(python, {"__builtins__": {}}, names))
+
+
+def test_only_the_default_branch_uploads_and_reports(rendered: dict[str, Path]) -> None:
+    """A manual run from another branch builds and tests, but never uploads nor reports."""
+    acting = {"upload": "!cancelled()", "report": "always()"}
+    checked = set()
+    for path in workflow_files(rendered):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            if name not in acting:
+                assert "if" not in job or "schedule" in job["if"], f"{path}: {name}"
+                continue
+            checked.add((path.name, name))
+            condition = job["if"]
+            assert condition == acts_upstream(acting[name]), f"{path}: {name}"
+            assert runs(condition, "schedule", "refs/heads/main")
+            assert runs(condition, "workflow_dispatch", "refs/heads/main")
+            assert not runs(condition, "workflow_dispatch", "refs/heads/my-feature")
+            assert not runs(condition, "workflow_dispatch", "refs/tags/main")
+            assert not runs(condition, "push", "refs/heads/main")
+            assert not runs(condition, "schedule", "refs/heads/main", repository="fork/skymap")
+    assert checked == {
+        ("nightly-tests.yml", "report"), ("nightly-wheels.yml", "upload"),
+        ("nightly-wheels.yml", "report"),
+    }  # fmt: skip
+
+
 def check_report_job(job: dict[str, Any], pythons: list[str], oses: list[str]) -> None:
     assert job["needs"] == ["tests"]
-    assert job["if"] == (
-        "${{ always() && (github.event_name == 'schedule' || github.event_name == "
-        "'workflow_dispatch') && github.repository == 'example-org/skymap' }}"
-    )
+    assert job["if"] == acts_upstream("always()")
     assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
     assert job["concurrency"] == {"group": "nightly-tracking-issue", "cancel-in-progress": False}
     [download] = [step for step in steps(job) if "download-artifact" in step.get("uses", "")]
@@ -365,8 +450,11 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
         build = data["jobs"]["build"]
         uses = [step.get("uses", "") for step in steps(build)]
         assert not any("cibuildwheel" in use for use in uses)  # the session stamps the version
-        arguments, _ = nox_steps(build)["build_nightly"]
+        arguments, build_step = nox_steps(build)["build_nightly"]
         assert arguments == ""
+        # Nothing overrides the project's [tool.cibuildwheel] (test-command included):
+        # the only variable is the folder the artifact keeps, whatever dist-dir says.
+        assert build_step["env"] == DIST_ENV
         checkout = next(step for step in steps(build) if "checkout" in step.get("uses", ""))
         assert checkout["with"] == {"persist-credentials": False, "fetch-depth": 0}
         kept = next(step for step in steps(build) if "upload-artifact" in step.get("uses", ""))
@@ -389,8 +477,7 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
             assert report["permissions"] == {
                 "contents": "read", "issues": "write", "actions": "read"
             }  # fmt: skip
-            assert report["if"].startswith("${{ always() && (github.event_name == 'schedule'")
-            assert "github.repository == 'example-org/skymap'" in report["if"]
+            assert report["if"] == acts_upstream("always()")
             assert nox_steps(report)["nightly_issue"][0] == "-- --workflow-run"
         dependabot = project / ".github" / "dependabot.yml"
         assert dependabot.exists() == answers.get("dependabot", True)
@@ -400,9 +487,7 @@ def check_upload_job(upload_job: dict[str, Any], answers: dict[str, Any]) -> Non
     assert upload_job["permissions"] == {"contents": "read"}
     assert upload_job["needs"] == ["build"]
     assert upload_job["environment"]["name"] == "nightly-upload"
-    assert "github.repository == 'example-org/skymap'" in upload_job["if"]
-    assert "github.event_name == 'schedule'" in upload_job["if"]
-    assert "github.event_name == 'workflow_dispatch'" in upload_job["if"]
+    assert upload_job["if"] == acts_upstream("!cancelled()")
     names = [step["name"] for step in steps(upload_job)]
     assert names[-3:] == [
         "Gather the files of every build job",
@@ -411,13 +496,14 @@ def check_upload_job(upload_job: dict[str, Any], answers: dict[str, Any]) -> Non
     ]
     gather, _, action = steps(upload_job)[-3:]
     assert gather["with"] == {"pattern": "nightly-wheels-*", "path": "dist", "merge-multiple": True}
-    assert nox_steps(upload_job)["check_dist"][0] == ""
+    arguments, check = nox_steps(upload_job)["check_dist"]
+    assert (arguments, check["env"]) == ("", DIST_ENV)
     secret = answers.get("upload_token_secret", "ANACONDA_ORG_UPLOAD_TOKEN")
     if answers.get("upload_with") == "session":
         arguments, step = nox_steps(upload_job)["upload_nightly"]
         assert arguments == "-- --verify"
         # The session reads the variable named by upload_token_env, the same answer.
-        assert step["env"] == {secret: f"${{{{ secrets.{secret} }}}}"}
+        assert step["env"] == {**DIST_ENV, secret: f"${{{{ secrets.{secret} }}}}"}
         assert "uses" not in action
     else:
         assert action["uses"].startswith("scientific-python/upload-nightly-action@")
@@ -463,7 +549,14 @@ def test_noxfile_pins_nightly_sessions_to_the_template_commit(
     expected = f"nightly-sessions @ git+file://{template_repo}@{commit}"
     noxfile = rendered["pure-auto-one"] / "noxfile.py"
     script = nox.project.load_toml(str(noxfile))
-    assert script["dependencies"] == ["nox>=2025.2.9", expected]
+    # Script mode installs the very nox that CI starts with uvx, not any newer one.
+    workflows = {
+        pin
+        for path in workflow_files({"pure-auto-one": rendered["pure-auto-one"]})
+        for pin in NOX_PIN.findall(path.read_text())
+    }
+    [nox_pin] = workflows
+    assert script["dependencies"] == [nox_pin, expected]
     assert script["requires-python"] == ">=3.10"
     text = noxfile.read_text()
     assert 'nox.needs_version = ">=2025.2.9"' in text
@@ -471,6 +564,7 @@ def test_noxfile_pins_nightly_sessions_to_the_template_commit(
     assert git(template_repo, "cat-file", "-t", commit) == "commit"
     module = (rendered["module-layout"] / "noxfile_nightly.py").read_text()
     assert f'REQUIREMENT = "{expected}"' in module
+    assert f'# dependencies = ["{nox_pin}", "<REQUIREMENT>"]' in module
 
 
 def test_register_call_carries_the_answers(rendered: dict[str, Path]) -> None:
@@ -492,7 +586,122 @@ def test_answers_file_lets_copier_update(rendered: dict[str, Path], template_rep
     assert recorded["_commit"] == "v1"
     assert recorded["cibw_platforms"] == ["ubuntu-24.04-arm"]
     assert recorded["upload_token_secret"] == "SKYMAP_NIGHTLY_TOKEN"
+    assert recorded["check_freshness"] is True
+    off = yaml.safe_load((rendered["compiled-explicit-one"] / ANSWERS_FILE).read_text())
+    assert off["check_freshness"] is False  # `copier update` keeps it off until asked
     assert "sessions_available" not in recorded  # computed, never frozen into a project
+
+
+def words(text: str) -> str:
+    """`text` with every run of whitespace as one space: messages wrap where they like."""
+    return " ".join(text.split())
+
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+LOCAL = "a local copy, which CI runners cannot install"
+SSH = "an SSH URL, which CI runners cannot install from without a key"
+
+
+def message_after_copy(src: str, commit: str | None, **data: Any) -> str:
+    """copier.yml's `_message_after_copy`, rendered as copier does, for a source `src`."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT),
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],  # copier's own
+        undefined=jinja2.StrictUndefined,
+    )
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    context = {
+        name: question["default"]
+        for name, question in config.items()
+        if not name.startswith("_") and "default" in question
+    }
+    context.update(
+        project_name="skymap",
+        repository=REPOSITORY,
+        _copier_answers={"_src_path": src},
+        _copier_conf={"answers_file": ANSWERS_FILE, "vcs_ref_hash": commit},
+        **data,
+    )
+    return words(environment.from_string(config["_message_after_copy"]).render(context))
+
+
+@pytest.mark.parametrize(
+    ("src", "commit", "warning"),
+    [
+        ("https://github.com/scientific-python/nightly-sessions", SHA, None),
+        ("gh:scientific-python/nightly-sessions", SHA, None),
+        ("/home/me/nightly-sessions", SHA, LOCAL),
+        ("file:///home/me/nightly-sessions", SHA, LOCAL),
+        ("git+file:///home/me/nightly-sessions", SHA, LOCAL),
+        ("/home/me/plain-folder", None, LOCAL),  # not a git repository: no commit
+        ("git@github.com:scientific-python/nightly-sessions.git", SHA, SSH),
+    ],
+)
+def test_message_warns_when_ci_cannot_install_the_pin(
+    src: str, commit: str | None, warning: str | None
+) -> None:
+    message = message_after_copy(src, commit)
+    if warning is None:
+        assert "WARNING" not in message
+        assert "CI runners" not in message
+        return
+    assert f"WARNING: noxfile.py pins nightly-sessions from {src}, {warning}." in message
+    assert "CI needs a URL it can reach, e.g. the GitHub URL of nightly-sessions" in message
+    # How to change it: both places at once, so that `copier update` keeps the new URL.
+    assert f"{ANSWERS_FILE}: _src_path: <URL>" in message
+    assert f'noxfile.py: "nightly-sessions @ git+<URL>@{commit or "<commit>"}"' in message
+
+
+def test_message_of_a_relative_path_asks_for_a_reachable_url() -> None:
+    message = message_after_copy("../nightly-sessions", SHA)
+    assert "nightly-sessions is NOT pinned in noxfile.py" in message
+    assert "Copy it from a URL your CI can reach" in message
+    assert "WARNING" not in message
+
+
+def test_message_points_the_token_to_the_upload_environment() -> None:
+    message = message_after_copy("gh:scientific-python/nightly-sessions", SHA)
+    assert (
+        "Store the upload token as the secret ANACONDA_ORG_UPLOAD_TOKEN of the environment"
+        " nightly-upload in example-org/skymap (Settings > Environments; allow only your"
+        " default branch to deploy), or as a repository secret." in message
+    )
+
+
+@pytest.mark.parametrize("check_freshness", [True, False])
+def test_message_says_how_to_switch_the_freshness_check(check_freshness: bool) -> None:
+    message = message_after_copy(
+        "gh:scientific-python/nightly-sessions", SHA, check_freshness=check_freshness
+    )
+    switch = (
+        f"copier update --trust --defaults --answers-file {ANSWERS_FILE}"
+        f" --data check_freshness={str(not check_freshness).lower()}"
+    )
+    assert switch in message
+    if check_freshness:
+        assert "fails until your first nightly is on the channel" in message
+    else:
+        assert "Once your first nightly is on the channel, turn on" in message
+
+
+def test_copier_shows_the_warning_after_copying_from_an_absolute_path(
+    template_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real copier prints the message, with the recorded source and commit."""
+    with git_environment():
+        copier.run_copy(
+            str(template_repo),
+            tmp_path / "project",
+            data=BASE_ANSWERS,
+            defaults=True,
+            unsafe=True,
+            quiet=False,
+        )
+    message = words(capsys.readouterr().err)
+    commit = git(template_repo, "rev-parse", "v1")
+    assert f"pins nightly-sessions from {template_repo}, {LOCAL}." in message
+    assert f'"nightly-sessions @ git+<URL>@{commit}"' in message
+    assert f"git+file://{template_repo}@{commit}" in (tmp_path / "project/noxfile.py").read_text()
 
 
 def test_existing_noxfile_is_kept_and_imports_the_module(rendered: dict[str, Path]) -> None:
@@ -566,7 +775,6 @@ def plain_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("test_extras", "test!", "'test!' is not a valid extra name"),
         ("test_groups", "dev_", "'dev_' is not a valid group name"),
         ("project_name", "-skymap", "'-skymap' is not a valid project name"),
-        ("import_name", "sky-map", "'sky-map' is not a Python import name"),
         (
             "python_versions",
             ["3.8"],
@@ -604,7 +812,6 @@ def test_unusual_but_valid_answers_are_accepted(plain_template: Path, tmp_path: 
         plain_template,
         tmp_path / "project",
         project_name="sky.map_2",
-        import_name="sky.map",
         repository="Example-Org/sky.map_2",
         test_cron="0,30 */4 1-7 jan-mar/2 sun",
         nightly_packages="numpy,scipy pandas",
@@ -625,11 +832,13 @@ def local_command(command: str) -> str:
     return f"{shlex.quote(sys.executable)} -m nox --no-color {command[prefix.end() :]}"
 
 
-def workflow_command(project: Path) -> str:
-    """The test job's `run:` line, with nox from this environment instead of uvx."""
+def workflow_command(project: Path) -> tuple[str, dict[str, str]]:
+    """The test job's `run:` line, with nox from this environment instead of uvx, and
+    the step's environment variables that need no GitHub expression."""
     job = workflow(project, "nightly-tests.yml")["jobs"]["tests"]
-    [command] = [step["run"] for step in steps(job) if "nox" in step.get("run", "")]
-    return local_command(command)
+    [step] = [step for step in steps(job) if "nox" in step.get("run", "")]
+    env = {key: str(value) for key, value in step["env"].items() if "${{" not in str(value)}
+    return local_command(step["run"]), env
 
 
 @pytest.mark.integration
@@ -706,11 +915,17 @@ def test_copied_project_runs_nightly_tests_end_to_end(
         test_extras="test",
         python_versions=sorted([python, other]),
     )
+    # A project that keeps its reports elsewhere locally: the step's own environment
+    # puts them where the workflow's artifact looks.
+    pyproject = world.project / "pyproject.toml"
+    assert pyproject.read_text().rstrip().endswith('packages = "auto"')  # the last table
+    pyproject.write_text(pyproject.read_text() + 'report-dir = "local-reports"\n')
     # The workflow's own command; its matrix entry selects one of the two Pythons.
+    command, step_env = workflow_command(world.project)
     result = subprocess.run(
-        ["bash", "-c", workflow_command(world.project)],
+        ["bash", "-c", command],
         cwd=world.project,
-        env=world.env(NOX_SCRIPT_MODE="none", PYTHON_VERSION=python),
+        env=world.env(NOX_SCRIPT_MODE="none", PYTHON_VERSION=python, **step_env),
         capture_output=True,
         text=True,
         check=False,
@@ -718,6 +933,7 @@ def test_copied_project_runs_nightly_tests_end_to_end(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"nightly_tests-{other}" not in result.stderr
+    assert not (world.project / "local-reports").exists()
     [path] = (world.project / "nightly-reports").rglob("nightly-report.json")
     report = json.loads(path.read_text())
     assert report["outcome"] == "passed"
