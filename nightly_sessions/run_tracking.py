@@ -19,6 +19,7 @@ from nightly_sessions.tracking import (
     Issue,
     RunInfo,
     code,
+    describe_change,
     digest,
     lifecycle,
     marker,
@@ -144,14 +145,6 @@ def decide(jobs: Sequence[Job], body: str, existing: Issue | None, run: RunInfo)
 def _update_comment(jobs: Sequence[Job], run: RunInfo, existing: Issue) -> str:
     broken = failing(jobs)
     names = ", ".join(code(job.name) for job in broken)
-    before = read_state(existing.body)
-    now = failure_state(jobs)
-    newest = "the description above shows the newest state."
-    if before is None:
-        change = newest.capitalize()
-    elif before.digest == now.digest:
-        change = f"The same jobs and steps failed as before; {newest}"
-    else:
-        new, fixed = len(now.keys - before.keys), len(before.keys - now.keys)
-        change = f"The failures changed: {new} new, {fixed} no longer failing; {newest}"
+    same = "The same jobs and steps failed"
+    change = describe_change(read_state(existing.body), failure_state(jobs), same)
     return f"Still failing in {run.link}: {names}. {change}"

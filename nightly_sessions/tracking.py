@@ -872,16 +872,18 @@ def _update_comment(jobs: Sequence[JobReport], run: RunInfo, existing: Issue) ->
         else ""
     )
     summary = f"{counts}{len(failing)} of {len(jobs)} job{'s' if len(jobs) != 1 else ''}"
-    before = read_state(existing.body)
-    now = failure_state(jobs)
+    change = describe_change(read_state(existing.body), failure_state(jobs), "Same failures")
+    return f"Still failing in {run.link}: {summary}. {change}"
+
+
+def describe_change(before: FailureState | None, now: FailureState, same: str) -> str:
+    """How the failures differ from those the issue showed, for the update comment."""
     newest = "the description above shows the newest state."
     if before is None:
-        change = newest.capitalize()
-    elif before.digest == now.digest:
-        change = f"Same failures as before; {newest}"
-    elif before.complete and now.complete:
+        return newest.capitalize()
+    if before.digest == now.digest:
+        return f"{same} as before; {newest}"
+    if before.complete and now.complete:
         new, fixed = len(now.keys - before.keys), len(before.keys - now.keys)
-        change = f"The failures changed: {new} new, {fixed} no longer failing; {newest}"
-    else:
-        change = f"The failures changed ({before.count} failing before, {now.count} now); {newest}"
-    return f"Still failing in {run.link}: {summary}. {change}"
+        return f"The failures changed: {new} new, {fixed} no longer failing; {newest}"
+    return f"The failures changed ({before.count} failing before, {now.count} now); {newest}"
