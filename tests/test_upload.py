@@ -99,6 +99,14 @@ def older_build(tmp_path: Path, wheel: Path) -> bytes:
     return make_wheel(tmp_path / "older", "skymap", VERSION, tag=tag, modules=modules).read_bytes()
 
 
+def seed_older_build(server: AnacondaServer, dist: Path, tmp_path: Path) -> tuple[Path, bytes]:
+    """The channel already holds a different file under the first wheel's name."""
+    first = wheels(dist)[0]
+    old = older_build(tmp_path, first)
+    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    return first, old
+
+
 def assert_channel_holds(server: AnacondaServer, files: list[Path]) -> None:
     stored = server.files()
     assert sorted(stored) == sorted(f.name for f in files)
@@ -229,9 +237,7 @@ def test_same_file_is_skipped_and_a_second_run_sends_nothing(
 def test_different_file_is_refused_with_why_and_others_still_go_up(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     with pytest.raises(NetworkError, match="1 of 3 file"):
         run(options(server, dist))
     assert server.files()[first.name].data == old
@@ -261,9 +267,7 @@ def test_replace_keeps_a_verified_copy_until_the_new_file_is_committed(
 def test_failed_replacement_puts_the_old_file_back(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     server.inject("commit", Fault.error(404), times=FAST.attempts, match=first.name)
     with pytest.raises(NetworkError, match="1 of 3"):
         run(options(server, dist, replace=True))
@@ -274,9 +278,7 @@ def test_failed_replacement_puts_the_old_file_back(
 def test_when_putting_back_fails_too_the_copy_is_kept_and_named(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     server.inject("commit", Fault.error(404), times=None, match=first.name)
     with pytest.raises(NetworkError) as caught:
         run(options(server, dist, replace=True))
@@ -350,9 +352,7 @@ def running(pid: int) -> bool:
 def test_client_dying_in_the_middle_of_a_replace_puts_the_old_file_back(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     python = sabotaged_client(tmp_path / "sabotage", "exit")
     with pytest.raises(ToolError, match="stopped with exit code 1"):
         upload(options(server, dist, replace=True), client=lambda: python, environ=ENV)
@@ -367,9 +367,7 @@ def test_client_dying_in_the_middle_of_a_replace_puts_the_old_file_back(
 def test_client_dying_and_putting_back_failing_keeps_the_copy_and_names_it(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     python = sabotaged_client(tmp_path / "sabotage", "always")
     with pytest.raises(ToolError) as caught:
         upload(options(server, dist, replace=True), client=lambda: python, environ=ENV)
@@ -386,9 +384,7 @@ def test_client_dying_and_putting_back_failing_keeps_the_copy_and_names_it(
 def test_token_expiring_after_the_old_file_was_deleted_keeps_the_copy_and_names_it(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     server.inject("stage", Fault.expired(), times=None)
     with pytest.raises(NetworkError) as caught:
         run(options(server, dist, replace=True))
@@ -409,9 +405,7 @@ def test_token_expiring_after_the_old_file_was_deleted_keeps_the_copy_and_names_
 def test_sigterm_in_the_middle_of_a_replace_kills_the_client_and_puts_the_old_file_back(
     server: AnacondaServer, dist: Path, tmp_path: Path
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     python = sabotaged_client(tmp_path / "sabotage", "term")
     anaconda = tmp_path / "sabotage" / "anaconda"
     anaconda.write_text(f"#!{python}\n")  # the client the command line finds
@@ -539,9 +533,7 @@ def test_verify_waits_until_the_index_lists_the_files(
 def test_a_file_whose_state_appears_during_the_upload_is_not_overwritten(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     server.inject("dist", Fault.error(404), times=1, match=first.name)  # the check sees none
     with pytest.raises(NetworkError, match="1 of 3"):
         run(options(server, dist))
@@ -579,9 +571,7 @@ def test_replace_without_a_safe_copy_leaves_the_old_file_alone(
     break_it: Callable[[AnacondaServer, Path], None],
     expected: str,
 ) -> None:
-    first = wheels(dist)[0]
-    old = older_build(tmp_path, first)
-    server.add_file(OWNER, "skymap", VERSION, first.name, old)
+    first, old = seed_older_build(server, dist, tmp_path)
     break_it(server, dist)
     with pytest.raises(NetworkError, match="1 of 3"):
         run(options(server, dist, replace=True))
