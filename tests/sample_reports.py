@@ -2,7 +2,7 @@
 
 `SampleRuns.get(suite)` runs pytest with `--report-log` on a copy of
 tests/samples/suites/<suite> once per test session; `job_folder` lays out what a matrix
-job uploads (nightly-report.json in the lead's schema 1, pytest-log.jsonl next to it)
+job uploads (nightly-report.json in report schema 1, pytest-log.jsonl next to it)
 under `nightly-reports-<job>`, as actions/download-artifact puts it.
 """
 
