@@ -19,6 +19,13 @@ def world(tmp_path: Path, base_index: PypiServer, nightly_index: PypiServer) -> 
     return build_world(tmp_path, base_index, nightly_index)
 
 
+def new_venv(tmp_path: Path) -> Path:
+    """An empty virtual environment; its interpreter."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(venv)], check=True)
+    return venv / "bin" / "python"
+
+
 def use_world(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NIGHTLY_INDEX_URL", world.nightly.url)
     monkeypatch.setenv("NIGHTLY_BASE_INDEX_URL", world.base.url)
@@ -44,9 +51,7 @@ def test_run_then_verify_then_report(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     use_world(world, monkeypatch)
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python = new_venv(tmp_path)
     project = ["--project", str(world.project)]
     assert (
         main([*project, "run", "--python", str(python), "--", "-q", "-p", "no:cacheprovider"]) == 0
@@ -134,9 +139,8 @@ def test_unwritable_report_folder_keeps_the_runs_own_failure(
     monkeypatch.setenv("NIGHTLY_REPORT_DIR", str(blocker))
     monkeypatch.setenv("NIGHTLY_BASE_INDEX_URL", f"http://127.0.0.1:{free_port()}/simple")
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(venv)], check=True)
-    code = main(["--project", str(world.project), "run", "--python", str(venv / "bin" / "python")])
+    python = new_venv(tmp_path)
+    code = main(["--project", str(world.project), "run", "--python", str(python)])
     captured = capsys.readouterr()
     assert code == 5  # the install failure, not the report's
     assert "Failed to install the project" in captured.err
