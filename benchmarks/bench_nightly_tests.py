@@ -65,7 +65,7 @@ def main() -> None:
         root = Path(folder)
         shutil.copytree(download_wheels(), root / "base")
         tinyarray_wheel(root / "base", "1.0")
-        tinyarray_wheel(root / "nightly", "1.1.0.dev0+git20261123.bbbbbbb")
+        tinyarray_wheel(root / "nightly", "1.1.0.dev0+git20261122.fa57e57")
         project = root / "skymap"
         shutil.copytree(
             EXAMPLE_PROJECT, project, ignore=shutil.ignore_patterns(".nox", "nightly-reports")

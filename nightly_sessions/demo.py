@@ -37,7 +37,7 @@ from nightly_sessions.testing.wheelhouse import TEST_TOOLS, download_wheels
 MARKER = ".nightly-sessions-demo"
 REPOSITORY = "example-org/skymap"
 GOOD_NIGHTLY = "1.1.0.dev0+git20261120.aaaaaaa"
-BROKEN_NIGHTLY = "1.1.0.dev0+git20261123.bbbbbbb"
+BROKEN_NIGHTLY = "1.1.0.dev0+git20261123.badcafe"
 UPLOAD_TOKEN_ENV = "ANACONDA_ORG_UPLOAD_TOKEN"  # noqa: S105 - a variable name
 
 

@@ -20,7 +20,7 @@ def test_the_whole_loop_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixtu
     for number in range(1, len(STAGES) + 1):
         assert f"[{number}/{len(STAGES)}]" in printed
     assert printed.count("      ok (") == len(STAGES)
-    assert "tinyarray  1.1.0.dev0+git20261123.bbbbbbb" in printed  # the red run's table
+    assert "tinyarray  1.1.0.dev0+git20261123.badcafe" in printed  # the red run's table
     assert "FAILED tests/test_skymap.py::test_span" in printed
     assert "Every stand-in server has been stopped." in printed
     # What each stage left behind.

@@ -86,7 +86,7 @@ def test_allowed_missing_package_passes(world: World) -> None:
 
 
 def test_failing_tests_leave_report_log_and_fail(world: World) -> None:
-    tinyarray_wheel(world.nightly.directory, "1.1.0.dev0+git20261124.ccccccc", broken=True)
+    tinyarray_wheel(world.nightly.directory, "1.1.0.dev0+git20261124.badf00d", broken=True)
     result = run_nox(world, "-s", "nightly_tests", "--", "-p", "no:cacheprovider")
     assert result.returncode != 0
     assert (
@@ -96,7 +96,7 @@ def test_failing_tests_leave_report_log_and_fail(world: World) -> None:
     report = report_of(world)
     assert report["outcome"] == "tests-failed"
     assert report["pytest"]["failed"] == 1
-    assert report["packages"][0]["installed"] == "1.1.0.dev0+git20261124.ccccccc"
+    assert report["packages"][0]["installed"] == "1.1.0.dev0+git20261124.badf00d"
     log = (reports(world) / "pytest-log.jsonl").read_text()
     assert "test_span" in log
 

@@ -32,7 +32,11 @@ _BROKEN = _GOOD.replace("return max(values)", "return min(values)")
 def tinyarray_wheel(
     directory: Path, version: str, *, broken: bool = False, requires: Sequence[str] = ()
 ) -> Path:
-    """Write a `tinyarray` wheel of `version`; `broken` ships the regression."""
+    """Write a `tinyarray` wheel of `version`; `broken` ships the regression.
+
+    Give every distinct wheel its own version: installers cache wheels by URL and
+    loopback ports get reused, so one file name must always mean one content.
+    """
     code = (_BROKEN if broken else _GOOD).format(version=version)
     return make_wheel(
         directory,

@@ -651,11 +651,16 @@ def _check_length(body: str, resource: str) -> None:
 
 
 def make_zip(files: Mapping[str, bytes]) -> bytes:
-    """A zip archive holding `files` ({path: content}), as an artifact download is."""
+    """A zip archive holding `files` ({path: content}), as an artifact download is.
+
+    Entries carry a fixed timestamp, so the same files always make the same bytes.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
-            archive.writestr(name, content)
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, content)
     return buffer.getvalue()
 
 

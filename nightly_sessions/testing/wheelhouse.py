@@ -100,8 +100,16 @@ def make_wheel(
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for member, data in files.items():
-            archive.writestr(member, data)
+            archive.writestr(_entry(member), data)
     return path
+
+
+def _entry(member: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed timestamp: the same wheel contents make the same bytes."""
+    entry = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.external_attr = 0o644 << 16
+    return entry
 
 
 def make_sdist(
