@@ -32,7 +32,8 @@ if __package__ in (None, "") and not any(Path(p, "nightly_sessions").is_dir() fo
 from nightly_sessions.anaconda_client import Retry, find_client
 from nightly_sessions.testing.anaconda import DEFAULT_OWNER, serve_anaconda
 from nightly_sessions.testing.wheelhouse import make_wheel
-from nightly_sessions.upload import UploadOptions, upload
+from nightly_sessions.upload import upload
+from nightly_sessions.upload_job import UploadOptions
 
 TOKEN = "benchmark-token"
 PYTHONS = ("cp310", "cp311", "cp312", "cp313", "cp314")

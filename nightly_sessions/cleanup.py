@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from nightly_sessions.anaconda import AnacondaApi, TokenRefused, token_advice, what_failed
+from nightly_sessions.anaconda_token import read_token, secrets_withheld
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.http import HttpClient
@@ -27,7 +28,7 @@ from nightly_sessions.options import parse_posargs
 from nightly_sessions.pyproject import read_project
 from nightly_sessions.redact import redact
 from nightly_sessions.timestamps import parse_time
-from nightly_sessions.upload import DEFAULT_API_URL, read_token, secrets_withheld
+from nightly_sessions.upload_job import DEFAULT_API_URL
 
 Log = Callable[[str], None]
 NOTHING_DELETED = "nothing was deleted"

@@ -42,6 +42,7 @@ from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.http import HttpClient
 from nightly_sessions.index import IndexClient
+from nightly_sessions.job_reports import FRESHNESS_NAME
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import Target, make_plan
 from nightly_sessions.pyproject import ProjectInfo, read_project
@@ -49,7 +50,6 @@ from nightly_sessions.redact import redact
 from nightly_sessions.summary import append_step_summary
 from nightly_sessions.tables import text_table
 from nightly_sessions.timestamps import parse_time
-from nightly_sessions.tracking import FRESHNESS_NAME
 
 DELETION_DAYS = 30  # the central channel's policy: no upload for 30 days, all files go
 FOLDER = "freshness"

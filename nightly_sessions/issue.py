@@ -1,8 +1,9 @@
 """`nox -s nightly_issue` and `python -m nightly_sessions issue`: one tracking issue per breakage.
 
 The reporting job of the nightly workflow runs this over the report folders the test
-jobs uploaded. It reads the reports (`tracking`), finds the last green run's reports
-for the version diff, then opens, updates or closes the tracking issue (`github`).
+jobs uploaded. It reads the reports (`job_reports`), finds the last green run's reports
+for the version diff, writes the body (`issue_body`), then opens, updates or closes the
+tracking issue as `tracking` decides (`github`).
 With `--workflow-run` it reports the current run's own failing jobs and steps instead
 (`run_tracking`), for the wheels workflow, whose jobs leave no reports; that issue has
 its own marker key and label. Both entry points share `add_arguments`.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nightly_sessions import run_tracking, tracking
+from nightly_sessions import issue_body, job_reports, run_tracking, tracking
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.github import (
@@ -47,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "reports", nargs="?", type=Path, default=None,
         help="folder the report artifacts were downloaded to, searched recursively for "
-        f"{tracking.REPORT_NAME} (default: the report-dir setting)",
+        f"{job_reports.REPORT_NAME} (default: the report-dir setting)",
     )  # fmt: skip
     parser.add_argument(
         "--expect-jobs", metavar="JOBS",
@@ -170,13 +171,15 @@ def run(
         )
         return 0
     folder = args.reports if args.reports is not None else settings.report_path
-    jobs = tracking.load_jobs(folder, _job_list(args.expect_jobs or env.get("NIGHTLY_EXPECT_JOBS")))
+    jobs = job_reports.load_jobs(
+        folder, _job_list(args.expect_jobs or env.get("NIGHTLY_EXPECT_JOBS"))
+    )
     failing = tracking.is_failing(jobs, tests_result)
     client = _client(context, settings, sleep, dry_run=args.dry_run)
     label = args.label or settings.issue_label
     try:
         green = _green(client, context, args, log) if failing else None
-        body = tracking.render_body(
+        body = issue_body.render_body(
             jobs, context.run, key=key, green=green, tests_result=tests_result
         )
         if not args.dry_run:
@@ -376,7 +379,7 @@ def fetch_last_green(
         )
     link = f"[run {green.id}]({green.url})"
     artifacts = [
-        a for a in client.artifacts(green.id) if a.name.startswith(tracking.ARTIFACT_PREFIX)
+        a for a in client.artifacts(green.id) if a.name.startswith(job_reports.ARTIFACT_PREFIX)
     ]
     if not artifacts:
         return tracking.GreenRun(
@@ -392,7 +395,7 @@ def fetch_last_green(
         report = _report_from_zip(client.download_artifact(artifact.id))
         if report is None:
             log(
-                f"The artifact {artifact.name} of run {green.id} holds no readable {tracking.REPORT_NAME}."
+                f"The artifact {artifact.name} of run {green.id} holds no readable {job_reports.REPORT_NAME}."
             )
         else:
             reports.append(report)
@@ -407,7 +410,9 @@ def _report_from_zip(data: bytes) -> Mapping[str, Any] | None:
     """The nightly report inside an artifact zip (the shallowest one), or None."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == tracking.REPORT_NAME]
+            names = [
+                n for n in archive.namelist() if n.rsplit("/", 1)[-1] == job_reports.REPORT_NAME
+            ]
             if not names:
                 return None
             name = min(names, key=lambda n: (n.count("/"), n))

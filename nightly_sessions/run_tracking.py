@@ -1,7 +1,7 @@
 """A workflow run's own tracking issue, as values: its failing jobs and steps, body, decision.
 
-The tests issue (`tracking`) is written from the reports the test jobs upload. A build or
-upload job leaves no report, so the wheels workflow's issue is written from the run's
+The tests issue (`issue_body`) is written from the reports the test jobs upload. A build
+or upload job leaves no report, so the wheels workflow's issue is written from the run's
 jobs as the Actions API lists them (`github.Job`): each failing job, the step that
 failed, and links to both logs. It carries its own marker key and label, so it never
 mixes with the tests issue. Pure: jobs in, Markdown and a `tracking.Decision` out.
@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nightly_sessions.github import Job, JobStep
+from nightly_sessions.issue_body import code
 from nightly_sessions.redact import redact
 from nightly_sessions.tracking import (
     Decision,
     FailureState,
     Issue,
     RunInfo,
-    code,
     describe_change,
     digest,
     lifecycle,

@@ -1,36 +1,32 @@
 """Upload the checked wheels in dist/ to an anaconda.org channel, losing nothing.
 
-Order of work: select and check every file (no network), read the token, ask the channel
-what it already holds, then upload only what is missing with anaconda-client, several
-files at once, each retried on transient failures. A file already there with the same
-sha256 is skipped; one with different content is refused unless `--replace` is given,
-and then a verified copy of the old file is written to `<dist-dir>/replaced/` (and its
-path printed) before anything is deleted, and removed only once the old or the new file
-is known to be on the channel. The end report lists what was uploaded, skipped and
-failed; running again sends only the rest.
+The upload command: its options and the order of work. Select and check every file (no
+network; `upload_files`), read the token (`anaconda_token`), ask the channel what it
+already holds, then upload only what is missing with anaconda-client, several files at
+once, each retried on transient failures. A file already there with the same sha256 is
+skipped; one with different content is refused unless `--replace` is given, and then the
+safety net in `replace` keeps a verified copy of the old file before anything is deleted
+and puts it back if the new one does not arrive. The end report lists what was uploaded,
+skipped and failed; running again sends only the rest. `--verify` then waits until the
+channel's index lists every uploaded file.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import shlex
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 from nightly_sessions.anaconda import (
     AnacondaApi,
     RemoteFile,
     TokenRefused,
-    digests,
     token_advice,
     what_failed,
 )
@@ -44,105 +40,17 @@ from nightly_sessions.anaconda_client import (
     find_client,
     run_client,
 )
+from nightly_sessions.anaconda_token import read_token, secrets_withheld, skip_notice
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError, ToolError
 from nightly_sessions.http import HttpClient
 from nightly_sessions.index import IndexClient
 from nightly_sessions.options import parse_posargs
-from nightly_sessions.redact import add_secret, redact
+from nightly_sessions.redact import redact
+from nightly_sessions.replace import keep_copy, kept_error, refusal, restore
 from nightly_sessions.summary import append_step_summary
-from nightly_sessions.wheels import find_dist_files, read_metadata, require_valid
-
-PYPI_URL = "https://pypi.anaconda.org"
-DEFAULT_API_URL = "https://api.anaconda.org"
-REPLACED_FOLDER = "replaced"  # in the dist folder: copies of files `--replace` is replacing
-DONE = frozenset({"uploaded", "present"})  # outcomes that leave the file on the channel
-Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class UploadOptions:
-    """Everything one upload needs, resolved from settings and command-line options."""
-
-    dist_dir: Path
-    channel: str
-    label: str = "main"
-    api_url: str = DEFAULT_API_URL
-    token_env: str = "ANACONDA_ORG_UPLOAD_TOKEN"  # noqa: S105 - a variable's name
-    sdist: bool = False
-    dry_run: bool = False
-    replace: bool = False
-    verify: bool = False
-    verify_timeout: float = 600.0
-    verify_interval: float = 10.0
-    index_url: str | None = None
-    skip_without_token: bool = True
-    jobs: int = 4
-    retry: Retry = field(default_factory=Retry)
-    http_timeout: float = 30.0
-    http_retries: int = 3
-    anaconda: str | None = None  # the anaconda-client executable; None: `anaconda` on PATH
-
-    @property
-    def simple_url(self) -> str:
-        """The channel's simple index (where `--verify` looks)."""
-        if self.index_url:
-            return self.index_url.rstrip("/")
-        root = PYPI_URL if self.api_url.rstrip("/") == DEFAULT_API_URL else self.api_url
-        middle = "" if self.label == "main" else f"/label/{quote(self.label, safe='')}"
-        return f"{root.rstrip('/')}/{quote(self.channel, safe='')}{middle}/simple"
-
-    @property
-    def replaced_dir(self) -> Path:
-        """Where verified copies of the files being replaced are kept (outside any temp folder)."""
-        return self.dist_dir / REPLACED_FOLDER
-
-
-@dataclass
-class UploadReport:
-    """What happened to each file: uploaded, skipped (already there) or failed, with why."""
-
-    channel: str
-    label: str
-    uploaded: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    planned: list[str] = field(default_factory=list)
-    kept: list[Path] = field(default_factory=list)  # copies of replaced files not on the channel
-
-    def render(self) -> str:
-        if self.planned:
-            return "\n".join(self.planned)
-        counts = f"{len(self.uploaded)} uploaded, {len(self.skipped)} skipped"
-        lines = [
-            f"Upload to {self.channel} (label {self.label}): {counts}, {len(self.failed)} failed."
-        ]
-        lines += [f"  uploaded  {name}" for name in self.uploaded]
-        lines += [f"  skipped   {name}: {why}" for name, why in self.skipped]
-        lines += [f"  FAILED    {name}: {why}" for name, why in self.failed]
-        return "\n".join(lines)
-
-    def markdown(self) -> str:
-        rows = [(name, "uploaded", "") for name in self.uploaded]
-        rows += [(name, "skipped", why) for name, why in self.skipped]
-        rows += [(name, "**failed**", why) for name, why in self.failed]
-        table = "\n".join(f"| `{name}` | {state} | {why} |" for name, state, why in rows)
-        return (
-            f"### Nightly upload to {self.channel}\n\n| file | result | detail |\n"
-            f"|---|---|---|\n{table}\n"
-        )
-
-
-@dataclass(frozen=True)
-class _Local:
-    """A file to upload, as anaconda-client will name it on the channel."""
-
-    path: Path
-    name: str
-    version: str
-    sha256: str
-    md5: str
-
+from nightly_sessions.upload_files import LocalFile, prepare_files
+from nightly_sessions.upload_job import DONE, Log, UploadJob, UploadOptions, UploadReport
 
 # Options, shared by `python -m nightly_sessions upload` and `nox -s upload_nightly -- ...`.
 
@@ -208,78 +116,7 @@ def parse_session_args(
 # The upload.
 
 
-def _select(options: UploadOptions) -> list[Path]:
-    files = find_dist_files(options.dist_dir)
-    chosen = [path for path in files if path.name.endswith(".whl") or options.sdist]
-    if files and not chosen:
-        raise ConfigError(
-            f"{options.dist_dir} holds only sdists and sdists are not uploaded; build wheels "
-            "or pass --sdist (upload-sdist = true)."
-        )
-    return chosen
-
-
-def _describe(path: Path) -> _Local:
-    metadata = read_metadata(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"Could not read {path} ({exc.strerror or exc}); check that it is still there and "
-            "readable, then run again."
-        ) from None
-    sha256, md5 = digests(data)
-    return _Local(path, str(metadata["Name"]), str(metadata["Version"]), sha256, md5)
-
-
-def _prepare(options: UploadOptions) -> list[_Local]:
-    """The files to upload, every one checked before any network call."""
-    paths = _select(options)
-    require_valid(paths, for_upload=True)
-    return [_describe(path) for path in paths]
-
-
-def secrets_withheld(environ: Mapping[str, str]) -> str | None:
-    """Why the CI run has no secrets ("a pull request", "a fork"), or None."""
-    if environ.get("GITHUB_EVENT_NAME") == "pull_request":
-        return "a pull request"
-    event_path = environ.get("GITHUB_EVENT_PATH")
-    if event_path:
-        try:
-            event = json.loads(Path(event_path).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        repository = event.get("repository") if isinstance(event, dict) else None
-        if isinstance(repository, dict) and repository.get("fork") is True:
-            return "a fork"
-    return None
-
-
-def _notice(message: str, environ: Mapping[str, str]) -> str:
-    if environ.get("GITHUB_ACTIONS") == "true":
-        return f"::notice title=Nightly upload skipped::{message}"
-    return f"notice: {message}"
-
-
-def read_token(
-    token_env: str, environ: Mapping[str, str], *, skip_without_token: bool, what: str
-) -> str | None:
-    """The token (registered as a secret at once); None to skip; ConfigError when missing."""
-    token = environ.get(token_env, "").strip()
-    if token:
-        add_secret(token)
-        return token
-    context = secrets_withheld(environ)
-    if context and skip_without_token:
-        return None
-    raise ConfigError(
-        f"No anaconda.org token: the environment variable {token_env} is empty or unset, so "
-        f"nothing can {what}; set it from the repository secret {token_env} "
-        "(or name another variable with --token-env / upload-token-env)."
-    )
-
-
-def _dry_run(options: UploadOptions, local: Sequence[_Local], say: Log) -> UploadReport:
+def _dry_run(options: UploadOptions, local: Sequence[LocalFile], say: Log) -> UploadReport:
     where = f"{redact(options.api_url)} as {options.channel} (label {options.label})"
     report = UploadReport(options.channel, options.label)
     report.planned = [f"Dry run: would upload {len(local)} file(s) to {where}; nothing was sent."]
@@ -292,11 +129,12 @@ def _dry_run(options: UploadOptions, local: Sequence[_Local], say: Log) -> Uploa
 
 
 def _skip(
-    options: UploadOptions, local: Sequence[_Local], environ: Mapping[str, str], say: Log
+    options: UploadOptions, local: Sequence[LocalFile], environ: Mapping[str, str], say: Log
 ) -> UploadReport:
     """No token where GitHub withholds secrets: a notice, every file skipped."""
     reason = secrets_withheld(environ)
-    say(_notice(f"no token in {options.token_env} in {reason}, so nothing was uploaded.", environ))
+    message = f"no token in {options.token_env} in {reason}, so nothing was uploaded."
+    say(skip_notice(message, environ))
     report = UploadReport(options.channel, options.label)
     report.skipped = [(item.path.name, "no token (secrets are withheld)") for item in local]
     return report
@@ -318,7 +156,7 @@ def upload(
     def say(text: str) -> None:
         log(redact(text))
 
-    local = _prepare(options)
+    local = prepare_files(options)
     if options.dry_run:
         return _dry_run(options, local, say)
     token = read_token(
@@ -353,28 +191,9 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-@dataclass
-class _Job:
-    """One upload's parts; the client is looked for (or installed) only once it is needed."""
-
-    options: UploadOptions
-    api: AnacondaApi
-    client: Callable[[], Path]
-    token: str = field(repr=False)
-    say: Log
-    outcomes: dict[Path, FileOutcome] = field(default_factory=dict)  # as reported, live
-    _python: Path | None = None
-
-    @property
-    def python(self) -> Path:
-        if self._python is None:
-            self._python = self.client()
-        return self._python
-
-
 def _send(
     options: UploadOptions,
-    local: Sequence[_Local],
+    local: Sequence[LocalFile],
     token: str,
     client: Callable[[], Path],
     say: Log,
@@ -382,7 +201,7 @@ def _send(
     """Upload and print the report, also when the upload stops half-way."""
     report = UploadReport(options.channel, options.label)
     http = HttpClient(timeout=options.http_timeout, retries=options.http_retries)
-    job = _Job(options, AnacondaApi(options.api_url, token, http=http), client, token, say)
+    job = UploadJob(options, AnacondaApi(options.api_url, token, http=http), client, token, say)
     try:
         _upload(job, local, report)
     except NightlyError as exc:
@@ -408,35 +227,15 @@ def _stopped(exc: NightlyError, options: UploadOptions, report: UploadReport) ->
             f"anaconda.org refused the token in {options.token_env} "
             f"({exc.status}: {exc.server_message})"
         )
-        return _kept_error(options, report, cause, NetworkError, detail=advice)
+        return kept_error(options, report, cause, NetworkError, detail=advice)
     if not report.kept:
         return exc
     detail = "\n".join(filter(None, (str(exc), exc.detail)))
     if isinstance(exc, ClientStopped):
         cause = f"anaconda-client stopped with {exc.how}"
-        return _kept_error(options, report, cause, ToolError, detail)
+        return kept_error(options, report, cause, ToolError, detail)
     kind = ToolError if isinstance(exc, ToolError) else NetworkError
-    return _kept_error(options, report, what_failed(exc), kind, detail)
-
-
-def _kept_error(
-    options: UploadOptions,
-    report: UploadReport,
-    cause: str,
-    kind: type[NightlyError],
-    detail: str | None = None,
-) -> NightlyError:
-    copies = " ".join(shlex.quote(str(path)) for path in report.kept)
-    return kind(
-        f"{cause}, and {len(report.kept)} old file(s) being replaced are no longer on "
-        f"{options.channel} and could not be put back, so their verified copies are kept in "
-        f"{options.replaced_dir}; upload them with `{_upload_command(options)} {copies}`.",
-        detail=detail,
-    )
-
-
-def _upload_command(options: UploadOptions) -> str:
-    return f"anaconda upload --user {options.channel} --label {options.label}"
+    return kept_error(options, report, what_failed(exc), kind, detail)
 
 
 def _raise_if_failed(options: UploadOptions, report: UploadReport, total: int) -> None:
@@ -449,13 +248,13 @@ def _raise_if_failed(options: UploadOptions, report: UploadReport, total: int) -
         f"({names}{more})"
     )
     if report.kept:
-        raise _kept_error(options, report, cause, NetworkError)
+        raise kept_error(options, report, cause, NetworkError)
     raise NetworkError(
         f"{cause}; the reasons are listed above; run again to send only what is missing."
     )
 
 
-def _upload(job: _Job, local: Sequence[_Local], report: UploadReport) -> None:
+def _upload(job: UploadJob, local: Sequence[LocalFile], report: UploadReport) -> None:
     """Send what is missing; whatever stops the run, put back replaced files that are gone."""
     pending, backups = _sort(job, local, report)
     if not pending:
@@ -467,7 +266,7 @@ def _upload(job: _Job, local: Sequence[_Local], report: UploadReport) -> None:
         _collect(job.outcomes, pending, report, job.options)
         if backups:
             refused = run is not None and run.refusal is not None
-            _restore(job, local, backups, report, refused=refused)
+            restore(job, local, backups, report, refused=refused)
     if run.refusal is not None:
         raise TokenRefused(
             run.refusal.message, status=run.refusal.status, server_message=run.refusal.message
@@ -480,7 +279,7 @@ def _upload(job: _Job, local: Sequence[_Local], report: UploadReport) -> None:
 
 
 def _sort(
-    job: _Job, local: Sequence[_Local], report: UploadReport
+    job: UploadJob, local: Sequence[LocalFile], report: UploadReport
 ) -> tuple[list[ClientFile], dict[Path, ClientFile]]:
     """Files to send (and the kept copies of files they replace); the rest go to the report."""
     options = job.options
@@ -499,9 +298,9 @@ def _sort(
         elif found.same_content(item.sha256, item.md5):
             report.skipped.append((item.path.name, "already on the channel with the same sha256"))
         elif not options.replace:
-            report.failed.append((item.path.name, _refusal(options.channel, found, item)))
+            report.failed.append((item.path.name, refusal(options.channel, found, item)))
         else:
-            kept = _keep_copy(job, item, found)
+            kept = keep_copy(job, item, found)
         if isinstance(kept, str):
             report.failed.append((item.path.name, kept))
         elif kept is not None:
@@ -513,11 +312,11 @@ def _sort(
 
 
 def _precheck(
-    api: AnacondaApi, channel: str, local: Sequence[_Local], workers: int
+    api: AnacondaApi, channel: str, local: Sequence[LocalFile], workers: int
 ) -> dict[Path, RemoteFile | NightlyError | None]:
     """What the channel holds under each file's name; a refused token stops everything."""
 
-    def one(item: _Local) -> RemoteFile | NightlyError | None:
+    def one(item: LocalFile) -> RemoteFile | NightlyError | None:
         try:
             return api.distribution(channel, item.name, item.version, item.path.name)
         except TokenRefused:
@@ -529,69 +328,7 @@ def _precheck(
         return dict(zip([item.path for item in local], pool.map(one, local), strict=True))
 
 
-def _refusal(channel: str, found: RemoteFile, item: _Local) -> str:
-    theirs = found.sha256 or found.md5 or "unknown"
-    return (
-        f"a different file with this name is already on {channel} (sha256 {theirs[:12]}, "
-        f"yours {item.sha256[:12]}), so it was not replaced; give each build a new version "
-        "(`nox -s build_nightly`), or pass --replace to overwrite it while keeping a copy of "
-        "the old file (a plain `anaconda upload --force` deletes first and once lost a "
-        "project its only wheel, upload-nightly-action#77)"
-    )
-
-
-def _keep_copy(job: _Job, item: _Local, found: RemoteFile) -> ClientFile | str:
-    """Download, verify and keep the file about to be replaced; the copy, or why there is none.
-
-    The copy goes to `<dist-dir>/replaced/<sha256 prefix>/<name>` (the prefix keeps
-    different old files of one name apart) and its path is printed at once, so that it is
-    found even if this process is killed; it is removed only once the old or the new file
-    is known to be on the channel.
-    """
-    options = job.options
-    try:
-        data = job.api.download(options.channel, item.name, item.version, item.path.name)
-    except TokenRefused:
-        raise
-    except NightlyError as exc:
-        return (
-            "not replaced: the old file could not be downloaded to keep a copy "
-            f"({what_failed(exc)})"
-        )
-    sha256, md5 = digests(data)
-    if not (found.sha256 or found.md5) or not found.same_content(sha256, md5):
-        return "not replaced: the downloaded copy of the old file could not be verified"
-    copy = options.replaced_dir / sha256[:16] / item.path.name
-    try:
-        _write_new(copy, data)
-    except OSError as exc:
-        return (
-            f"not replaced: no copy of the old file could be kept at {copy} ({exc.strerror or exc})"
-        )
-    job.say(f"kept a verified copy of the old {item.path.name} at {copy}")
-    return ClientFile(copy, item.name, item.version, sha256, md5)
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """Write `data` to `path` whole or not at all (through a temporary name beside it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
-    try:
-        part.write_bytes(data)
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
-
-
-def _discard(copy: Path) -> None:
-    """Remove a copy no longer needed, and its folders once empty."""
-    copy.unlink(missing_ok=True)
-    for folder in (copy.parent, copy.parent.parent):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-
-
-def _run(job: _Job, files: Sequence[ClientFile]) -> ClientRun:
+def _run(job: UploadJob, files: Sequence[ClientFile]) -> ClientRun:
     options, say, python = job.options, job.say, job.python
 
     def progress(outcome: FileOutcome) -> None:
@@ -642,68 +379,8 @@ def _collect(
         report.failed.append((item.path.name, why))
 
 
-def _restore(
-    job: _Job,
-    local: Sequence[_Local],
-    backups: Mapping[Path, ClientFile],
-    report: UploadReport,
-    *,
-    refused: bool,
-) -> None:
-    """Put back each replaced file whose replacement is not known to be on the channel.
-
-    A copy is removed once the old or the new file is on the channel; otherwise it stays
-    in `replaced/` and the report names it (also when the token was refused: no retry).
-    """
-    items = {item.path: item for item in local}
-    gone: dict[Path, ClientFile] = {}
-    for path, old in backups.items():
-        outcome = job.outcomes.get(path)
-        if (outcome is not None and outcome.outcome in DONE) or _still_there(job, items[path]):
-            _discard(old.path)
-        else:
-            gone[path] = old
-    put_back = set() if refused or not gone else _put_back(job, list(gone.values()))
-    reasons = dict(report.failed)
-    for path, old in gone.items():
-        if old.path in put_back:
-            reasons[path.name] += "; the old file was put back"
-            _discard(old.path)
-        else:
-            report.kept.append(old.path)
-            reasons[path.name] += (
-                f"; the old file is not on the channel and is kept at {old.path}: upload it "
-                f"with `{_upload_command(job.options)} {shlex.quote(str(old.path))}`"
-            )
-    report.failed = [(name, reasons[name]) for name, _ in report.failed]
-
-
-def _still_there(job: _Job, item: _Local) -> bool:
-    """Whether the channel has a file of that name; unknown counts as no (a 409 will tell)."""
-    try:
-        found = job.api.distribution(job.options.channel, item.name, item.version, item.path.name)
-    except NightlyError:
-        return False
-    return found is not None
-
-
-def _put_back(job: _Job, olds: Sequence[ClientFile]) -> set[Path]:
-    """Upload the kept copies again; the copies that are on the channel afterwards."""
-    options, say = job.options, job.say
-    say(f"putting back {len(olds)} old file(s) from the copies kept before replacing them")
-    try:
-        again = run_client(
-            job.python, olds, api_url=options.api_url, channel=options.channel,
-            label=options.label, token=job.token, jobs=options.jobs, retry=options.retry,
-        )  # fmt: skip
-    except NightlyError as exc:
-        say(f"could not put the old file(s) back: {what_failed(exc)}")
-        return set()
-    return {path for path, outcome in again.outcomes.items() if outcome.outcome in DONE}
-
-
 def _verify(
-    options: UploadOptions, local: Sequence[_Local], report: UploadReport, say: Log
+    options: UploadOptions, local: Sequence[LocalFile], report: UploadReport, say: Log
 ) -> None:
     """Poll the channel's simple index until it lists every uploaded file, or time out."""
     wanted = {item.path.name: item.name for item in local if item.path.name in report.uploaded}

@@ -130,6 +130,14 @@ def job_folder(
     return folder
 
 
+def three_jobs(root: Path, runs: SampleRuns) -> Path:
+    """Three jobs under `root`: failures in one, a collection error in another, one passing."""
+    job_folder(root, "py3.12-Linux", runs.get("mixed"))
+    job_folder(root, "py3.13-Linux", runs.get("collection"))
+    job_folder(root, "py3.11-Linux", runs.get("passing"))
+    return root
+
+
 def report_bytes(job: str, numpy: str = NUMPY_GREEN) -> bytes:
     """A passing report as bytes, to put into a green run's artifact."""
     python, _, os_name = job.removeprefix("py").partition("-")

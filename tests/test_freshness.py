@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sample_reports import job_folder
 
-from nightly_sessions import freshness, issue, tracking
+from nightly_sessions import freshness, issue, issue_body, job_reports, tracking
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.freshness import FreshnessOptions, FreshnessResult
@@ -294,13 +294,13 @@ def test_reporter_opens_an_issue_for_a_stale_project(
     upload(server, "skymap", "1.0.dev2", 24)
     upload(server, "tinyarray", "1.1.dev0", 25)
     folder = reports_folder(tmp_path, server, project)
-    jobs = tracking.load_jobs(folder)
+    jobs = job_reports.load_jobs(folder)
     assert [(job.job, job.kind, job.outcome) for job in jobs] == [
         ("freshness", "freshness", "stale"),
         ("py3.12-Linux", "tests", "passed"),
     ]
     assert tracking.is_failing(jobs, "success")
-    body = tracking.render_body(jobs, tracking.RunInfo())
+    body = issue_body.render_body(jobs, tracking.RunInfo())
     assert "## Nightly uploads need attention" in body
     assert "| `freshness` | — | — | stale: the channel will delete the nightlies |" in body
     assert "### Nightly uploads on the channel" in body
@@ -321,14 +321,14 @@ def test_reporter_closes_when_fresh_and_keeps_test_failures_first(
     upload(server, "skymap", "1.0.dev2", 2)
     upload(server, "tinyarray", "1.1.dev0", 25)
     folder = reports_folder(tmp_path, server, project)
-    jobs = tracking.load_jobs(folder)
+    jobs = job_reports.load_jobs(folder)
     assert not tracking.is_failing(jobs, "success")
     existing = tracking.Issue(7, tracking.marker(tracking.DEFAULT_KEY))
     assert tracking.decide(jobs, "", existing, tracking.RunInfo()).action == "close"
     # With a failing test job, the stale dependency is shown next to the failures.
     job_folder(folder, "py3.13-Linux", None, outcome="not-run", stage="install", error="boom")
-    jobs = tracking.load_jobs(folder)
-    body = tracking.render_body(jobs, tracking.RunInfo())
+    jobs = job_reports.load_jobs(folder)
+    body = issue_body.render_body(jobs, tracking.RunInfo())
     assert "## Nightly tests failed" in body
     assert "1 of 3 jobs failed" in body
     assert "Dependencies whose nightlies are not fresh" in body
@@ -338,9 +338,9 @@ def test_reporter_flags_a_broken_freshness_report(tmp_path: Path) -> None:
     folder = tmp_path / "nightly-reports-freshness"
     folder.mkdir()
     (folder / "freshness-report.json").write_text('{"schema": 1, "kind": "tests"}')
-    [job] = tracking.load_jobs(tmp_path)
+    [job] = job_reports.load_jobs(tmp_path)
     assert (job.job, job.outcome, job.failing) == ("freshness", "absent", True)
-    body = tracking.render_body([job], tracking.RunInfo())
+    body = issue_body.render_body([job], tracking.RunInfo())
     assert "freshness-report.json is not a schema-1 freshness report" in body
     assert "| `freshness` | — | — | report unreadable |" in body
 

@@ -1,0 +1,1 @@
+"""Tests of uploading to the channel: the upload, the --replace safety net, files, token."""

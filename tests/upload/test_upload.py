@@ -1,0 +1,315 @@
+"""Uploads with the real anaconda-client against the loopback anaconda.org: nothing lost or leaked."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nightly_sessions import anaconda_client
+from nightly_sessions.config import Settings
+from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
+from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
+from nightly_sessions.testing.pypi import PypiServer
+from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
+from nightly_sessions.upload import parse_session_args, upload
+from nightly_sessions.upload_job import UploadOptions
+from upload.upload_world import (
+    ENV,
+    FAST,
+    OWNER,
+    TOKEN,
+    VERSION,
+    assert_channel_holds,
+    options,
+    output,
+    run,
+    seed_older_build,
+    wheels,
+)
+
+
+def test_uploads_checked_wheels_and_reports(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    summary = tmp_path / "summary.md"
+    report = run(options(server, dist), {**ENV, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert_channel_holds(server, wheels(dist))  # the sdist stays home
+    assert {f.labels for f in server.files().values()} == {("main",)}
+    assert sorted(report.uploaded) == [p.name for p in wheels(dist)]
+    assert (report.skipped, report.failed) == ([], [])
+    text = output(capfd)
+    assert f"Upload to {OWNER} (label main): 3 uploaded, 0 skipped, 0 failed." in text
+    assert "| `skymap-" in summary.read_text()
+    # Every write carried the token in its header; no file was ever deleted.
+    assert all(c.token == TOKEN for c in server.calls if c.call in {"stage", "commit"})
+    assert server.count("dist-delete") == 0
+    assert not list(tmp_path.glob("nightly-*"))  # temporary folders are gone
+
+
+def test_dry_run_lists_and_touches_nothing(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def no_client() -> Path:
+        raise AssertionError("a dry run must not need anaconda-client")
+
+    report = upload(options(server, dist, dry_run=True), client=no_client, environ={})
+    assert server.calls == []
+    text = output(capfd)
+    assert "Dry run: would upload 3 file(s)" in text
+    assert f"would upload {wheels(dist)[0].name} -> {OWNER}/skymap/{VERSION}" in text
+    assert len(report.planned) == 4
+
+
+def test_token_reaches_the_client_through_its_environment_only(
+    server: AnacondaServer, dist: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[list[str], dict[str, str]]] = []
+    real = subprocess.Popen
+
+    def recording(args: list[str], **kwargs: Any) -> Any:
+        seen.append((list(args), dict(kwargs["env"])))
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording)
+    monkeypatch.setenv("ANACONDA_API_TOKEN", "some-other-token")
+    run(options(server, dist))
+    [(args, env)] = seen
+    assert not any(TOKEN in arg for arg in args)
+    assert env["BINSTAR_API_TOKEN"] == TOKEN
+    assert "ANACONDA_API_TOKEN" not in env
+    assert_channel_holds(server, wheels(dist))
+
+
+def test_same_file_is_skipped_and_a_second_run_sends_nothing(
+    server: AnacondaServer, dist: Path
+) -> None:
+    first = wheels(dist)[0]
+    server.add_file(OWNER, "skymap", VERSION, first.name, first.read_bytes())
+    report = run(options(server, dist))
+    assert [name for name, _ in report.skipped] == [first.name]
+    assert server.count("stage") == 2
+    again = run(options(server, dist))
+    assert (again.uploaded, len(again.skipped)) == ([], 3)
+    assert server.count("stage") == 2
+
+
+@pytest.mark.parametrize(
+    ("call", "fault"),
+    [
+        ("stage", Fault.error(500)),
+        ("storage", Fault.error(503)),
+        ("storage", Fault.drop()),
+        ("commit", Fault.error(404)),
+        ("commit", Fault.lost()),
+        ("package", Fault.slow(1.5)),
+    ],
+    ids=["stage-500", "storage-503", "storage-drop", "commit-404", "commit-lost", "slow"],
+)
+def test_transient_failures_are_retried_per_file(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], call: str, fault: Fault
+) -> None:
+    target = wheels(dist)[0]  # the first file also creates the package
+    server.inject(call, fault, match=None if call in {"storage", "package"} else target.name)
+    opts = options(server, dist, retry=dataclasses.replace(FAST, timeout=0.5))
+    report = run(opts)
+    assert_channel_holds(server, wheels(dist))
+    assert len(report.uploaded) == 3
+    assert "after 2 attempts" in output(capfd)
+
+
+def test_a_file_that_keeps_failing_does_not_stop_the_others_and_a_rerun_sends_only_it(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    last = wheels(dist)[-1]
+    server.inject("commit", Fault.error(500), times=None, match=last.name)
+    with pytest.raises(NetworkError, match=r"1 of 3 file\(s\) were not uploaded"):
+        run(options(server, dist))
+    assert sorted(server.files()) == sorted(p.name for p in wheels(dist)[:-1])
+    text = output(capfd)
+    assert f"FAILED    {last.name}: HTTP 500" in text
+    assert "(after 3 attempt(s))" in text
+    server.clear_faults()
+    server.reset_calls()
+    report = run(options(server, dist))
+    assert report.uploaded == [last.name]
+    assert server.count("stage") == 1
+    assert_channel_holds(server, wheels(dist))
+
+
+def test_a_file_whose_state_cannot_be_read_is_not_sent(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    first = wheels(dist)[0]
+    server.inject("dist", Fault.error(500), times=None, match=first.name)
+    with pytest.raises(NetworkError, match="1 of 3"):
+        run(options(server, dist))
+    assert sorted(server.files()) == sorted(p.name for p in wheels(dist)[1:])
+    assert "could not read the channel" in output(capfd)
+
+
+def test_expired_token_stops_at_once_with_what_to_do(server: AnacondaServer, dist: Path) -> None:
+    server.add_token("expired-token-1234", expired=True)
+    with pytest.raises(NetworkError) as caught:
+        run(options(server, dist), {"ANACONDA_ORG_UPLOAD_TOKEN": "expired-token-1234"})
+    message = str(caught.value)
+    assert EXPIRED in message
+    assert "Allow write access to the API site" in message
+    assert "secret ANACONDA_ORG_UPLOAD_TOKEN" in message
+    assert "expired-token-1234" not in message
+    assert server.count("stage") == 0
+
+
+def test_token_expiring_during_the_upload_stops_every_file(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    server.inject("stage", Fault.expired(), times=None)
+    with pytest.raises(NetworkError, match=EXPIRED):
+        run(options(server, dist))
+    assert server.count("stage") == 1  # no second file, no retry
+    assert server.files() == {}
+    assert output(capfd).count("not attempted") == 2
+
+
+def test_forbidden_channel_says_to_check_membership_and_secret(
+    server: AnacondaServer, dist: Path
+) -> None:
+    server.add_token("other-token-5678", owners=("someone-else",))
+    with pytest.raises(NetworkError) as caught:
+        run(options(server, dist), {"ANACONDA_ORG_UPLOAD_TOKEN": "other-token-5678"})
+    message = str(caught.value)
+    assert f"member of {OWNER}" in message
+    assert "403" in message
+    assert server.files() == {}
+
+
+def test_verify_waits_until_the_index_lists_the_files(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    server.inject("simple", Fault.error(404), times=3)
+    run(options(server, dist, verify=True))
+    assert server.count("simple") >= 4
+    assert "lists every uploaded file" in output(capfd)
+    server.inject("simple", Fault.error(404), times=None)
+    newer = dist.parent / "newer"
+    make_wheel(newer, "skymap", "1.0.dev20261124", tag="py3-none-any")
+    with pytest.raises(NetworkError, match="still does not list 1 uploaded file"):
+        run(options(server, newer, verify=True, verify_timeout=0.3))
+
+
+def test_a_file_whose_state_appears_during_the_upload_is_not_overwritten(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    first, old = seed_older_build(server, dist, tmp_path)
+    server.inject("dist", Fault.error(404), times=1, match=first.name)  # the check sees none
+    with pytest.raises(NetworkError, match="1 of 3"):
+        run(options(server, dist))
+    assert server.files()[first.name].data == old
+    assert server.count("dist-delete") == 0
+    assert f"appeared on {OWNER} with different content during the upload" in output(capfd)
+
+
+def test_an_unwritable_step_summary_is_a_warning_after_a_good_upload(
+    server: AnacondaServer, dist: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    report = run(options(server, dist), {**ENV, "GITHUB_STEP_SUMMARY": str(tmp_path)})
+    assert len(report.uploaded) == 3
+    assert f"warning: could not write the step summary {tmp_path}" in output(capfd)
+
+
+def test_options_after_nox_double_dash() -> None:
+    settings = Settings(project_root=Path("/project"))
+    opts = parse_session_args(["--dry-run", "--label", "dev", "--jobs", "2"], settings, print)
+    assert opts is not None
+    assert (opts.dry_run, opts.label, opts.jobs, opts.channel) == (True, "dev", 2, OWNER)
+    assert opts.dist_dir == Path("/project/dist")
+    helped: list[str] = []
+    assert parse_session_args(["--help"], settings, helped.append) is None
+    assert "--replace" in helped[0]
+    with pytest.raises(ConfigError, match="unrecognized arguments: --frobnicate"):
+        parse_session_args(["--frobnicate"], settings, print)
+    for bad in (["--jobs", "0"], ["--attempts", "0"], ["--verify-timeout", "0"]):
+        with pytest.raises(ConfigError, match="--jobs and --attempts must be at least 1"):
+            parse_session_args(bad, settings, print)
+    assert UploadOptions(Path(), "my-org", label="dev").simple_url == (
+        "https://pypi.anaconda.org/my-org/label/dev/simple"
+    )
+
+
+def test_client_that_cannot_import_anaconda_client_is_explained(
+    server: AnacondaServer, dist: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / "bin" / "python"
+    with pytest.raises(NightlyError, match="anaconda-client could not be used with"):
+        upload(options(server, dist), client=lambda: python, environ=ENV)
+    assert server.count("stage") == 0
+
+
+@pytest.mark.integration
+def test_command_line_upload_and_refusal(
+    server: AnacondaServer, dist: Path, tmp_path: Path
+) -> None:
+    project = dist.parent
+    (project / "pyproject.toml").write_text('[project]\nname = "skymap"\nversion = "1.0"\n')
+    env = {
+        **os.environ, "NIGHTLY_ANACONDA_API_URL": server.url, **ENV,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }  # fmt: skip
+    command = [sys.executable, "-m", "nightly_sessions", "--project", str(project), "upload"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "3 uploaded, 0 skipped, 0 failed" in done.stdout
+    server.add_token("expired-token-1234", expired=True)
+    env["ANACONDA_ORG_UPLOAD_TOKEN"] = "expired-token-1234"
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 3
+    assert refused.stderr.startswith("nightly-sessions: anaconda.org refused the token")
+    assert "Traceback" not in refused.stderr
+    for text in (done.stdout, done.stderr, refused.stdout, refused.stderr):
+        assert TOKEN not in text
+        assert "expired-token-1234" not in text
+
+
+@pytest.fixture(scope="session")
+def client_wheelhouse() -> Path:
+    """anaconda-client and its dependencies, downloaded once, for sessions to install offline."""
+    return download_wheels((anaconda_client.REQUIREMENT,))
+
+
+@pytest.mark.integration
+def test_nox_session_installs_the_pinned_client_and_uploads(
+    server: AnacondaServer,
+    dist: Path,
+    client_wheelhouse: Path,
+    start_index: Callable[[Path], PypiServer],
+) -> None:
+    index = start_index(client_wheelhouse)
+    project = dist.parent
+    (project / "pyproject.toml").write_text('[project]\nname = "skymap"\nversion = "1.0"\n')
+    (project / "noxfile.py").write_text("import nightly_sessions\n\nnightly_sessions.register()\n")
+    env = {
+        **os.environ, **ENV, "NIGHTLY_ANACONDA_API_URL": server.url,
+        "UV_INDEX_URL": index.url, "PIP_INDEX_URL": index.url,
+    }  # fmt: skip
+    env.pop("GITHUB_EVENT_NAME", None)
+    command = [
+        sys.executable, "-m", "nox", "--no-color", "-s", "upload_nightly", "--",
+        "--verify", "--index-url", server.simple_url(), "--verify-timeout", "10",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, check=False, timeout=600
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert TOKEN not in output
+    assert f"{anaconda_client.REQUIREMENT}" in output  # installed into the session at the pin
+    assert "lists every uploaded file" in output
+    assert_channel_holds(server, wheels(dist))
