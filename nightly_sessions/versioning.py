@@ -12,9 +12,9 @@ import configparser
 import contextlib
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +43,7 @@ class Stamp:
     file: Path  # relative to the project root
     pattern: str  # a regex with a group named `version`
     project_table: bool = False
+    layout: str = "write the version there once, as a plain string"  # how to make it match
 
     def _match(self, text: str) -> re.Match[str] | None:
         start, end = _project_span(text) if self.project_table else (0, len(text))
@@ -54,13 +55,20 @@ class Stamp:
         match = self._match(_read_text(root / self.file))
         return match.group("version").strip() if match else None
 
+    def require(self, root: Path) -> None:
+        """Raise ConfigError saying which layout is expected when `write` could not work."""
+        if self.read(root) is None:
+            raise ConfigError(
+                f"Cannot find exactly one version to replace in {self.file}; {self.layout}."
+            )
+
     def write(self, root: Path, version: Version) -> None:
         """Put `version` in place of the current one (the file must hold it exactly once)."""
+        self.require(root)
         path = root / self.file
         text = _read_text(path)
         match = self._match(text)
-        if match is None:
-            raise ConfigError(f"Cannot find one version in {self.file} to replace; report this.")
+        assert match is not None
         start, end = match.span("version")
         path.write_text(text[:start] + str(version) + text[end:], encoding="utf-8")
 
@@ -168,16 +176,31 @@ def latest_tag(root: Path, pattern: str | None = None) -> Version | None:
 # Finding the version source.
 
 
+# TOML allows indentation, spaces inside the brackets, a quoted key and a trailing comment.
+_COMMENT = r"[ \t]*(?:#[^\n]*)?$"
+PROJECT_HEADER = rf"""(?m)^[ \t]*\[[ \t]*(?:project|"project"|'project')[ \t]*\]{_COMMENT}"""
+NEXT_HEADER = r"(?m)^[ \t]*\["
+
+
 def _project_span(text: str) -> tuple[int, int]:
     """Where the [project] table of a pyproject.toml text starts and ends."""
-    start = re.search(r"(?m)^\[project\]\s*$", text)
+    start = re.search(PROJECT_HEADER, text)
     if start is None:
         return 0, 0
-    end = re.search(r"(?m)^\[", text[start.end() :])
+    end = re.search(NEXT_HEADER, text[start.end() :])
     return start.end(), start.end() + end.start() if end else len(text)
 
 
-STATIC = r"""(?m)^version\s*=\s*(['"])(?P<version>[^'"]+)\1"""
+# `version = "1.2.0"` on its own line, with either quote style (a literal or a basic string).
+STATIC = (
+    r"""(?m)^[ \t]*(?:version|"version"|'version')[ \t]*=[ \t]*"""
+    rf"""(?P<quote>["'])(?P<version>[^"'\\\n]+)(?P=quote){_COMMENT}"""
+)
+STATIC_LAYOUT = (
+    'put `version = "{version}"` on a line of its own in the [project] table of '
+    "pyproject.toml (a comment after it is fine), or make the version dynamic (setuptools-scm, "
+    "hatch-vcs, or __version__ in a module)"
+)
 
 
 def _module_file(root: Path, module: str, package_dirs: Sequence[str] = ("", "src")) -> Path | None:
@@ -416,9 +439,10 @@ def find_version_source(root: Path) -> VersionSource:
             f"[project] of {root / 'pyproject.toml'} has neither version nor dynamic = "
             '["version"]; add one of them.'
         )
-    stamp = Stamp(Path("pyproject.toml"), STATIC, project_table=True)
-    fix = 'set version = "{version}" in [project] of pyproject.toml'
     current = _parse(project["version"], "pyproject.toml")
+    layout = STATIC_LAYOUT.format(version=project["version"])
+    stamp = Stamp(Path("pyproject.toml"), STATIC, project_table=True, layout=layout)
+    fix = 'set version = "{version}" in [project] of pyproject.toml'
     return VersionSource("static", name, "pyproject.toml", fix, current, stamp)
 
 
@@ -440,6 +464,59 @@ def next_release(current: Version) -> str:
         return f"{epoch}{'.'.join(map(str, release))}{current.pre[0]}{current.pre[1] + 1}"
     release[-1] += 1
     return epoch + ".".join(map(str, release))
+
+
+BUILD_DATE_VARIABLE = "NIGHTLY_BUILD_DATE"
+_BUILD_DATE = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[Tt](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?"
+    r"(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?)?"
+)
+
+
+def _zone(text: str | None) -> timezone:
+    """The time zone of an ISO 8601 offset (Z, +01:00, -0500); UTC when there is none."""
+    if not text or text in {"Z", "z"}:
+        return timezone.utc
+    digits = text[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return timezone(-offset if text[0] == "-" else offset)
+
+
+def parse_build_date(value: str) -> datetime:
+    """A YYYY-MM-DD date (midnight UTC) or an ISO 8601 timestamp (UTC unless it says otherwise)."""
+    match = _BUILD_DATE.fullmatch(value.strip())
+    try:
+        if match is None:
+            raise ValueError(value)
+        day = date.fromisoformat(match["date"])
+        fraction = (match["fraction"] or "").ljust(6, "0")[:6]
+        return datetime(
+            day.year,
+            day.month,
+            day.day,
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            int(fraction),
+            tzinfo=_zone(match["zone"]),
+        )
+    except ValueError:
+        raise ConfigError(
+            f"{BUILD_DATE_VARIABLE}={value!r} is neither a date nor a timestamp; set it to "
+            "YYYY-MM-DD (2025-03-04) or an ISO 8601 timestamp (2025-03-04T05:06:07Z), or unset "
+            "it to use the clock."
+        ) from None
+
+
+def build_moment(environ: Mapping[str, str]) -> datetime:
+    """When this build happens, as the nightly version records it.
+
+    NIGHTLY_BUILD_DATE, computed once per CI run, gives every job of the run the same
+    moment, so wheels built on several runners around midnight UTC share one version.
+    """
+    value = environ.get(BUILD_DATE_VARIABLE, "")
+    return parse_build_date(value) if value.strip() else datetime.now(timezone.utc)
 
 
 def nightly_version(

@@ -11,8 +11,10 @@ import email.message
 import email.parser
 import email.policy
 import io
+import lzma
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,14 +141,36 @@ def _sdist_metadata(path: Path) -> bytes:
         return handle.read()
 
 
+# What reading a cut-short or corrupt archive raises: gzip's EOFError, a zlib.error from
+# a deflated member, lzma for xz members, NotImplementedError for an unknown zip method.
+DAMAGED = (
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    NotImplementedError,
+)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def read_metadata(path: Path) -> email.message.Message:
     """The core metadata of a wheel (METADATA) or an sdist (PKG-INFO)."""
     try:
         raw = _wheel_metadata(path) if path.name.endswith(".whl") else _sdist_metadata(path)
         text = raw.decode("utf-8")
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, tarfile.TarError) as exc:
+    except DAMAGED as exc:
         raise ConfigError(
-            f"Cannot read the metadata of {path} ({exc}); rebuild the file."
+            f"Cannot read the metadata of {path}: the archive is damaged or cut short "
+            f"({type(exc).__name__}: {_one_line(exc)}); rebuild the file, or copy or "
+            "download it again."
+        ) from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"Cannot read the metadata of {path} ({_one_line(exc)}); rebuild the file."
         ) from None
     return email.parser.Parser(policy=email.policy.compat32).parsestr(text)
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
 
-from nightly_sessions import build, cli
+from nightly_sessions import build, cli, runner
 from nightly_sessions.build import BuildOptions, BuildResult
 from nightly_sessions.config import load_settings
 from nightly_sessions.errors import ConfigError, ToolError
@@ -66,9 +67,28 @@ def sample(tmp_path: Path, kind: str, tag: str | None = None) -> Path:
     return root
 
 
-def tree_state(root: Path) -> tuple[str, str]:
-    """What `git status` and `git diff` say: both must be the same after a build."""
-    return git(root, "status", "--porcelain"), git(root, "diff", "HEAD")
+def tree_state(root: Path, outputs: Sequence[str] = ("dist",)) -> tuple[str, str, dict[str, str]]:
+    """Everything a build must leave as it was, but its `outputs` (top-level folders).
+
+    `git status` with ignored files (egg-info, a setuptools-scm version file) and every
+    file's size, modification time and hash: what the user sees, not just what git shows.
+    """
+    excluded = [f":(exclude){name}" for name in outputs]
+    status = git(
+        root, "status", "--porcelain", "--ignored", "--untracked-files=all", ".", *excluded
+    )
+    files: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in {".git", *outputs}:
+            continue
+        if path.is_file() and not path.is_symlink():
+            stat = path.stat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            files[relative.as_posix()] = f"{stat.st_size} {stat.st_mtime_ns} {digest}"
+        else:
+            files[relative.as_posix()] = "folder" if path.is_dir() else "other"
+    return status, git(root, "diff", "HEAD"), files
 
 
 @pytest.fixture(scope="module")
@@ -286,6 +306,74 @@ def test_cibuildwheel_accepts_the_composed_environment(
     assert "manylinux" in capfd.readouterr().out
 
 
+@dataclasses.dataclass
+class Invocation:
+    """What the build step ran, where, with which environment, and the stamped pyproject."""
+
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    pyproject: str
+
+
+def record_build(monkeypatch: pytest.MonkeyPatch) -> list[Invocation]:
+    """Replace the build tool by a recorder; the build stops after it (no files)."""
+    calls: list[Invocation] = []
+
+    def fake_run(
+        command: Sequence[str], *, what: str, env: dict[str, str | None], cwd: Path
+    ) -> None:
+        kept = {name: value for name, value in env.items() if value is not None}
+        pyproject = (cwd / "pyproject.toml").read_text()
+        calls.append(Invocation(list(command), kept, cwd, pyproject))
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    return calls
+
+
+@pytest.mark.parametrize(("kind", "tag"), [("setuptools_scm", "v1.1.0"), ("c_extension", None)])
+def test_the_run_wide_build_date_reaches_cibuildwheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, tag: str | None
+) -> None:
+    """Every job of a run gets NIGHTLY_BUILD_DATE, so wheels built after midnight match."""
+    from cibuildwheel.options import CommandLineArguments, compute_options
+
+    root = scm_with_cibuildwheel(tmp_path) if tag else sample(tmp_path, kind)
+    monkeypatch.setenv("NIGHTLY_BUILD_DATE", "2025-03-04T23:59:59Z")
+    calls = record_build(monkeypatch)
+    options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
+    result, _ = run_build(root, "http://127.0.0.1:9/simple", options)
+    assert result.version is not None
+    assert result.version.local is not None
+    assert result.version.local.startswith("20250304.g")
+    [call] = calls
+    assert Path(call.command[0]).name == "cibuildwheel"
+    assert Path(call.command[1]) == call.cwd  # cibuildwheel copies its cwd into containers
+    assert call.cwd != root
+    if tag:  # the scm version travels in CIBW_ENVIRONMENT, as cibuildwheel reads it
+        arguments = dataclasses.replace(CommandLineArguments.defaults(), package_dir=root)
+        seen = compute_options("linux", arguments, call.env).build_options("cp312-manylinux_x86_64")
+        variables = seen.environment.as_dictionary({})
+        assert variables["SETUPTOOLS_SCM_PRETEND_VERSION_FOR_DEMO_SCM"] == str(result.version)
+    else:  # a static version is stamped into the copy cibuildwheel builds
+        assert f'version = "{result.version}"' in call.pyproject
+
+
+def test_a_static_version_that_cannot_be_stamped_stops_before_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = sample(tmp_path, "static")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"1.2.0"', '"""1.2.0"""'))
+    calls = record_build(monkeypatch)
+    with pytest.raises(ConfigError) as caught:
+        run_build(root, "http://127.0.0.1:9/simple")
+    assert 'put `version = "1.2.0"` on a line of its own in the [project] table' in str(
+        caught.value
+    )
+    assert calls == []
+
+
 def test_parse_build_args() -> None:
     options = build.parse_build_args(["--native", "--no-isolation", "--archs", "x86_64"])
     assert options == BuildOptions(native=True, isolation=False, tool_args=("--archs", "x86_64"))
@@ -391,24 +479,73 @@ def test_build_environment_uses_the_base_index_alone(tmp_path: Path) -> None:
     assert (env["UV"], env["V"]) == ("/bin/uv", "1")
 
 
-def test_copy_project_takes_what_git_would_commit(tmp_path: Path) -> None:
-    root = sample(tmp_path, "module")
+def test_copy_project_is_what_git_sees_with_its_state(tmp_path: Path) -> None:
+    """Tracked and untracked files, the commit, tags and dirty state; not ignored files."""
+    root = sample(tmp_path, "module", "v0.3.0")
     (root / "untracked.txt").write_text("new")
+    (root / "README.rst").write_text("changed, not committed\n")
+    (root / "CHANGES.txt").unlink()
     (root / "build").mkdir()
     (root / "build" / "junk.o").write_text("ignored")
+    before = tree_state(root)
     copy = build.copy_project(root, tmp_path / "copy")
+    assert copy == tmp_path / "copy"
     assert (copy / "untracked.txt").read_text() == "new"
-    assert (copy / "src" / "demo_module" / "__init__.py").is_file()
+    assert (copy / "README.rst").read_text() == "changed, not committed\n"
+    assert not (copy / "CHANGES.txt").exists()
     assert not (copy / "build").exists()
-    listed = git(copy, "ls-files").split()  # for file finders such as setuptools-scm's
-    assert "untracked.txt" in listed
-    assert "CHANGES.txt" in listed
+    for command in (
+        ["status", "--porcelain"],
+        ["rev-parse", "HEAD"],
+        ["describe", "--tags", "--dirty"],
+    ):
+        assert git(copy, *command) == git(root, *command)
+    assert (copy / ".git" / "objects" / "info" / "alternates").is_file()  # history not copied
+    git(copy, "commit", "-q", "-a", "-m", "in the copy only")
+    assert tree_state(root) == before
+
+
+def test_copy_project_outside_git_skips_outputs_and_caches(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     shutil.copytree(SAMPLES / "module", plain)
-    (plain / "dist").mkdir()
+    for folder in ("dist", ".nox", "src/demo_module/__pycache__", "src/demo.egg-info"):
+        (plain / folder).mkdir(parents=True)
+        (plain / folder / "file").write_text("output")
+    (plain / "src" / "demo_module" / "build").mkdir()  # a subpackage, not an output
+    (plain / "src" / "demo_module" / "build" / "__init__.py").write_text("")
     copied = build.copy_project(plain, tmp_path / "plain-copy")
     assert (copied / "pyproject.toml").is_file()
-    assert not (copied / "dist").exists()
+    assert (copied / "src" / "demo_module" / "build" / "__init__.py").is_file()
+    for folder in ("dist", ".nox", "src/demo_module/__pycache__", "src/demo.egg-info"):
+        assert not (copied / folder).exists()
+
+
+def test_copy_project_in_a_subfolder_brings_its_checkout(tmp_path: Path) -> None:
+    """A project in python/ may build from ../cpp, and git sees the same state."""
+    outer = tmp_path / "repository"
+    shutil.copytree(SAMPLES / "module", outer / "python")
+    (outer / "cpp").mkdir()
+    (outer / "cpp" / "lib.h").write_text("int f(void);\n")
+    git(outer, "init", "-q")
+    commit(outer, "initial")
+    (outer / "python" / "notes.txt").write_text("untracked")
+    copy = build.copy_project(outer / "python", tmp_path / "copy")
+    assert copy == tmp_path / "copy" / "python"
+    assert (copy.parent / "cpp" / "lib.h").is_file()
+    assert (copy / "notes.txt").is_file()
+    assert git(copy, "status", "--porcelain") == git(outer, "status", "--porcelain")
+    assert not git(copy, "describe", "--always", "--dirty").strip().endswith("-dirty")
+
+
+def test_copy_project_of_a_linked_worktree(tmp_path: Path) -> None:
+    root = sample(tmp_path, "module", "v0.3.0")
+    worktree = tmp_path / "worktree"
+    git(root, "worktree", "add", "-q", "-b", "feature", str(worktree))
+    (worktree / "README.rst").write_text("work in progress\n")
+    copy = build.copy_project(worktree, tmp_path / "copy")
+    assert (copy / "README.rst").read_text() == "work in progress\n"
+    for command in (["status", "--porcelain"], ["rev-parse", "HEAD"], ["branch", "--show-current"]):
+        assert git(copy, *command) == git(worktree, *command)
 
 
 def test_copy_project_ignored_by_the_enclosing_repository(tmp_path: Path) -> None:
@@ -438,7 +575,7 @@ def test_collect_moves_only_older_builds_of_the_project(tmp_path: Path) -> None:
 
 def test_the_tools_are_pinned() -> None:
     assert all("==" in pin for pin in build.TOOLS.values())
-    assert set(build.TOOLS) == {"build", "cibuildwheel", "twine"}
+    assert set(build.TOOLS) == {"build", "cibuildwheel"}  # what build --install installs
 
 
 @pytest.fixture(scope="module")
@@ -456,7 +593,8 @@ def session_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServ
 def test_real_nox_session_builds_in_isolation(tmp_path: Path, session_index: PypiServer) -> None:
     """`nox -s build_nightly` installs the pinned build into its env and builds in isolation."""
     root = sample(tmp_path, "static")
-    before = tree_state(root)
+    outputs = ("dist", ".nox", "__pycache__")  # nox's environments and its import of the noxfile
+    before = tree_state(root, outputs)
     env = {**os.environ, "NIGHTLY_BASE_INDEX_URL": session_index.url}
     nox = [sys.executable, "-m", "nox", "--non-interactive", "-f", str(root / "noxfile.py")]
     built = subprocess.run(
@@ -468,7 +606,7 @@ def test_real_nox_session_builds_in_isolation(tmp_path: Path, session_index: Pyp
         check=False,
     )
     assert built.returncode == 0, built.stdout + built.stderr
-    assert tree_state(root) == before
+    assert tree_state(root, outputs) == before
     files = sorted(path.name for path in (root / "dist").iterdir())
     assert len(files) == 2
     assert files[0].startswith("demo_static-1.2.1.dev")

@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from nightly_sessions import config, versioning
 from nightly_sessions.errors import ConfigError
+from nightly_sessions.pyproject import read_pyproject
 from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.wheelhouse import make_wheel
 from nightly_sessions.versioning import (
@@ -109,6 +110,54 @@ def test_static_stamp_leaves_other_tables_alone(tmp_path: Path) -> None:
     assert 'version = "1.2.1.dev5"' in text
     assert 'version = "9.9.9"' in text
     assert find_version_source(root).current == Version("1.2.1.dev5")
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    [
+        '[project]  # metadata\nname = "p"\nversion = "1.2.0"\n',
+        '[project]\n  name = "p"\n  version = "1.2.0"\n[tool.x]\n  version = "9.9.9"\n',
+        "[project]\nname = 'p'\nversion = '1.2.0'  # bumped by the release script\n",
+        '[ "project" ]\r\nname = "p"\r\n"version"="1.2.0"\r\n  [tool.x]\r\nversion = "9.9.9"\r\n',
+        '[tool.x]\nversion = "9.9.9"\n\n[project]\t# the metadata\nname = "p"\nversion="1.2.0"#c\n',
+    ],
+    ids=["header-comment", "indented", "single-quotes-comment", "quoted-crlf", "after-tool"],
+)
+def test_static_version_in_any_valid_layout_is_stamped(tmp_path: Path, pyproject: str) -> None:
+    root = project(tmp_path, pyproject)
+    source = find_version_source(root)
+    assert (source.kind, source.current) == ("static", Version("1.2.0"))
+    assert source.stamp is not None
+    source.stamp.write(root, Version("1.2.1.dev5"))
+    data = read_pyproject(root / "pyproject.toml")
+    assert data["project"]["version"] == "1.2.1.dev5"
+    assert data.get("tool", {}).get("x", {}).get("version", "9.9.9") == "9.9.9"
+    assert find_version_source(root).current == Version("1.2.1.dev5")
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    [
+        '[project]\nname = "p"\nversion = """1.2.0"""\n',
+        'project.name = "p"\nproject.version = "1.2.0"\n',
+        '[project]\nname = "p"\nversion = "1.2\\u002e0"\n',
+    ],
+    ids=["multi-line-string", "dotted-keys", "escape"],
+)
+def test_a_static_version_we_cannot_rewrite_says_which_layout_to_use(
+    tmp_path: Path, pyproject: str
+) -> None:
+    root = project(tmp_path, pyproject)
+    source = find_version_source(root)
+    assert source.stamp is not None
+    with pytest.raises(ConfigError) as caught:
+        source.stamp.write(root, Version("1.2.1.dev5"))
+    message = str(caught.value)
+    assert message.startswith("Cannot find exactly one version to replace in pyproject.toml; ")
+    assert 'put `version = "1.2.0"` on a line of its own in the [project] table' in message
+    assert "or make the version dynamic" in message
+    assert "report this" not in message
+    assert "\n" not in message
 
 
 @pytest.mark.parametrize(
@@ -291,6 +340,52 @@ def test_dev_timestamp_scheme_and_no_git() -> None:
     assert stamped == Version("1.2.1.dev20250304050607+gabc1234")
     bare = nightly_version(Version("1.2.0"), scheme="dev-date", git=None, now=NOW)
     assert bare == Version("1.2.1.dev20250304050607")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-03-04", datetime(2025, 3, 4, tzinfo=timezone.utc)),
+        (" 2025-03-04\n", datetime(2025, 3, 4, tzinfo=timezone.utc)),
+        ("2025-03-04T05:06:07Z", datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)),
+        ("2025-03-04T05:06", datetime(2025, 3, 4, 5, 6, tzinfo=timezone.utc)),
+        ("2025-03-04T05:06:07.25+00:00", datetime(2025, 3, 4, 5, 6, 7, 250000, timezone.utc)),
+        ("2025-03-04T01:30:00-0500", datetime(2025, 3, 4, 6, 30, tzinfo=timezone.utc)),
+    ],
+)
+def test_the_build_date_variable_accepts_dates_and_timestamps(
+    value: str, expected: datetime
+) -> None:
+    assert versioning.build_moment({"NIGHTLY_BUILD_DATE": value}) == expected
+
+
+@pytest.mark.parametrize("value", ["yesterday", "20250304", "2025-02-30", "2025-03-04 05:06", "1"])
+def test_the_build_date_variable_refuses_anything_else(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        versioning.build_moment({"NIGHTLY_BUILD_DATE": value})
+    message = str(caught.value)
+    assert message.startswith(f"NIGHTLY_BUILD_DATE={value!r} is neither a date nor a timestamp;")
+    assert "YYYY-MM-DD" in message
+    assert "ISO 8601 timestamp (2025-03-04T05:06:07Z)" in message
+    assert message.count(". ") == 0
+
+
+def test_without_the_build_date_variable_the_clock_is_the_build_moment() -> None:
+    before = datetime.now(timezone.utc)
+    for environ in ({}, {"NIGHTLY_BUILD_DATE": ""}):
+        assert before <= versioning.build_moment(environ) <= datetime.now(timezone.utc)
+
+
+def test_jobs_of_one_run_share_the_version_across_midnight() -> None:
+    """Runners whose clocks straddle midnight UTC stamp the run's date, not their own."""
+    moment = versioning.build_moment({"NIGHTLY_BUILD_DATE": "2025-03-04T23:58:00Z"})
+    clocks = (moment, moment + timedelta(minutes=4))  # the runners' own clocks
+    own = {
+        nightly_version(Version("1.2.0"), scheme="dev-date", git=COMMIT, now=now) for now in clocks
+    }
+    assert len(own) == 2  # what each runner's clock gave
+    shared = nightly_version(Version("1.2.0"), scheme="dev-date", git=COMMIT, now=moment)
+    assert shared == Version("1.2.1.dev20250301120000+20250304.gabc1234")
 
 
 def test_schemes_match_the_setting() -> None:

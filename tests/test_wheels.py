@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -181,6 +183,59 @@ def test_an_unreadable_wheel_is_a_problem_not_a_traceback(tmp_path: Path) -> Non
     [problem] = check_files([broken])
     assert "Cannot read the metadata" in problem.message
     assert "rebuild the file" in problem.message
+
+
+def truncated_sdist(directory: Path) -> Path:
+    """An sdist cut off half way, as an interrupted download or copy leaves it."""
+    sdist = make_sdist(directory, "demo", NIGHTLY)
+    data = sdist.read_bytes()
+    sdist.write_bytes(data[: len(data) // 2])
+    return sdist
+
+
+def wheel_with_corrupt_metadata(directory: Path) -> Path:
+    """A wheel whose deflated METADATA bytes are garbage (zlib cannot inflate them)."""
+    wheel = make_wheel(directory, "demo", NIGHTLY)
+    with zipfile.ZipFile(wheel) as archive:
+        info = archive.getinfo(f"demo-{NIGHTLY}.dist-info/METADATA")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    data = bytearray(wheel.read_bytes())
+    name_length, extra_length = struct.unpack(
+        "<HH", data[info.header_offset + 26 : info.header_offset + 30]
+    )
+    start = info.header_offset + 30 + name_length + extra_length
+    data[start : start + info.compress_size] = b"\xff" * info.compress_size
+    wheel.write_bytes(bytes(data))
+    return wheel
+
+
+@pytest.mark.parametrize(
+    ("craft", "error"),
+    [(truncated_sdist, "EOFError"), (wheel_with_corrupt_metadata, "error")],
+    ids=["truncated-sdist", "corrupt-metadata"],
+)
+def test_a_damaged_archive_is_one_line_not_a_traceback(
+    tmp_path: Path, craft: Callable[[Path], Path], error: str
+) -> None:
+    damaged = craft(tmp_path)
+    [problem] = check_files([damaged])
+    text = str(problem)
+    assert "\n" not in text
+    assert text.startswith(f"{damaged.name}: Cannot read the metadata of {damaged}")
+    assert f"the archive is damaged or cut short ({error}: " in text
+    assert text.endswith("rebuild the file, or copy or download it again")
+
+
+def test_check_dist_reports_damaged_archives_with_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist = tmp_path / "dist"
+    files = [truncated_sdist(dist), wheel_with_corrupt_metadata(dist)]
+    assert cli.main(["--project", str(tmp_path), "check-dist"]) == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    for path in files:
+        assert f"{path.name}: Cannot read the metadata" in error
 
 
 def test_a_wheel_without_metadata_is_a_problem(tmp_path: Path) -> None:
