@@ -39,6 +39,9 @@ REPOSITORY = "example-org/skymap"
 GOOD_NIGHTLY = "1.1.0.dev0+git20261120.aaaaaaa"
 BROKEN_NIGHTLY = "1.1.0.dev0+git20261123.badcafe"
 UPLOAD_TOKEN_ENV = "ANACONDA_ORG_UPLOAD_TOKEN"  # noqa: S105 - a variable name
+# Each nightly_tests run is its own job (NIGHTLY_JOB), so each keeps its own report folder.
+GREEN_JOB = "demo-green"
+RED_JOB = "demo-red"
 
 
 class DemoFailed(NightlyError):
@@ -58,7 +61,11 @@ class World:
     upload_token: str
     summary: list[tuple[str, str]] = field(default_factory=list)
 
-    def environment(self) -> dict[str, str]:
+    def reports(self, job: str) -> Path:
+        """The folder of one job's report, below the project's report-dir."""
+        return self.project / "nightly-reports" / job
+
+    def environment(self, job: str = "demo") -> dict[str, str]:
         """What the sessions see: every URL on loopback, the tokens, no machine index config."""
         env = {
             name: value
@@ -77,7 +84,7 @@ class World:
                 "NIGHTLY_INDEX_URL": self.nightly.url,
                 "NIGHTLY_BASE_INDEX_URL": self.base.url,
                 "NIGHTLY_ANACONDA_API_URL": self.channel.url,
-                "NIGHTLY_JOB": "demo",
+                "NIGHTLY_JOB": job,
                 UPLOAD_TOKEN_ENV: self.upload_token,
                 "GITHUB_API_URL": self.github.url,
                 "GITHUB_TOKEN": self.github.token,
@@ -97,15 +104,17 @@ def _say(text: str) -> None:
     print(redact(text), flush=True)  # noqa: T201
 
 
-def _nox(world: World, name: str, *args: str, ok: bool = True) -> tuple[int, str]:
-    """Run `nox -s name -- args` in the project; keep its output in logs/<name>.log."""
+def _nox(
+    world: World, name: str, *args: str, ok: bool = True, job: str = "demo"
+) -> tuple[int, str]:
+    """Run `nox -s name -- args` as `job`; keep its output in logs/<name>.log."""
     command = [sys.executable, "-m", "nox", "--no-color", "-s", name]
     if args:
         command += ["--", *args]
     result = subprocess.run(
         command,
         cwd=world.project,
-        env=world.environment(),
+        env=world.environment(job),
         capture_output=True,
         text=True,
         check=False,
@@ -118,8 +127,8 @@ def _nox(world: World, name: str, *args: str, ok: bool = True) -> tuple[int, str
     return result.returncode, output
 
 
-def _report(world: World) -> dict[str, Any]:
-    [path] = find_reports(world.project / "nightly-reports")
+def _report(world: World, job: str) -> dict[str, Any]:
+    [path] = find_reports(world.reports(job))
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
@@ -162,26 +171,28 @@ def stage_render(world: World, say: Say) -> None:
 
 
 def stage_green(world: World, say: Say) -> None:
-    _, output = _nox(world, "nightly_tests")
-    report = _report(world)
+    _, output = _nox(world, "nightly_tests", job=GREEN_JOB)
+    report = _report(world, GREEN_JOB)
     _expect(report["outcome"] == "passed", "The first nightly run should pass.")
     [package] = report["packages"]
     _expect(package["installed"] == GOOD_NIGHTLY, "tinyarray should be the nightly.")
     say(_excerpt(output, "package    installed", 2))
-    world.summary.append(("nightly tests, green", f"{world.project / 'nightly-reports'}"))
+    world.summary.append(("nightly tests, green", str(world.reports(GREEN_JOB))))
 
 
 def stage_red(world: World, say: Say) -> None:
     tinyarray_wheel(world.nightly.directory, BROKEN_NIGHTLY, broken=True)
     say(f"  published a broken nightly: tinyarray {BROKEN_NIGHTLY}")
-    code, output = _nox(world, "nightly_tests", ok=False)
-    report = _report(world)
+    code, output = _nox(world, "nightly_tests", ok=False, job=RED_JOB)
+    report = _report(world, RED_JOB)
     _expect(code != 0 and report["outcome"] == "tests-failed", "The broken nightly should fail.")
     _expect(report["packages"][0]["installed"] == BROKEN_NIGHTLY, "The new nightly was not used.")
     say(_excerpt(output, "package    installed", 2))
     say(_excerpt(output, "short test summary info", 2))
-    reports = world.project / "nightly-reports"
-    _nox(world, "nightly_issue", str(reports), "--expect-jobs", "demo", "--no-compare")
+    world.summary.append(("nightly tests, red", str(world.reports(RED_JOB))))
+    # The tracking issue of the red run: its own report folder and job name.
+    red = str(world.reports(RED_JOB))
+    _nox(world, "nightly_issue", red, "--expect-jobs", RED_JOB, "--no-compare")
     issues = world.github.issues(state="open")
     _expect(len(issues) == 1, "One tracking issue should be open.")
     body_path = world.output / "tracking-issue.md"
@@ -189,7 +200,7 @@ def stage_red(world: World, say: Say) -> None:
     say(f"  opened tracking issue #{issues[0].number}: {issues[0].title!r}")
     shown = [line for line in issues[0].body.splitlines() if not line.startswith("<!--")]
     say("\n".join("    " + line for line in shown[:14]) + "\n    ...")
-    world.summary.append(("nightly tests, red + tracking issue", str(body_path)))
+    world.summary.append(("tracking issue", str(body_path)))
 
 
 def stage_build(world: World, say: Say) -> None:

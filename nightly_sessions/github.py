@@ -210,6 +210,23 @@ class GitHub:
 
     # Workflows, runs, jobs and artifacts.
 
+    def workflow_state(self, workflow: str) -> str:
+        """A workflow's state: `active`, `disabled_inactivity`, `disabled_manually`, ..."""
+        path = f"{self._repo_url}/actions/workflows/{urllib.parse.quote(workflow, safe='')}"
+        answer = self._call(
+            "GET", path, what=f"reading the workflow {workflow}",
+            hints={
+                403: "give the job `permissions: actions: read` (`actions: write` to enable it)",
+                404: f"check that .github/workflows/{workflow} exists on the default branch "
+                "and that the token can see the repository",
+            },
+        )  # fmt: skip
+        data = answer.json()
+        state = data.get("state") if isinstance(data, dict) else None
+        if not isinstance(state, str) or not state:
+            raise NetworkError(f"GitHub answered reading the workflow {workflow} without a state.")
+        return state
+
     def enable_workflow(self, workflow: str) -> None:
         """Enable a workflow (file name or id); also resets GitHub's 60-day inactivity clock."""
         path = f"{self._repo_url}/actions/workflows/{urllib.parse.quote(workflow, safe='')}/enable"

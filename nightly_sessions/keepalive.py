@@ -6,6 +6,10 @@ against nightlies and uploading its own (numpy#28086). Enabling a workflow throu
 API (`PUT /repos/{owner}/{repo}/actions/workflows/{file}/enable`) restarts that count
 without a commit, so each scheduled run enables the nightly workflows again. The job
 that does it needs `permissions: actions: write`, and nothing else in the workflow does.
+
+The state is read first (`GET .../workflows/{file}`): only an active workflow or one
+GitHub disabled for inactivity is enabled. One a maintainer disabled by hand (e.g. after
+a leaked token) stays disabled, with a notice; switching it back on would undo them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from nightly_sessions.github import (
 from nightly_sessions.options import parse_posargs
 
 DEFAULT_WORKFLOWS = ("nightly-tests.yml", "nightly-wheels.yml")
+# The states in which enabling is what keepalive is for; any other is left as it is.
+ENABLE_STATES = ("active", "disabled_inactivity")
 
 Log = Callable[[str], None]
 
@@ -98,6 +104,10 @@ def run(
     errors: list[str] = []
     for name in names:
         try:
+            state = client.workflow_state(name)
+            if state not in ENABLE_STATES:
+                log(notice(left_alone(name, repository, state), env))
+                continue
             client.enable_workflow(name)
         except NetworkError as exc:
             errors.append(str(exc))
@@ -107,3 +117,23 @@ def run(
         others = f" ({len(errors) - 1} more workflow(s) failed too.)" if len(errors) > 1 else ""
         raise NetworkError(errors[0] + others)
     return 0
+
+
+def left_alone(name: str, repository: str, state: str) -> str:
+    """Why a workflow was not enabled, and what a maintainer does about it."""
+    if state == "disabled_manually":
+        return (
+            f"Left {name} in {repository} disabled: a maintainer disabled it (state {state}); "
+            "enable it on the Actions tab when it should run again."
+        )
+    return (
+        f"Left {name} in {repository} as it is: its state is {state}, and only an active "
+        "workflow or one disabled for inactivity is enabled."
+    )
+
+
+def notice(message: str, environ: Mapping[str, str]) -> str:
+    """`message` as a notice: an annotation of the run on GitHub Actions."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return f"::notice title=Workflow not enabled::{message}"
+    return f"notice: {message}"

@@ -23,15 +23,34 @@ def test_the_whole_loop_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "tinyarray  1.1.0.dev0+git20261123.badcafe" in printed  # the red run's table
     assert "FAILED tests/test_skymap.py::test_span" in printed
     assert "Every stand-in server has been stopped." in printed
-    # What each stage left behind.
+    # What each stage left behind, where the summary says it is.
     project = output / "skymap"
     assert (project / ".github" / "workflows" / "nightly-tests.yml").is_file()
-    [report] = (project / "nightly-reports").rglob("nightly-report.json")
-    assert json.loads(report.read_text())["outcome"] == "tests-failed"
+    listed = summary(printed)
+    assert outcomes(Path(listed["nightly tests, green"])) == ["passed"]
+    assert outcomes(Path(listed["nightly tests, red"])) == ["tests-failed"]
+    assert len(list((project / "nightly-reports").rglob("nightly-report.json"))) == 2
+    assert Path(listed["tracking issue"]) == output / "tracking-issue.md"
     assert "test_span" in (output / "tracking-issue.md").read_text()
     assert list((project / "dist").glob("skymap-*.whl"))
     logs = "".join(path.read_text() for path in (output / "logs").iterdir())
     assert not re.search(r"demo-[0-9a-f]{24}", logs + printed)  # the made-up upload token
+
+
+def summary(printed: str) -> dict[str, str]:
+    """The closing summary's rows: what -> where."""
+    rows = printed.split("What it made:\n", 1)[1].split("Every stand-in server", 1)[0]
+    found = {}
+    for line in rows.splitlines():
+        row = re.fullmatch(r"  (.+?)  +(.+)", line)
+        assert row, line
+        found[row[1]] = row[2]
+    return found
+
+
+def outcomes(folder: Path) -> list[str]:
+    """The outcome of every report in `folder`."""
+    return [json.loads(path.read_text())["outcome"] for path in folder.rglob("nightly-report.json")]
 
 
 def test_refuses_a_folder_it_did_not_make(

@@ -272,3 +272,14 @@ def test_enable_workflow_needs_actions_write() -> None:
         server.permissions["actions"] = "read"
         with pytest.raises(NetworkError, match=r"HTTP 403.*`permissions: actions: write`"):
             client_for(server).enable_workflow("nightly-wheels.yml")
+
+
+def test_workflow_state_needs_actions_read() -> None:
+    with serve_github(permissions={"actions": "read"}) as server:
+        server.add_workflow("nightly-wheels.yml", state="disabled_manually")
+        assert client_for(server).workflow_state("nightly-wheels.yml") == "disabled_manually"
+        with pytest.raises(NetworkError, match=r"404 while reading the workflow missing\.yml"):
+            client_for(server).workflow_state("missing.yml")
+        server.permissions["actions"] = "none"
+        with pytest.raises(NetworkError, match=r"HTTP 403.*`permissions: actions: read`"):
+            client_for(server).workflow_state("nightly-wheels.yml")

@@ -71,6 +71,53 @@ def test_enables_both_nightly_workflows_by_default(github: FakeGitHub) -> None:
     assert all(call.authorization == f"Bearer {github.token}" for call in github.calls("PUT"))
 
 
+def test_reads_each_state_before_enabling(github: FakeGitHub) -> None:
+    github.workflows["nightly-tests.yml"].state = "active"  # enabling it restarts the count too
+    assert enable(github) == 0
+    assert [(call.method, call.path.rsplit("/", 2)[-2:]) for call in github.requests] == [
+        ("GET", ["workflows", "nightly-tests.yml"]),
+        ("PUT", ["nightly-tests.yml", "enable"]),
+        ("GET", ["workflows", "nightly-wheels.yml"]),
+        ("PUT", ["nightly-wheels.yml", "enable"]),
+    ]
+    assert states(github) == dict.fromkeys(keepalive.DEFAULT_WORKFLOWS, ("active", 1))
+
+
+@pytest.mark.parametrize("actions", [False, True])
+def test_a_workflow_disabled_by_hand_stays_disabled(github: FakeGitHub, actions: bool) -> None:
+    """A maintainer switched it off (e.g. after a leaked token): never switch it back on."""
+    github.workflows["nightly-wheels.yml"].state = "disabled_manually"
+    lines: list[str] = []
+    env = {"GITHUB_ACTIONS": "true"} if actions else {}
+    assert enable(github, lines=lines, **env) == 0
+    assert states(github) == {
+        "nightly-tests.yml": ("active", 1),
+        "nightly-wheels.yml": ("disabled_manually", 0),
+    }
+    assert [call.path for call in github.calls("PUT")] == [
+        "/repos/octo/project/actions/workflows/nightly-tests.yml/enable"
+    ]
+    notice = (
+        "Left nightly-wheels.yml in octo/project disabled: a maintainer disabled it "
+        "(state disabled_manually); enable it on the Actions tab when it should run again."
+    )
+    prefix = "::notice title=Workflow not enabled::" if actions else "notice: "
+    assert lines[1] == prefix + notice
+
+
+def test_a_workflow_in_another_state_is_left_alone(github: FakeGitHub) -> None:
+    github.add_workflow("gone.yml", state="deleted")
+    lines: list[str] = []
+    assert enable(github, "gone.yml", lines=lines) == 0
+    assert github.calls("PUT") == []
+    assert lines == [
+        (
+            "notice: Left gone.yml in octo/project as it is: its state is deleted, and only an "
+            "active workflow or one disabled for inactivity is enabled."
+        )
+    ]
+
+
 def test_named_workflows_each_once(github: FakeGitHub) -> None:
     github.add_workflow("docs.yaml")
     assert enable(github, "docs.yaml", "nightly-wheels.yml", "docs.yaml") == 0
@@ -94,7 +141,7 @@ def test_bad_token_is_a_sentence_without_the_token(github: FakeGitHub) -> None:
     with pytest.raises(NetworkError) as error:
         enable(github, GITHUB_TOKEN="ghs_not_the_right_one_123")
     message = str(error.value)
-    assert message.startswith("GitHub rejected the token while enabling the workflow")
+    assert message.startswith("GitHub rejected the token while reading the workflow")
     assert "HTTP 401: Bad credentials" in message
     assert "(1 more workflow(s) failed too.)" in message
     assert "ghs_not_the_right_one_123" not in message
@@ -105,7 +152,7 @@ def test_missing_workflow_does_not_stop_the_others(github: FakeGitHub) -> None:
     with pytest.raises(NetworkError) as error:
         enable(github, "nightly.yml", "nightly-wheels.yml", lines=lines)
     message = str(error.value)
-    assert message.startswith("GitHub answered 404 while enabling the workflow nightly.yml")
+    assert message.startswith("GitHub answered 404 while reading the workflow nightly.yml")
     assert message.endswith(
         ": check that .github/workflows/nightly.yml exists on the default branch and that the "
         "token can see the repository."
@@ -131,7 +178,7 @@ def test_unreachable_api_is_a_sentence() -> None:
         keepalive.run(parsed, Settings(retries=0), environ=env, sleep=lambda _: None)
     message = str(error.value)
     assert message.startswith(
-        "GitHub could not be reached while enabling the workflow nightly-tests.yml:"
+        "GitHub could not be reached while reading the workflow nightly-tests.yml:"
     )
     assert "ghs_secret_value_42" not in message
 

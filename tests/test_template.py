@@ -8,6 +8,8 @@ run against the GitHub stand-in.
 
 from __future__ import annotations
 
+import datetime
+import importlib.metadata
 import itertools
 import json
 import os
@@ -17,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,6 +30,7 @@ import nox.project
 import pytest
 import yaml
 from nightly_world import NEWEST_NIGHTLY, World, build_world
+from packaging.version import Version
 
 from nightly_sessions import freshness, issue, keepalive, upload
 from nightly_sessions.config import Settings
@@ -44,6 +48,11 @@ from nightly_sessions.testing.template import (
     render,
 )
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
 BIN = Path(sys.executable).parent
 WORKFLOWS = ("nightly-tests.yml", "nightly-wheels.yml")
 SHA_PIN = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # v?\d+(\.\d+)*\s*$")
@@ -59,6 +68,7 @@ RUNNER_OS = {"ubuntu-latest": "Linux", "macos-latest": "macOS", "windows-latest"
 NOX_COMMAND = re.compile(r'^uvx --from "nox==[\d.]+" nox --session (\w+)(?: (.*))?$')
 NOX_PIN = re.compile(r'run: uvx --from "(nox==[\d.]+)" nox ')
 REPOSITORY = "example-org/skymap"
+DEFAULT_PYTHONS = ["3.14", "3.15"]  # the newest two stable releases (December 2026)
 DIST_ENV = {"NIGHTLY_DIST_DIR": "dist"}  # where the artifacts are kept and gathered
 
 
@@ -66,7 +76,7 @@ def _combinations() -> dict[str, dict[str, Any]]:
     """pure/compiled x auto/explicit packages x one/several Pythons, plus layouts."""
     combos: dict[str, dict[str, Any]] = {}
     for compiled, packages, pythons in itertools.product(
-        (False, True), ("auto", "numpy, scipy.special-x"), (["3.13"], ["3.10", "3.12", "3.14"])
+        (False, True), ("auto", "numpy, scipy.special-x"), (["3.13"], ["3.10", "3.15", "3.16"])
     ):
         name = "-".join(
             (
@@ -311,9 +321,11 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         tests = data["jobs"]["tests"]
         assert tests["permissions"] == {"contents": "read"}
         matrix = tests["strategy"]["matrix"]
-        pythons = answers.get("python_versions", ["3.13", "3.14"])
+        pythons = answers.get("python_versions", DEFAULT_PYTHONS)
         oses = answers.get("test_oses", ["ubuntu-latest"])
         assert (matrix["python-version"], matrix["os"]) == (pythons, oses)
+        [setup] = [step for step in steps(tests) if "setup-python" in step.get("uses", "")]
+        assert setup["with"]["allow-prereleases"] is True  # the "3.16 (pre-release)" answer
         _, run = nox_steps(tests)["nightly_tests"]
         # The report's job name is the artifact's suffix, which the tracking issue relies on.
         job_name = "py${{ matrix.python-version }}-${{ runner.os }}"
@@ -416,6 +428,69 @@ def test_only_the_default_branch_uploads_and_reports(rendered: dict[str, Path]) 
     }  # fmt: skip
 
 
+REPOSITORY_CHECK = "Check that this is the repository of the template's answer"
+
+
+def step_runs(condition: str, repository: str, *, fork: bool = False, index: int = 0) -> bool:
+    """Evaluate the repository check's `if:` for a run in `repository`."""
+    expression = condition.removeprefix("${{").removesuffix("}}").strip()
+    python = (
+        expression.replace("!github.event.repository.fork", "not fork")
+        .replace("strategy.job-index", "index")
+        .replace("github.repository", "repository")
+        .replace("&&", " and ")
+    )
+    assert re.fullmatch(r"(\s+|and|not|fork|index|repository|!=|==|'[^']*'|\d+)*", python), python
+    names = {"repository": repository, "fork": fork, "index": index}
+    return bool(eval(python, {"__builtins__": {}}, names))
+
+
+def test_a_repository_answer_that_does_not_match_is_a_warning(rendered: dict[str, Path]) -> None:
+    """The guarded jobs skip silently in a repository other than the answer: the first job
+    of the tests and of the build matrix says so, with the fix, unless it runs in a fork."""
+    for name, project in rendered.items():
+        for workflow_name, job_name in (
+            ("nightly-tests.yml", "tests"),
+            ("nightly-wheels.yml", "build"),
+        ):
+            jobs = workflow(project, workflow_name)["jobs"]
+            guarded = sorted(
+                job for job, data in jobs.items()
+                if f"github.repository == '{REPOSITORY}'" in data.get("if", "")
+            )  # fmt: skip
+            found = [step for step in steps(jobs[job_name]) if step["name"] == REPOSITORY_CHECK]
+            if not guarded:
+                assert found == [], f"{name}: {workflow_name}"
+                continue
+            assert found == steps(jobs[job_name])[:1], f"{name}: {workflow_name}"
+            step = found[0]
+            assert step["env"] == {"ANSWER": REPOSITORY}
+            condition = step["if"]
+            assert not step_runs(condition, REPOSITORY)
+            assert step_runs(condition, "someone/skymap")
+            assert not step_runs(condition, "someone/skymap", fork=True)
+            assert not step_runs(condition, "someone/skymap", index=1)  # once per matrix
+            result = subprocess.run(
+                ["bash", "-c", step["run"]],
+                env={**os.environ, "ANSWER": REPOSITORY, "GITHUB_REPOSITORY": "someone/skymap"},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            [line] = result.stdout.splitlines()
+            assert line.startswith(
+                "::warning title=Nightly jobs skipped in this repository::This repository is "
+                f"someone/skymap, but the nightly-sessions template was answered repository="
+                f"{REPOSITORY}, and the "
+            )
+            named = re.findall(r"(?:the |, | and )(\w+)(?= \(|(?: jobs?)? run)", line)
+            assert sorted(named) == guarded, line
+            assert line.endswith(
+                "If this is the upstream repository, fix the answer: copier update --trust "
+                f"--defaults --answers-file {ANSWERS_FILE} --data repository=someone/skymap"
+            )
+
+
 def check_report_job(job: dict[str, Any], pythons: list[str], oses: list[str]) -> None:
     assert job["needs"] == ["tests"]
     assert job["if"] == acts_upstream("always()")
@@ -432,6 +507,55 @@ def check_report_job(job: dict[str, Any], pythons: list[str], oses: list[str]) -
         "NIGHTLY_TESTS_RESULT": "${{ needs.tests.result }}",
         "NIGHTLY_EXPECT_JOBS": " ".join(expected_jobs),
     }
+
+
+# The wheels a cibw_platforms runner builds for its own architecture.
+CIBW_PLATFORM_TAG = {
+    "ubuntu-latest": "manylinux_x86_64",
+    "ubuntu-24.04-arm": "manylinux_aarch64",
+    "macos-latest": "macosx_arm64",
+    "macos-15-intel": "macosx_x86_64",
+    "windows-latest": "win_amd64",
+    "windows-11-arm": "win_arm64",
+}
+
+
+def test_offered_pythons_are_supported_releases_and_the_next_pre_release() -> None:
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    choices: dict[str, str] = config["python_versions"]["choices"]
+    versions = [tuple(map(int, value.split("."))) for value in choices.values()]
+    assert versions == sorted(versions)
+    # nightly-sessions itself runs on every one of them.
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert min(versions) >= tuple(map(int, requires.removeprefix(">=").split(".")))
+    stable = [value for label, value in choices.items() if label == value]
+    [(label, pre_release)] = [(label, v) for label, v in choices.items() if label != v]
+    assert (label, pre_release) == (f"{pre_release} (pre-release)", list(choices.values())[-1])
+    assert config["python_versions"]["default"] == stable[-2:] == DEFAULT_PYTHONS
+    # The pinned cibuildwheel builds every stable one on every runner the template offers.
+    platforms = tomllib.loads(
+        (resources.files("cibuildwheel") / "resources" / "build-platforms.toml").read_text()
+    )
+    identifiers = {
+        build["identifier"]
+        for table in platforms.values()
+        for build in table["python_configurations"]
+    }
+    assert set(config["cibw_platforms"]["choices"].values()) == set(CIBW_PLATFORM_TAG)
+    for version in stable:
+        for tag in CIBW_PLATFORM_TAG.values():
+            assert f"cp{version.replace('.', '')}-{tag}" in identifiers, (version, tag)
+
+
+def test_min_copier_version_is_the_oldest_that_renders_every_answer() -> None:
+    """copier 9.4 to 9.6 render project_name '' and repository '/' from the defaults, or
+    skip the noxfile check; the README's install line asks for the same minimum."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    minimum = Version(config["_min_copier_version"])
+    assert minimum == Version("9.7.0")
+    assert Version(importlib.metadata.version("copier")) >= minimum
+    readme = (ROOT / "README.md").read_text()
+    assert re.findall(r"copier>=([\d.]+)", readme) == [f"{minimum.major}.{minimum.minor}"]
 
 
 def test_runner_os_names_cover_every_test_os() -> None:
@@ -453,8 +577,11 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
         arguments, build_step = nox_steps(build)["build_nightly"]
         assert arguments == ""
         # Nothing overrides the project's [tool.cibuildwheel] (test-command included):
-        # the only variable is the folder the artifact keeps, whatever dist-dir says.
-        assert build_step["env"] == DIST_ENV
+        # the variables are the folder the artifact keeps, whatever dist-dir says, and
+        # the run's one build moment.
+        assert build_step["env"] == {**DIST_ENV, "NIGHTLY_BUILD_DATE": BUILD_DATE}
+        assert build["needs"] == ["build-date"]
+        check_build_date_job(data["jobs"])
         checkout = next(step for step in steps(build) if "checkout" in step.get("uses", ""))
         assert checkout["with"] == {"persist-credentials": False, "fetch-depth": 0}
         kept = next(step for step in steps(build) if "upload-artifact" in step.get("uses", ""))
@@ -470,7 +597,7 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
             assert kept["with"]["path"] == "dist/*"  # sdist and wheel
         check_upload_job(data["jobs"]["upload"], answers)
         jobs = {"build", "upload"} | when(answers.get("keepalive", True), "keepalive")
-        assert set(data["jobs"]) == jobs | when(issue_jobs(answers), "report")
+        assert set(data["jobs"]) == {"build-date"} | jobs | when(issue_jobs(answers), "report")
         if issue_jobs(answers):
             report = data["jobs"]["report"]
             assert report["needs"] == sorted(jobs, key=["build", "upload", "keepalive"].index)
@@ -481,6 +608,52 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
             assert nox_steps(report)["nightly_issue"][0] == "-- --workflow-run"
         dependabot = project / ".github" / "dependabot.yml"
         assert dependabot.exists() == answers.get("dependabot", True)
+
+
+BUILD_DATE = "${{ needs.build-date.outputs.date }}"
+
+
+def check_build_date_job(jobs: dict[str, Any]) -> None:
+    """One job reads the clock; every job that builds takes the moment from its output."""
+    job = jobs["build-date"]
+    assert job["permissions"] == {}
+    assert "needs" not in job  # first, once per run
+    assert "strategy" not in job
+    assert job["outputs"] == {"date": "${{ steps.clock.outputs.date }}"}
+    [step] = steps(job)
+    assert step["id"] == "clock"
+    assert step["run"] == 'echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$GITHUB_OUTPUT"'
+    builders = {
+        name: step
+        for name, other in jobs.items()
+        for step in steps(other)
+        if "build_nightly" in step.get("run", "")
+    }
+    assert list(builders) == ["build"]
+    for name, step in builders.items():
+        assert step["env"]["NIGHTLY_BUILD_DATE"] == BUILD_DATE
+        assert jobs[name]["needs"] == ["build-date"]
+
+
+def test_the_build_moment_is_an_iso_8601_utc_timestamp(
+    rendered: dict[str, Path], tmp_path: Path
+) -> None:
+    """The clock step's own command, as the runner runs it, writes what the session reads."""
+    job = workflow(rendered["pure-auto-one"], "nightly-wheels.yml")["jobs"]["build-date"]
+    output = tmp_path / "github-output"
+    result = subprocess.run(
+        ["bash", "-c", steps(job)[0]["run"]],
+        env={**os.environ, "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    name, _, value = output.read_text().strip().partition("=")
+    assert name == "date"
+    moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    assert moment.utcoffset() == datetime.timedelta(0)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", value)
 
 
 def check_upload_job(upload_job: dict[str, Any], answers: dict[str, Any]) -> None:
@@ -738,7 +911,7 @@ def test_generated_noxfiles_list_the_nightly_sessions(
     for name, process in listings.items():
         output, _ = process.communicate(timeout=120)
         assert process.returncode == 0, f"{name}: {output}"
-        pythons = COMBINATIONS[name].get("python_versions", ["3.13", "3.14"])
+        pythons = COMBINATIONS[name].get("python_versions", DEFAULT_PYTHONS)
         for python in pythons:
             assert f"nightly_tests-{python}" in output, f"{name}: {output}"
         for session in ("nightly_plan", "nightly_issue", "nightly_keepalive", "build_nightly"):
@@ -777,10 +950,10 @@ def plain_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("project_name", "-skymap", "'-skymap' is not a valid project name"),
         (
             "python_versions",
-            ["3.8"],
-            "'3.8' is not in ['3.9', '3.10', '3.11', '3.12', '3.13', '3.14']",
+            ["3.9"],  # end of life; nightly-sessions needs 3.10
+            "'3.9' is not in ['3.10', '3.11', '3.12', '3.13', '3.14', '3.15', '3.16']",
         ),
-        ("python_versions", ["3.15"], "'3.15' is not in"),
+        ("python_versions", ["3.17"], "'3.17' is not in"),
         ("python_versions", [], "Choose at least one Python version."),
         ("test_oses", [], "Choose at least one operating system."),
         ("repository", "skymap", "'skymap' is not a GitHub repository: write it as owner/name"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import copier
@@ -139,3 +140,102 @@ def test_copier_update_turns_the_freshness_check_on(tmp_path: Path) -> None:
     runs = [step.get("run", "") for step in report["steps"]]
     assert any(run.endswith("--session nightly_freshness") for run in runs)
     assert yaml.safe_load((project / ANSWERS_FILE).read_text())["check_freshness"] is True
+
+
+def generated_project(tmp_path: Path, **data: object) -> tuple[Path, Path]:
+    """A template repository at v1 and a committed project rendered from it."""
+    repo = make_template_repo(tmp_path / "nightly-sessions", "v1")
+    project = tmp_path / "skymap"
+    if data.get("noxfile") == "noxfile_nightly.py":
+        project.mkdir()
+        (project / "noxfile.py").write_text(OWN_NOXFILE)
+    render(repo, project, ref="v1", **data)
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, "Nightly workflows from the template")
+    return repo, project
+
+
+OWN_NOXFILE = """import nox
+
+import noxfile_nightly  # noqa: F401
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    session.log("linting")
+"""
+
+
+def update_with(project: Path, **data: object) -> None:
+    with git_environment():
+        copier.run_update(
+            project,
+            answers_file=ANSWERS_FILE,
+            data=data,
+            defaults=True,
+            overwrite=True,
+            unsafe=True,
+            quiet=True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "deleted"),
+    [("noxfile.py", "noxfile_nightly.py", "noxfile.py, with the sessions you added to it"),
+     ("noxfile_nightly.py", "noxfile.py", "noxfile_nightly.py")],
+)  # fmt: skip
+def test_update_refuses_to_change_the_noxfile(
+    tmp_path: Path, before: str, after: str, deleted: str
+) -> None:
+    """copier update would delete the file the old answer rendered: the answer is refused."""
+    _, project = generated_project(tmp_path, noxfile=before)
+    noxfile = project / "noxfile.py"
+    noxfile.write_text(noxfile.read_text() + USER_SESSION)
+    commit_all(project, "Own session")
+    kept = {path: path.read_text() for path in project.glob("noxfile*.py")}
+
+    with pytest.raises(ValueError, match="Validation error for question 'noxfile'") as error:
+        update_with(project, noxfile=after)
+
+    assert (
+        f"This project was generated with noxfile '{before}' ({ANSWERS_FILE}); answering "
+        f"'{after}' would make copier delete {deleted}. Keep '{before}'; to switch, follow "
+        '"Switching the noxfile" in the nightly-sessions README.'
+    ) in str(error.value)
+    assert {path: path.read_text() for path in project.glob("noxfile*.py")} == kept
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_update_keeping_the_noxfile_reads_the_recorded_answer_quietly(tmp_path: Path) -> None:
+    """The check reads the recorded answers only in the project, never in copier's replays."""
+    repo, project = generated_project(tmp_path, noxfile="noxfile_nightly.py")
+    change_template_to_v2(repo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. MissingFileWarning from a replay's folder
+        update_with(project, noxfile="noxfile_nightly.py")
+    assert (project / "noxfile.py").read_text() == OWN_NOXFILE
+    assert V2_LINE in (project / ".github/workflows/nightly-tests.yml").read_text()
+    recorded = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    assert (recorded["noxfile"], recorded["_commit"]) == ("noxfile_nightly.py", "v2")
+
+
+def test_switching_the_noxfile_as_the_readme_says_deletes_nothing(tmp_path: Path) -> None:
+    """Change the answer in the answers file, commit, `copier recopy`: both files remain."""
+    _, project = generated_project(tmp_path)
+    noxfile = project / "noxfile.py"
+    noxfile.write_text(noxfile.read_text() + USER_SESSION)
+    answers = project / ANSWERS_FILE
+    answers.write_text(
+        answers.read_text().replace("noxfile: noxfile.py", "noxfile: noxfile_nightly.py")
+    )
+    commit_all(project, "Nightly sessions into their own module")
+    own = noxfile.read_text()
+
+    with git_environment():
+        copier.run_recopy(
+            project, answers_file=ANSWERS_FILE, defaults=True, unsafe=True, quiet=True
+        )
+
+    assert noxfile.read_text() == own
+    assert "REQUIREMENT = " in (project / "noxfile_nightly.py").read_text()
+    assert yaml.safe_load(answers.read_text())["noxfile"] == "noxfile_nightly.py"

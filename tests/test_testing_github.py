@@ -185,3 +185,18 @@ def test_enabling_a_workflow_needs_actions_write() -> None:
         server.permissions["actions"] = "read"
         assert call(server, "PUT", f"{REPO}/actions/workflows/nightly.yml/enable")[0] == 403
         assert record.enabled == 1
+
+
+def test_reading_a_workflow_gives_its_state() -> None:
+    with serve_github(permissions={"actions": "read"}) as server:
+        server.add_workflow("nightly.yml", state="disabled_manually")
+        status, body, _ = call(server, "GET", f"{REPO}/actions/workflows/nightly.yml")
+        assert status == 200
+        assert (body["path"], body["state"]) == (
+            ".github/workflows/nightly.yml",
+            "disabled_manually",
+        )
+        assert isinstance(body["id"], int)
+        assert call(server, "GET", f"{REPO}/actions/workflows/other.yml")[0] == 404
+        server.permissions["actions"] = "none"
+        assert call(server, "GET", f"{REPO}/actions/workflows/nightly.yml")[0] == 403

@@ -83,7 +83,7 @@ class RunRecord:
 
 @dataclass
 class WorkflowRecord:
-    """A workflow file: its state and how often `PUT .../enable` was called on it."""
+    """A workflow file: its state (what `GET` answers) and how often `PUT .../enable` ran."""
 
     path: str
     state: str = "active"
@@ -557,10 +557,28 @@ class FakeGitHub:
             ],
         }
 
-    def _enable_workflow(self, _query: Mapping[str, str], _payload: Json, path: str) -> _Answer:
+    def _workflow(self, path: str) -> WorkflowRecord:
         workflow = self.workflows.get(urllib.parse.unquote(path))
         if workflow is None:
             raise _Refused(404, "Not Found")
+        return workflow
+
+    def _get_workflow(self, _query: Mapping[str, str], _payload: Json, path: str) -> _Answer:
+        workflow = self._workflow(path)
+        number = list(self.workflows).index(workflow.path) + 1
+        return _Answer(
+            200,
+            {
+                "id": number,
+                "name": workflow.path,
+                "path": f".github/workflows/{workflow.path}",
+                "state": workflow.state,
+                "html_url": f"{self.root_url}/{self.repository}/actions/workflows/{workflow.path}",
+            },
+        )
+
+    def _enable_workflow(self, _query: Mapping[str, str], _payload: Json, path: str) -> _Answer:
+        workflow = self._workflow(path)
         workflow.state = "active"
         workflow.enabled += 1
         return _Answer(204)
@@ -618,6 +636,7 @@ _ROUTES: list[tuple[str, str, tuple[str, str], Any]] = [
     ("GET", r"/labels/([^/]+)", ("issues", "read"), FakeGitHub._get_label),
     ("POST", r"/labels", ("issues", "write"), FakeGitHub._create_label),
     ("GET", r"/actions/workflows/([^/]+)/runs", ("actions", "read"), FakeGitHub._list_runs),
+    ("GET", r"/actions/workflows/([^/]+)", ("actions", "read"), FakeGitHub._get_workflow),
     ("GET", r"/actions/runs/(\d+)/artifacts", ("actions", "read"), FakeGitHub._list_artifacts),
     ("GET", r"/actions/runs/(\d+)/jobs", ("actions", "read"), FakeGitHub._list_jobs),
     (
