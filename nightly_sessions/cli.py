@@ -94,27 +94,47 @@ def _environment_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--installer", choices=("uv", "pip"), default=None,
-        help="installer for that environment (default: the 'installer' setting, uv when 'auto')",
+        help="installer for that environment (default: the 'installer' setting; "
+        "'auto' is uv when it can be found, else pip)",
     )  # fmt: skip
 
 
 def _environment(args: argparse.Namespace, settings: Settings) -> install.Environment:
-    chosen = args.installer or settings.installer
-    name: install.InstallerName = "pip" if chosen == "pip" else "uv"
-    return install.Environment(args.python, name)
+    python: Path = args.python
+    if not python.is_file() or not os.access(python, os.X_OK):
+        problem = "does not exist" if not python.exists() else "is not an executable file"
+        raise ConfigError(
+            f"--python {python} {problem}; give the interpreter of the environment to use, "
+            "e.g. .venv/bin/python."
+        )
+    name, uv = install.choose_installer(args.installer or settings.installer)
+    return install.Environment(python, name, uv)
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--python-version", help="plan for this Python (e.g. 3.12); default: this one"
+        "--python-version",
+        help="plan for this Python (e.g. 3.12); default: each of the 'python' setting, "
+        "else this one",
     )
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print the plan as JSON (a list of plans when planning for several Pythons)",
+    )  # fmt: skip
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
-    target = Target.for_python(args.python_version) if args.python_version else Target.current()
-    plan = testrun.plan_for(settings, target)
-    print(json.dumps(plan.to_dict(), indent=2) if args.json else plan.render())  # noqa: T201
+    targets = (
+        [Target.for_python(args.python_version)]
+        if args.python_version
+        else testrun.plan_targets(settings)
+    )
+    plans = [testrun.plan_for(settings, target) for target in targets]
+    if args.json:
+        data = [plan.to_dict() for plan in plans]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=2))  # noqa: T201
+    else:
+        print("\n\n".join(plan.render() for plan in plans))  # noqa: T201
     return 0
 
 
@@ -167,7 +187,10 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
     _environment_arguments(parser)
     parser.add_argument(
         "--install", action="store_true",
-        help=f"first install the pinned tool ({', '.join(build.TOOLS.values())}) into it",
+        help=(
+            f"first install the pinned build tool into it: {build.TOOLS['build']}, or "
+            f"{build.TOOLS['cibuildwheel']} for a compiled project without --native"
+        ),
     )  # fmt: skip
     parser.add_argument(
         "--native", action="store_true",

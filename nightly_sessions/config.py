@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.pyproject import read_pyproject
+from nightly_sessions.redact import redact
 from nightly_sessions.versioning import SCHEMES
 
 DEFAULT_NIGHTLY_INDEX = "https://pypi.anaconda.org/scientific-python-nightly-wheels/simple"
@@ -176,7 +178,8 @@ def _positive_number(value: object) -> float:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise _BadValue from exc
-    if isinstance(value, bool) or number <= 0:
+    # nan and inf parse as floats but make no timeout (urllib3 fails on them much later).
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
         raise _BadValue
     return number
 
@@ -353,7 +356,7 @@ def _parse(key: str, value: object, where: str) -> object:
         return spec.parse(value)
     except _BadValue:
         message = (
-            f"Setting {_display_key(key)!r} in {where} is {value!r}, "
+            f"Setting {_display_key(key)!r} in {where} is {redact(repr(value))}, "
             f"but it must be {spec.accepted}."
         )
         raise ConfigError(message) from None

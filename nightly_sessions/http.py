@@ -42,8 +42,11 @@ class RedactingFilter(logging.Filter):
 _REDACTING_FILTER = RedactingFilter()
 for _name in URLLIB3_LOGGERS:
     logging.getLogger(_name).addFilter(_REDACTING_FILTER)
-# nox logs at DEBUG: without this, every request would print a line inside the sessions.
-logging.getLogger("urllib3").setLevel(logging.INFO)
+# nox logs at DEBUG, and urllib3 logs every request (DEBUG) and every retry (WARNING,
+# "Retrying (Retry(total=2, ...))"), which flooded the sessions' output before the one
+# sentence `request` raises; that sentence already says what failed and after how many
+# attempts, so only urllib3's errors get through.
+logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)

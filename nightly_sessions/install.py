@@ -9,7 +9,9 @@ commands so that no third index takes part.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,6 +66,28 @@ def index_environment(index_url: str) -> dict[str, str | None]:
     return {**ISOLATION, "PIP_INDEX_URL": index_url, "UV_DEFAULT_INDEX": index_url}
 
 
+def find_uv() -> str | None:
+    """The uv executable: from uv's Python package (as nox looks first), else on PATH."""
+    with contextlib.suppress(ImportError, FileNotFoundError):
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    return shutil.which("uv")
+
+
+def choose_installer(setting: str) -> tuple[InstallerName, str]:
+    """The installer for `setting` ("auto", "uv" or "pip") and the uv command to run.
+
+    "auto" takes uv only when it can be found, else pip (as nox's `uv|virtualenv` does).
+    """
+    if setting == "pip":
+        return "pip", "uv"
+    uv = find_uv()
+    if setting == "auto" and uv is None:
+        return "pip", "uv"
+    return "uv", uv or "uv"
+
+
 @dataclass(frozen=True)
 class Environment:
     """A Python environment and the installer that manages it."""
@@ -104,6 +128,7 @@ class DependencyCheck:
 
     ok: bool
     output: str
+    command: str = "pip check"  # how to run it again: `uv pip check` or `pip check`
 
 
 def project_requirement(plan: InstallPlan) -> str:
@@ -209,6 +234,7 @@ def install_tools(env: Environment, requirements: Sequence[str], index_url: str)
 
 
 def dependency_check(env: Environment) -> DependencyCheck:
-    """Run `pip check` / `uv pip check`; its verdict goes into the report."""
+    """Run `pip check` / `uv pip check`; the caller reports the verdict and shows a failure."""
     result = runner.run(env.check(), what="check dependencies", ok_codes=range(256), echo=False)
-    return DependencyCheck(ok=result.returncode == 0, output=result.output.strip())
+    command = "uv pip check" if env.installer == "uv" else "pip check"
+    return DependencyCheck(ok=result.returncode == 0, output=result.output.strip(), command=command)

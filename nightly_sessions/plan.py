@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from packaging import tags as packaging_tags
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError
@@ -73,6 +74,11 @@ class PlannedPackage:
     def on_channel(self) -> bool:
         return self.source == "nightly"
 
+    @property
+    def newest_is_release(self) -> bool:
+        """Whether the channel's newest for the target is a final release, i.e. no nightly."""
+        return self.newest_nightly is not None and not is_prerelease(self.newest_nightly)
+
 
 @dataclass(frozen=True)
 class InstallPlan:
@@ -98,6 +104,37 @@ class InstallPlan:
         """Packages wanted as nightlies that the channel does not carry for this target."""
         return tuple(package for package in self.packages if not package.on_channel)
 
+    @property
+    def missing(self) -> tuple[PlannedPackage, ...]:
+        """Absent packages that are not in 'allow-missing': strict mode fails on them."""
+        return tuple(package for package in self.absent if not package.allowed_missing)
+
+    def absent_sentence(self, package: PlannedPackage) -> str:
+        """What the channel lacks of `package` and what to do about it."""
+        index = redact(self.nightly_index_url)
+        if not package.channel_versions:  # not even for another platform: often a typo
+            return (
+                f"The nightly index {index} has no wheel of {package.name} at all: check the "
+                "spelling of the name, or add it to 'allow-missing' to test without its nightly."
+            )
+        return (
+            f"The nightly index {index} has no wheel of {package.name} for Python "
+            f"{self.python} on this platform: add it to 'allow-missing' to test with its "
+            "release meanwhile."
+        )
+
+    def warnings(self) -> list[str]:
+        """Sentences about planned packages that cannot end up as the newest nightly."""
+        found = [self.absent_sentence(package) for package in self.missing]
+        found += [
+            f"The newest {package.name} on the nightly index {redact(self.nightly_index_url)} "
+            f"is {package.newest_nightly}, which is not a pre-release and so not a nightly: "
+            "check that 'nightly-index-url' (NIGHTLY_INDEX_URL) names a nightly channel."
+            for package in self.packages
+            if package.newest_is_release
+        ]
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, with index URLs redacted."""
         return {
@@ -117,6 +154,7 @@ class InstallPlan:
                 }
                 for package in self.packages
             ],
+            "warnings": self.warnings(),
         }
 
     def render(self) -> str:
@@ -139,7 +177,20 @@ class InstallPlan:
         ]
         if not self.packages:
             lines.append("  (no package of this project is on the nightly channel)")
+        warnings = self.warnings()
+        if warnings:
+            lines += ["", *(f"Warning: {sentence}" for sentence in warnings)]
         return "\n".join(lines)
+
+
+def is_prerelease(version: str) -> bool:
+    """Whether `version` is a pre-release (nightlies are `.devN`); an unparsable one is not
+    called a release (the proof then compares it as text).
+    """
+    try:
+        return Version(version).is_prerelease
+    except InvalidVersion:
+        return True
 
 
 def _extras_text(extras: Sequence[str]) -> str:

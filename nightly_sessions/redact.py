@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_TOKEN_IN_PATH = re.compile(r"/t/[^/\s]+/")
+# The token segment ends at the next slash, quote, backtick, angle bracket, whitespace or
+# the end of the text: a URL may be the last thing in a message or quoted in a repr.
+_TOKEN_IN_PATH = re.compile(r"/t/[^/\s'\"`<>]+")
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 _secrets: set[str] = set()
 
@@ -18,8 +20,8 @@ def add_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    """Return `text` with `/t/<token>/` URL parts, URL credentials and known secrets hidden."""
-    text = _TOKEN_IN_PATH.sub(f"/t/{REDACTED}/", text)
+    """Return `text` with `/t/<token>` URL parts, URL credentials and known secrets hidden."""
+    text = _TOKEN_IN_PATH.sub(f"/t/{REDACTED}", text)
     text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, REDACTED)

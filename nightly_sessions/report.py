@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sysconfig
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -136,7 +137,11 @@ class RunReport:
             "output_tail": redact(self.output_tail) if self.output_tail else None,
             "packages": packages,
             "repairs": self.repairs,
-            "dependency_check": self.dependency_check,
+            "dependency_check": (
+                {**self.dependency_check, "output": redact(str(self.dependency_check["output"]))}
+                if self.dependency_check
+                else None
+            ),
             "pytest": self.tests.to_dict(REPORT_LOG_NAME) if self.tests else None,
         }
 
@@ -185,6 +190,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     else:
         lines.append("No nightly package was planned.")
     lines += _repairs_markdown(data.get("repairs") or [])
+    lines += _dependency_check_markdown(data.get("dependency_check"))
     lines += _tests_markdown(data)
     return "\n".join(lines) + "\n"
 
@@ -202,6 +208,26 @@ def _repairs_markdown(repairs: Sequence[Mapping[str, Any]]) -> list[str]:
         for r in repairs
     ]
     return lines
+
+
+def _dependency_check_markdown(check: Mapping[str, Any] | None) -> list[str]:
+    """A section for a failed dependency check; it warns, it does not fail the run."""
+    if not check or check.get("ok", True):
+        return []
+    command = check.get("command") or "pip check"
+    output = str(check.get("output") or "(no output)").rstrip()
+    sentence = (
+        f"`{command}` found conflicts. The run went on: nightlies often exceed another "
+        "package's upper cap, and the tests show whether that matters."
+    )
+    return ["", "### Dependency check", "", sentence, "", *_fenced(output)]
+
+
+def _fenced(text: str) -> list[str]:
+    """`text` in a code block whose fence no line of it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
 
 
 def _tests_markdown(data: Mapping[str, Any]) -> list[str]:

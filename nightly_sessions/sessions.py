@@ -32,7 +32,6 @@ from nightly_sessions import (
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError, describe_os_error
 from nightly_sessions.options import parse_posargs
-from nightly_sessions.plan import Target
 from nightly_sessions.redact import redact
 
 SessionBody = Callable[[nox.Session, Settings], None]
@@ -64,8 +63,9 @@ def nightly_tests(session: nox.Session, settings: Settings) -> None:
 
 
 def nightly_plan(session: nox.Session, settings: Settings) -> None:  # noqa: ARG001
-    """Print each nightly package, where it will come from and its newest nightly."""
-    print(testrun.plan_for(settings, Target.current()).render())  # noqa: T201
+    """Print, for each Python `nightly_tests` runs on, where each nightly package comes from."""
+    plans = [testrun.plan_for(settings, target) for target in testrun.plan_targets(settings)]
+    print("\n\n".join(plan.render() for plan in plans))  # noqa: T201
 
 
 def nightly_issue(session: nox.Session, settings: Settings) -> None:

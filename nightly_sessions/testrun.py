@@ -11,6 +11,7 @@ import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from textwrap import indent
 
 from nightly_sessions import install, runner
 from nightly_sessions.config import Settings
@@ -18,6 +19,7 @@ from nightly_sessions.errors import NightlyError, ProofError
 from nightly_sessions.plan import InstallPlan, Target, make_plan
 from nightly_sessions.probe import probe
 from nightly_sessions.pyproject import read_project
+from nightly_sessions.redact import redact
 from nightly_sessions.report import (
     REPORT_LOG_NAME,
     RunReport,
@@ -49,7 +51,27 @@ def plan_for(settings: Settings, target: Target) -> InstallPlan:
     return make_plan(settings, read_project(settings.project_root), target)
 
 
-def install_all(plan: InstallPlan, env: install.Environment, report: RunReport) -> None:
+def plan_targets(settings: Settings) -> list[Target]:
+    """The interpreters `nightly_tests` runs on: each of `python`, else the current one."""
+    return [Target.for_python(version) for version in settings.python] or [Target.current()]
+
+
+def require_channel(plan: InstallPlan, settings: Settings) -> None:
+    """In strict mode, stop before installing when the channel lacks a planned package.
+
+    The proof would fail on it anyway, after the whole install.
+    """
+    if settings.strict and plan.missing:
+        sentences = " ".join(plan.absent_sentence(package) for package in plan.missing)
+        raise ProofError(
+            f"{sentences} Strict mode stops here, before installing anything; set "
+            "'strict = false' to test anyway."
+        )
+
+
+def install_all(
+    plan: InstallPlan, env: install.Environment, report: RunReport, log: Log = print
+) -> None:
     """Base install, nightlies, repairs, dependency check; record repairs and the check."""
     install.install_base(plan, env)
     install.install_nightlies(plan, env)
@@ -63,7 +85,21 @@ def install_all(plan: InstallPlan, env: install.Environment, report: RunReport) 
         for r in install.repair(plan, env)
     ]
     check = install.dependency_check(env)
-    report.dependency_check = {"ok": check.ok, "output": check.output}
+    report.dependency_check = {"ok": check.ok, "output": check.output, "command": check.command}
+    if not check.ok:
+        log(dependency_warning(check))
+
+
+def dependency_warning(check: install.DependencyCheck) -> str:
+    """The warning for a failed dependency check; it does not stop the run.
+
+    Nightlies often exceed another package's upper cap; the tests then show whether that
+    matters, so the conflict is shown, not fatal.
+    """
+    return (
+        f"Warning: the dependency check (`{check.command}`) found conflicts; the run goes on "
+        "and the tests show whether they matter:\n" + indent(redact(check.output), "  ")
+    )
 
 
 def prove(plan: InstallPlan, env: install.Environment, log: Log) -> VersionReport:
@@ -151,8 +187,9 @@ def _stages(
     plan = plan_for(settings, target)
     report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
     log(plan.render())
+    require_channel(plan, settings)
     report.stage = "install"
-    install_all(plan, env, report)
+    install_all(plan, env, report, log)
     report.stage = "verify"
     report.versions = prove(plan, env, log)
     require_nightlies(report.versions, settings)

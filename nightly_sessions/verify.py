@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from nightly_sessions.plan import InstallPlan, PlannedPackage
+from nightly_sessions.plan import InstallPlan, PlannedPackage, is_prerelease
 from nightly_sessions.probe import Probe
 
 Status = Literal["nightly", "older-nightly", "release", "missing", "not-installed"]
@@ -53,6 +53,8 @@ class VersionReport:
     """The verdict for every planned package."""
 
     packages: tuple[PackageVersion, ...]
+    # What to do about each failing `missing` package: the plan's sentence naming the index.
+    notes: tuple[str, ...] = ()
 
     @property
     def failures(self) -> tuple[PackageVersion, ...]:
@@ -60,11 +62,12 @@ class VersionReport:
         return tuple(package for package in self.packages if not package.ok)
 
     def summary(self) -> str:
-        """One sentence naming each package that failed the proof and why."""
+        """One sentence naming each package that failed the proof and why, then what to do."""
         parts = [
             f"{p.name} is {p.installed or 'absent'} ({MEANING[p.status]})" for p in self.failures
         ]
-        return "Not every planned package is the newest nightly: " + "; ".join(parts) + "."
+        text = "Not every planned package is the newest nightly: " + "; ".join(parts) + "."
+        return " ".join([text, *self.notes])
 
 
 def _same(left: str | None, right: str | None) -> bool:
@@ -77,11 +80,18 @@ def _same(left: str | None, right: str | None) -> bool:
 
 
 def classify(package: PlannedPackage, installed: str | None) -> Status:
-    """Name what `installed` is, given what the channel offers for `package`."""
-    if installed is None:
-        return "not-installed"
+    """Name what `installed` is, given what the channel offers for `package`.
+
+    The channel comes first: a package it lacks is `missing` whether installed or not, so
+    the verdict points at the channel (or a misspelt name). A final release is never a
+    nightly, even when the channel itself holds that release.
+    """
     if package.newest_nightly is None:
         return "missing"
+    if installed is None:
+        return "not-installed"
+    if not is_prerelease(installed):
+        return "release"
     if _same(installed, package.newest_nightly):
         return "nightly"
     if any(_same(installed, version) for version in package.channel_versions):
@@ -91,7 +101,8 @@ def classify(package: PlannedPackage, installed: str | None) -> Status:
 
 def verify(plan: InstallPlan, state: Probe) -> VersionReport:
     """Classify every planned package against what the environment holds."""
-    return VersionReport(tuple(_check(package, state) for package in plan.packages))
+    packages = tuple(_check(package, state) for package in plan.packages)
+    return VersionReport(packages, tuple(plan.absent_sentence(p) for p in plan.missing))
 
 
 def _check(package: PlannedPackage, state: Probe) -> PackageVersion:

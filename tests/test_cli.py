@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,7 +11,9 @@ from pathlib import Path
 import pytest
 from nightly_world import NEWEST_NIGHTLY, World, build_world
 
+from nightly_sessions import cli
 from nightly_sessions.cli import main
+from nightly_sessions.config import load_settings
 from nightly_sessions.testing.pypi import PypiServer, free_port
 
 
@@ -160,3 +163,88 @@ def test_an_unexplained_os_error_is_a_sentence(
     err = capsys.readouterr().err
     assert f"Could not use {tmp_path / 'locked'}: Permission denied" in err
     assert "Traceback" not in err
+
+
+def test_verify_names_the_channel_for_a_misspelt_package(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_world(world, monkeypatch)
+    monkeypatch.setenv("NIGHTLY_PACKAGES", "tinyaray")
+    assert main(["--project", str(world.project), "verify"]) == 4
+    out, err = capsys.readouterr()
+    assert "tinyaray  -          -               missing" in out
+    assert "tinyaray is absent (the channel has no wheel of it for this platform)" in err
+    assert (
+        f"The nightly index {world.nightly.url} has no wheel of tinyaray at all: check the "
+        "spelling of the name, or add it to 'allow-missing'"
+    ) in err
+
+
+def test_plan_warns_about_a_misspelt_package_and_exits_0(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_world(world, monkeypatch)
+    monkeypatch.setenv("NIGHTLY_PACKAGES", "tinyarray,tinyaray")
+    assert main(["--project", str(world.project), "plan"]) == 0
+    assert (
+        f"Warning: The nightly index {world.nightly.url} has no wheel of tinyaray at all"
+        in capsys.readouterr().out
+    )
+
+
+def test_verify_follows_strict(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_world(world, monkeypatch)
+    monkeypatch.setenv("NIGHTLY_PACKAGES", "packaging")  # installed here, but not a nightly
+    monkeypatch.setenv("NIGHTLY_STRICT", "false")
+    assert main(["--project", str(world.project), "verify"]) == 0
+    assert "packaging" in capsys.readouterr().out  # the table is still printed
+
+
+@pytest.mark.parametrize("command", ["verify", "run", "build"])
+def test_a_python_that_does_not_exist_is_bad_input(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n', encoding="utf-8")
+    missing = tmp_path / "nonexistent" / "python"
+    assert main(["--project", str(tmp_path), command, "--python", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"nightly-sessions: --python {missing} does not exist; give the interpreter of the "
+        "environment to use, e.g. .venv/bin/python.\n"
+    )
+
+
+def test_installer_auto_without_uv_is_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uv", None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    args = argparse.Namespace(python=Path(sys.executable), installer=None)
+    env = cli._environment(args, load_settings(tmp_path, environ={}))
+    assert env.installer == "pip"
+    args.installer = "uv"
+    assert cli._environment(args, load_settings(tmp_path, environ={})).installer == "uv"
+
+
+def test_plan_covers_each_configured_python(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_world(world, monkeypatch)
+    pyproject = world.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'python = ["3.12", "3.13"]\n')
+    assert main(["--project", str(world.project), "plan"]) == 0
+    out = capsys.readouterr().out
+    assert "on Python 3.12" in out
+    assert "on Python 3.13" in out
+    assert main(["--project", str(world.project), "plan", "--json"]) == 0
+    assert [plan["python"] for plan in json.loads(capsys.readouterr().out)] == ["3.12", "3.13"]
+
+
+def test_a_token_at_the_end_of_a_bad_url_is_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NIGHTLY_INDEX_URL", "htp://x/t/sekrit-TOKEN-123")
+    assert main(["--project", str(tmp_path), "plan"]) == 2
+    err = capsys.readouterr().err
+    assert "'htp://x/t/***'" in err
+    assert "sekrit-TOKEN-123" not in err

@@ -133,3 +133,26 @@ def test_tool_tables_of_the_wrong_type_are_sentences(tmp_path: Path, text: str) 
     (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[tool.nightly-sessions\] in .* must be a table"):
         load_settings(tmp_path, environ={})
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "Infinity"])
+def test_timeout_from_the_environment_must_be_finite(tmp_path: Path, value: str) -> None:
+    with pytest.raises(
+        ConfigError, match=r"environment variable NIGHTLY_TIMEOUT .* must be a positive number"
+    ):
+        load_settings(tmp_path, environ={"NIGHTLY_TIMEOUT": value})
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "+inf"])
+def test_timeout_in_pyproject_must_be_finite(tmp_path: Path, value: str) -> None:
+    root = write_pyproject(tmp_path, f"timeout = {value}")  # TOML floats inf and nan
+    with pytest.raises(ConfigError, match=r"Setting 'timeout' in \[tool.nightly-sessions\]"):
+        load_settings(root, environ={})
+
+
+def test_a_token_in_a_bad_url_never_reaches_the_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, environ={"NIGHTLY_INDEX_URL": "htp://x/t/sekrit-TOKEN-123"})
+    message = str(caught.value)
+    assert "'htp://x/t/***'" in message
+    assert "sekrit-TOKEN-123" not in message

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -81,3 +82,14 @@ def test_post_is_not_retried() -> None:
         thread.join()
     assert response.status == 503
     assert _Unavailable.posts == 1  # a retried POST could create a duplicate
+
+
+def test_retries_of_an_unreachable_index_log_nothing(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)  # as nox configures logging: everything reaches the root
+    with pytest.raises(NetworkError, match="failed after 3 attempts"):
+        HttpClient(retries=2, backoff=0).get(f"http://127.0.0.1:{free_port()}/simple/x/")
+    captured = capsys.readouterr()
+    assert "Retrying" not in caplog.text + captured.out + captured.err
+    assert not [record for record in caplog.records if record.name.startswith("urllib3")]

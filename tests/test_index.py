@@ -321,6 +321,8 @@ def test_token_never_reaches_logs_or_reprs(
     token_index: SimpleIndexServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # urllib3 is quiet below ERROR by default; whoever turns it back on still sees no token.
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     token_index.faults.drop_next = 1
     token_index.faults.fail_next = 1
     client = IndexClient(f"{token_index.url}/", http=_fast_http())

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from nightly_sessions import install, runner
 from nightly_sessions.errors import ToolError
 from nightly_sessions.install import (
     REPORTLOG_REQUIREMENT,
     Environment,
     InstallerName,
     base_install_args,
+    choose_installer,
+    find_uv,
     index_environment,
     install_tools,
     nightly_install_args,
@@ -96,3 +99,45 @@ def test_unmet_requirements_of_nightlies() -> None:
     assert [(str(req), by) for req, by in unmet] == [("newdep>=1", "numpy"), ("toonew>=3", "numpy")]
     args = repair_args(Environment(Path("/py"), "pip"), unmet, Path("/c.txt"))
     assert args[-4:] == ["-c", "/c.txt", "newdep>=1", "toonew>=3"]
+
+
+def hide_uv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No uv package to import and no uv on PATH."""
+    monkeypatch.setitem(sys.modules, "uv", None)  # `import uv` raises ImportError
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+
+def test_auto_takes_pip_when_uv_cannot_be_found(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hide_uv(monkeypatch, tmp_path)
+    assert find_uv() is None
+    assert choose_installer("auto") == ("pip", "uv")
+    assert choose_installer("pip") == ("pip", "uv")
+    assert choose_installer("uv") == ("uv", "uv")  # asked for: its absence is the error
+
+
+def test_auto_takes_uv_from_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    hide_uv(monkeypatch, tmp_path)
+    fake = tmp_path / "uv"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    assert choose_installer("auto") == ("uv", str(fake))
+
+
+def test_auto_takes_uv_from_its_python_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("uv")
+    monkeypatch.setenv("PATH", "")
+    name, uv = choose_installer("auto")
+    assert name == "uv"
+    assert Path(uv).name.startswith("uv")
+
+
+def test_a_failed_check_names_its_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failed(args: list[str], **kwargs: object) -> runner.Completed:
+        return runner.Completed(1, "x 1.0 requires y<2\n", "")
+
+    monkeypatch.setattr(runner, "run", failed)
+    check = install.dependency_check(Environment(Path("/py"), "uv"))
+    assert (check.ok, check.output, check.command) == (False, "x 1.0 requires y<2", "uv pip check")
+    assert install.dependency_check(Environment(Path("/py"), "pip")).command == "pip check"

@@ -76,6 +76,8 @@ def test_explicit_list_keeps_packages_missing_from_channel(
     text = plan.render()
     assert "pandas" in text
     assert "not on the channel (allowed)" in text
+    assert plan.warnings() == []  # allowed: nothing to warn about
+    assert "Warning" not in text
 
 
 def test_allow_missing_must_name_planned_packages(project: Path, channel: PypiServer) -> None:
@@ -138,3 +140,32 @@ def test_an_empty_but_real_channel_gives_an_empty_plan(
 def test_target_python_must_be_x_y(python: str) -> None:
     with pytest.raises(ConfigError, match=r"is not of the form X\.Y"):
         Target.for_python(python)
+
+
+def test_a_listed_name_the_channel_lacks_is_a_warning(project: Path, channel: PypiServer) -> None:
+    settings = settings_for(project, channel, packages=["numpy", "nmupy"])
+    plan = make_plan(settings, read_project(project), Target.for_python("3.11"))
+    sentence = (
+        f"The nightly index {channel.url} has no wheel of nmupy at all: check the spelling "
+        "of the name, or add it to 'allow-missing' to test without its nightly."
+    )
+    assert [p.name for p in plan.missing] == ["nmupy"]
+    assert plan.warnings() == [sentence]
+    assert f"Warning: {sentence}" in plan.render()
+    assert plan.to_dict()["warnings"] == [sentence]
+
+
+def test_a_release_as_newest_on_the_channel_is_a_warning(
+    project: Path, channel: PypiServer
+) -> None:
+    make_wheel(channel.directory, "pandas", "2.3.0")  # e.g. the index URL names PyPI
+    settings = settings_for(project, channel)
+    plan = make_plan(settings, read_project(project), Target.for_python("3.11"))
+    [pandas] = [p for p in plan.packages if p.name == "pandas"]
+    assert pandas.newest_is_release
+    [warning] = plan.warnings()
+    assert warning.startswith(
+        f"The newest pandas on the nightly index {channel.url} is 2.3.0, which is not a "
+        "pre-release and so not a nightly"
+    )
+    assert f"Warning: {warning}" in plan.render()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from nightly_sessions.redact import add_secret, redact
 
 
@@ -24,3 +26,19 @@ def test_registered_secret_is_hidden_everywhere() -> None:
 def test_short_values_are_not_registered() -> None:
     add_secret("ab")
     assert redact("abc") == "abc"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("htp://x/t/sekrit-TOKEN-123", "htp://x/t/***"),
+        ("'htp://x/t/sekrit-TOKEN-123'", "'htp://x/t/***'"),
+        ('"https://h/t/sekrit-TOKEN-123" failed', '"https://h/t/***" failed'),
+        ("GET https://h/t/sekrit-TOKEN-123 failed", "GET https://h/t/*** failed"),
+        ("from `https://h/t/sekrit-TOKEN-123`.", "from `https://h/t/***`."),
+        ("https://h/t/sekrit-TOKEN-123/chan/simple", "https://h/t/***/chan/simple"),
+    ],
+)
+def test_token_at_the_end_of_a_url_is_hidden(text: str, expected: str) -> None:
+    assert redact(text) == expected
+    assert redact(redact(text)) == expected

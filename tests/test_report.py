@@ -144,3 +144,30 @@ def test_damaged_reports_are_sentences(
     path.write_text(json.dumps(data))
     with pytest.raises(ConfigError, match=f"is damaged: {re.escape(problem)} "):
         read_report(path)
+
+
+def test_a_failed_dependency_check_gets_its_own_section(tmp_path: Path) -> None:
+    output = "consumer 1.0 has requirement tinyarray<1.1, but you have tinyarray 1.1.0.dev0."
+    check = {"ok": False, "output": output + " /t/tok-check-7/", "command": "pip check"}
+    summary = tmp_path / "summary.md"
+    report = make_report(dependency_check=check, stage="tests", outcome="passed")
+    path = write_report(report, tmp_path / "reports", {"GITHUB_STEP_SUMMARY": str(summary)})
+    data = json.loads(path.read_text())
+    assert data["dependency_check"]["ok"] is False  # still in the JSON
+    assert "tok-check-7" not in path.read_text()
+    markdown = (tmp_path / "reports" / MARKDOWN_NAME).read_text()
+    assert "### Dependency check" in markdown
+    assert "`pip check` found conflicts. The run went on" in markdown
+    assert f"```\n{output} /t/***/\n```" in markdown
+    assert "### Dependency check" in summary.read_text()
+
+
+def test_a_passed_dependency_check_adds_nothing() -> None:
+    report = make_report(dependency_check={"ok": True, "output": "No broken requirements found."})
+    assert "Dependency check" not in render_markdown(report.to_dict())
+
+
+def test_check_output_with_backticks_cannot_close_its_fence() -> None:
+    check = {"ok": False, "output": "odd ``` line", "command": "uv pip check"}
+    markdown = render_markdown(make_report(dependency_check=check).to_dict())
+    assert "````\nodd ``` line\n````" in markdown

@@ -12,7 +12,8 @@ import pytest
 from nightly_world import NEWEST_NIGHTLY, World, build_world, run_nox
 
 from nightly_sessions.testing.example import tinyarray_wheel
-from nightly_sessions.testing.pypi import PypiServer
+from nightly_sessions.testing.pypi import PypiServer, free_port
+from nightly_sessions.testing.wheelhouse import make_wheel
 
 pytestmark = pytest.mark.integration
 
@@ -55,23 +56,54 @@ def test_nightly_wins_over_release_candidate(world: World, installer: str) -> No
     assert "nightly" in (reports(world) / "nightly-report.md").read_text()
 
 
-def test_package_missing_from_channel_fails_strict_mode(world: World) -> None:
+def test_package_missing_from_channel_fails_strict_mode_before_installing(world: World) -> None:
     pyproject = world.project / "pyproject.toml"
     pyproject.write_text(
-        pyproject.read_text().replace('packages = "auto"', 'packages = ["tinyarray", "helperlib"]')
+        pyproject.read_text().replace('packages = "auto"', 'packages = ["tinyarray", "tinyaray"]')
     )
     result = run_nox(world, "-s", "nightly_tests")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "helperlib is 1.0 (the channel has no wheel of it for this platform)" in output
+    sentence = (
+        f"The nightly index {world.nightly.url} has no wheel of tinyaray at all: check the "
+        "spelling of the name, or add it to 'allow-missing' to test without its nightly."
+    )
+    assert f"Warning: {sentence}" in output  # in the plan
+    assert f"aborted: {sentence} Strict mode stops here, before installing anything" in output
+    assert "pip install" not in output
     assert "Traceback" not in output
     report = report_of(world)
-    assert (report["outcome"], report["stage"]) == ("not-run", "verify")
-    assert {p["name"]: p["status"] for p in report["packages"]} == {
-        "tinyarray": "nightly",
-        "helperlib": "missing",
-    }
+    assert (report["outcome"], report["stage"]) == ("not-run", "plan")
+    assert sentence in report["error"]
+    assert [p["name"] for p in report["packages"]] == ["tinyarray", "tinyaray"]
     assert not (reports(world) / "pytest-log.jsonl").exists()
+
+
+@pytest.mark.parametrize(("installer", "command"), [("uv", "uv pip check"), ("pip", "pip check")])
+def test_a_dependency_conflict_is_shown_but_does_not_fail(
+    world: World, installer: str, command: str
+) -> None:
+    # A package from the base index caps tinyarray below the nightly: pip check complains.
+    make_wheel(world.base.directory, "consumer", "1.0", requires=["tinyarray<1.1"])
+    pyproject = world.project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('["tinyarray>=1.0"]', '["tinyarray>=1.0", "consumer"]')
+    )
+    result = run_nox(world, "-s", "nightly_tests", NIGHTLY_INSTALLER=installer)
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    warning = f"Warning: the dependency check (`{command}`) found conflicts; the run goes on"
+    assert warning in output
+    shown = output.split(warning, 1)[1].split("Installed versions", 1)[0]
+    assert "consumer" in shown
+    assert "tinyarray" in shown
+    report = report_of(world)
+    assert report["outcome"] == "passed"
+    assert report["dependency_check"]["ok"] is False
+    assert "consumer" in report["dependency_check"]["output"]
+    markdown = (reports(world) / "nightly-report.md").read_text()
+    assert "### Dependency check" in markdown
+    assert f"`{command}` found conflicts" in markdown
 
 
 def test_allowed_missing_package_passes(world: World) -> None:
@@ -121,6 +153,31 @@ def test_plan_needs_no_environment(world: World) -> None:
     assert result.returncode == 0, result.stderr
     assert "tinyarray  nightly index  " + NEWEST_NIGHTLY in result.stdout
     assert not (world.project / ".nox" / "nightly_plan").exists()
+
+
+def test_plan_covers_each_configured_python(world: World) -> None:
+    newest_313 = "1.2.0.dev0+git20261201.ccccccc"
+    make_wheel(world.nightly.directory, "tinyarray", newest_313, tag="cp313-none-any")
+    pyproject = world.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'python = ["3.12", "3.13"]\n')
+    result = run_nox(world, "-s", "nightly_plan")
+    assert result.returncode == 0, result.stderr
+    plan_312, plan_313 = result.stdout.split("Nightly plan for skymap on Python ")[1:]
+    assert plan_312.startswith("3.12")
+    assert "tinyarray  nightly index  " + NEWEST_NIGHTLY in plan_312
+    assert plan_313.startswith("3.13")
+    assert "tinyarray  nightly index  " + newest_313 in plan_313
+
+
+def test_an_unreachable_channel_is_one_sentence_without_retry_lines(world: World) -> None:
+    result = run_nox(
+        world, "-s", "nightly_plan", NIGHTLY_INDEX_URL=f"http://127.0.0.1:{free_port()}/simple"
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "failed after 4 attempts" in output
+    assert "Retrying" not in output
+    assert "urllib3" not in output
 
 
 def test_bad_setting_stops_before_any_session(world: World) -> None:
