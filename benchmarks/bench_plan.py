@@ -2,9 +2,10 @@
 
 The index answers every request after `--latency` seconds (100 ms by default), like a
 distant pypi.anaconda.org. One by one, 40 projects cost 40 round trips; concurrently
-they should cost about ceil(40 / workers) of them. Prints the median of the whole plan
-(what `nox -s nightly_plan` computes for a project with 40 nightly dependencies, target
-under 1 s), the medians of the two ways of reading, and the ratio of the medians.
+they should cost about ceil(40 / workers) of them. Prints the medians of the whole plan
+for a project with 40 nightly dependencies (target under 1 s), in-process and end to end
+as a user runs it (`nox -s nightly_plan`, `python -m nightly_sessions plan`: interpreter
+start, imports and nox included), the medians of the two ways of reading, and the ratio.
 
     python benchmarks/bench_plan.py [--projects 40] [--latency 0.1] [--runs 5]
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -107,12 +110,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 plan = plan_for(settings, Target.current())
                 assert len(plan.nightly) == args.projects
 
+            (project / "noxfile.py").write_text(
+                "import nightly_sessions\n\nnightly_sessions.register()\n", encoding="utf-8"
+            )
+            environ = {**os.environ, "NIGHTLY_INDEX_URL": url}
+
+            def command(*words: str) -> Callable[[], None]:
+                def run() -> None:
+                    subprocess.run(
+                        [sys.executable, *words], cwd=project, env=environ, check=True,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+
+                return run
+
             planned = median_seconds(whole_plan, args.runs)
+            session = median_seconds(command("-m", "nox", "-s", "nightly_plan"), args.runs)
+            cli = median_seconds(command("-m", "nightly_sessions", "plan"), args.runs)
             fast = median_seconds(concurrent, args.runs)
             slow = median_seconds(sequential, args.runs)
 
     print(f"{args.projects} projects, {args.latency * 1000:.0f} ms per request, {args.runs} runs")
     print(f"  the whole nightly plan:  median {planned:.3f} s (target < 1 s)")
+    print(f"  nox -s nightly_plan:     median {session:.3f} s (end to end)")
+    print(f"  python -m ... plan:      median {cli:.3f} s (end to end)")
     print(f"  files_many (concurrent): median {fast:.3f} s")
     print(f"  files one by one:        median {slow:.3f} s")
     print(f"  ratio of medians (one by one / concurrent): {slow / fast:.1f}x")

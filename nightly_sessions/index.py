@@ -79,7 +79,7 @@ class IndexClient:
         http: HttpClient | None = None,
         timeout: float = 30.0,
         retries: int = 3,
-        max_workers: int = 16,
+        max_workers: int = 32,  # uv fetches up to 50 at once (UV_CONCURRENT_DOWNLOADS)
     ) -> None:
         self.url = _check_url(url)
         self.max_workers = max(1, max_workers)

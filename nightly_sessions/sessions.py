@@ -17,18 +17,9 @@ from typing import Any
 
 import nox
 
-from nightly_sessions import (
-    anaconda_client,
-    build,
-    cleanup,
-    freshness,
-    install,
-    issue,
-    keepalive,
-    testrun,
-    upload,
-    wheels,
-)
+# The other sessions' modules are imported when their session runs: `nox -l` and
+# `nox -s nightly_plan` then load only what planning needs (measured in bench_plan.py).
+from nightly_sessions import install, testrun
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError, describe_os_error
 from nightly_sessions.options import parse_posargs
@@ -70,6 +61,8 @@ def nightly_plan(session: nox.Session, settings: Settings) -> None:  # noqa: ARG
 
 def nightly_issue(session: nox.Session, settings: Settings) -> None:
     """Open, update or close the tracking issue from the test jobs' reports."""
+    from nightly_sessions import issue
+
     args = issue.parse_session_args(session.posargs, session.log)
     if args is not None:
         issue.run(args, settings, log=session.log)
@@ -77,6 +70,8 @@ def nightly_issue(session: nox.Session, settings: Settings) -> None:
 
 def nightly_keepalive(session: nox.Session, settings: Settings) -> None:
     """Enable the scheduled workflows again, so that GitHub's 60-day rule never stops them."""
+    from nightly_sessions import keepalive
+
     args = keepalive.parse_session_args(session.posargs, session.log)
     if args is not None:
         keepalive.run(args, settings, log=session.log)
@@ -84,6 +79,8 @@ def nightly_keepalive(session: nox.Session, settings: Settings) -> None:
 
 def build_nightly(session: nox.Session, settings: Settings) -> None:
     """Build wheels with a nightly version into the dist folder, checking every file."""
+    from nightly_sessions import build
+
     if build.wants_help(session.posargs):
         session.log(build.BUILD_HELP)
         return
@@ -93,6 +90,8 @@ def build_nightly(session: nox.Session, settings: Settings) -> None:
 
 def check_dist(session: nox.Session, settings: Settings) -> None:
     """Check the wheels and sdists in the dist folder (or those given after --)."""
+    from nightly_sessions import wheels
+
     args = parse_posargs("check_dist", wheels.add_arguments, session.posargs, session.log)
     if args is not None:
         wheels.run_command(args, settings, session.log)
@@ -100,6 +99,8 @@ def check_dist(session: nox.Session, settings: Settings) -> None:
 
 def _anaconda_client(session: nox.Session, settings: Settings) -> Path:
     """Install the pinned anaconda-client into the session; the Python that runs it."""
+    from nightly_sessions import anaconda_client
+
     install.install_tools(
         environment(session), [anaconda_client.REQUIREMENT], settings.base_index_url
     )
@@ -109,6 +110,8 @@ def _anaconda_client(session: nox.Session, settings: Settings) -> Path:
 
 def upload_nightly(session: nox.Session, settings: Settings) -> None:
     """Upload the checked wheels in the dist folder to the nightly channel (anaconda-client)."""
+    from nightly_sessions import upload
+
     options = upload.parse_session_args(session.posargs, settings, session.log)
     if options is not None:
         client = partial(_anaconda_client, session, settings)
@@ -117,6 +120,8 @@ def upload_nightly(session: nox.Session, settings: Settings) -> None:
 
 def cleanup_nightly(session: nox.Session, settings: Settings) -> None:
     """Delete this package's old nightlies from a channel (a dry run unless -- --yes)."""
+    from nightly_sessions import cleanup
+
     options = cleanup.parse_session_args(session.posargs, settings, session.log)
     if options is not None:
         cleanup.cleanup(options, environ=os.environ, log=session.log)
@@ -124,6 +129,8 @@ def cleanup_nightly(session: nox.Session, settings: Settings) -> None:
 
 def nightly_freshness(session: nox.Session, settings: Settings) -> None:
     """Fail when this project's newest nightly is about to be deleted from the channel."""
+    from nightly_sessions import freshness
+
     options = freshness.parse_session_args(session.posargs, settings, session.log)
     if options is not None:
         result = freshness.run(settings, options, log=session.log)
