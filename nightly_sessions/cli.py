@@ -31,7 +31,7 @@ from nightly_sessions import (
 )
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import ConfigError, NightlyError, describe_os_error
-from nightly_sessions.plan import Target
+from nightly_sessions.plan import Target, plan_targets
 from nightly_sessions.redact import redact
 from nightly_sessions.summary import append_step_summary
 
@@ -125,9 +125,7 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
     targets = (
-        [Target.for_python(args.python_version)]
-        if args.python_version
-        else testrun.plan_targets(settings)
+        [Target.for_python(args.python_version)] if args.python_version else plan_targets(settings)
     )
     plans = [testrun.plan_for(settings, target) for target in targets]
     if args.json:

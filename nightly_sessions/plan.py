@@ -242,6 +242,11 @@ def _plan_package(
     )
 
 
+def plan_targets(settings: Settings) -> list[Target]:
+    """The interpreters `nightly_tests` runs on: each of `python`, else the current one."""
+    return [Target.for_python(version) for version in settings.python] or [Target.current()]
+
+
 def make_plan(
     settings: Settings,
     project: ProjectInfo,

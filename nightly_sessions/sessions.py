@@ -23,6 +23,7 @@ from nightly_sessions import install, testrun
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError, describe_os_error
 from nightly_sessions.options import parse_posargs
+from nightly_sessions.plan import plan_targets
 from nightly_sessions.redact import redact
 
 SessionBody = Callable[[nox.Session, Settings], None]
@@ -55,7 +56,7 @@ def nightly_tests(session: nox.Session, settings: Settings) -> None:
 
 def nightly_plan(session: nox.Session, settings: Settings) -> None:  # noqa: ARG001
     """Print, for each Python `nightly_tests` runs on, where each nightly package comes from."""
-    plans = [testrun.plan_for(settings, target) for target in testrun.plan_targets(settings)]
+    plans = [testrun.plan_for(settings, target) for target in plan_targets(settings)]
     print("\n\n".join(plan.render() for plan in plans))  # noqa: T201
 
 

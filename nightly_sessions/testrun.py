@@ -51,11 +51,6 @@ def plan_for(settings: Settings, target: Target) -> InstallPlan:
     return make_plan(settings, read_project(settings.project_root), target)
 
 
-def plan_targets(settings: Settings) -> list[Target]:
-    """The interpreters `nightly_tests` runs on: each of `python`, else the current one."""
-    return [Target.for_python(version) for version in settings.python] or [Target.current()]
-
-
 def require_channel(plan: InstallPlan, settings: Settings) -> None:
     """In strict mode, stop before installing when the channel lacks a planned package.
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from nightly_sessions.config import load_settings
 from nightly_sessions.errors import ConfigError, NetworkError
-from nightly_sessions.plan import Target, make_plan
+from nightly_sessions.plan import Target, make_plan, plan_targets
 from nightly_sessions.pyproject import read_project
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.wheelhouse import make_wheel
@@ -169,3 +170,10 @@ def test_a_release_as_newest_on_the_channel_is_a_warning(
         "pre-release and so not a nightly"
     )
     assert f"Warning: {warning}" in plan.render()
+
+
+def test_plan_targets_follow_the_python_setting(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {"python": ["3.12", "3.13"]}, environ={})
+    assert [target.python for target in plan_targets(settings)] == ["3.12", "3.13"]
+    current = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert [t.python for t in plan_targets(load_settings(tmp_path, environ={}))] == [current]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +8,7 @@ from nightly_sessions.config import load_settings
 from nightly_sessions.errors import ProofError
 from nightly_sessions.install import DependencyCheck
 from nightly_sessions.plan import InstallPlan, PlannedPackage
-from nightly_sessions.testrun import dependency_warning, plan_targets, require_channel
+from nightly_sessions.testrun import dependency_warning, require_channel
 
 NIGHTLY = "https://h/t/tok-testrun-1/chan/simple"
 
@@ -41,13 +40,6 @@ def test_allowed_or_lenient_runs_go_on(tmp_path: Path) -> None:
     require_channel(plan, load_settings(tmp_path, environ={}))
     lenient = load_settings(tmp_path, environ={"NIGHTLY_STRICT": "false"})
     require_channel(plan_with(package("tinyaray", None)), lenient)
-
-
-def test_plan_targets_follow_the_python_setting(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path, {"python": ["3.12", "3.13"]}, environ={})
-    assert [target.python for target in plan_targets(settings)] == ["3.12", "3.13"]
-    current = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    assert [t.python for t in plan_targets(load_settings(tmp_path, environ={}))] == [current]
 
 
 def test_dependency_warning_shows_the_redacted_output() -> None:
