@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from build_samples import SAMPLES, commit, git, sample, tree_state
 from packaging.version import Version
 
 from nightly_sessions import build, cli, runner
@@ -23,7 +23,6 @@ from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.wheelhouse import download_wheels, make_sdist, make_wheel
 from nightly_sessions.versioning import find_version_source
 
-SAMPLES = Path(__file__).parent / "samples"
 HERE = Environment(Path(sys.executable), "pip")  # the test environment holds every backend
 FAST = BuildOptions(isolation=False)
 NATIVE = BuildOptions(native=True, isolation=False)
@@ -38,57 +37,6 @@ RELEASES = {
     "demo-meson": "0.2.0",
     "demo-ext": "1.9.0",
 }
-
-
-def git(root: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
-    result = subprocess.run(
-        ["git", "-C", str(root), *identity, *args], check=True, capture_output=True, text=True
-    )
-    return result.stdout
-
-
-def commit(root: Path, message: str) -> None:
-    with (root / "CHANGES.txt").open("a") as changes:
-        changes.write(f"{message}\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-
-
-def sample(tmp_path: Path, kind: str, tag: str | None = None) -> Path:
-    """A copy of a sample in its own git repository, one commit past `tag`."""
-    root = tmp_path / kind
-    shutil.copytree(SAMPLES / kind, root)
-    git(root, "init", "-q")
-    commit(root, "initial")
-    if tag:
-        git(root, "tag", tag)
-    commit(root, "after the tag")
-    return root
-
-
-def tree_state(root: Path, outputs: Sequence[str] = ("dist",)) -> tuple[str, str, dict[str, str]]:
-    """Everything a build must leave as it was, but its `outputs` (top-level folders).
-
-    `git status` with ignored files (egg-info, a setuptools-scm version file) and every
-    file's size, modification time and hash: what the user sees, not just what git shows.
-    """
-    excluded = [f":(exclude){name}" for name in outputs]
-    status = git(
-        root, "status", "--porcelain", "--ignored", "--untracked-files=all", ".", *excluded
-    )
-    files: dict[str, str] = {}
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if relative.parts[0] in {".git", *outputs}:
-            continue
-        if path.is_file() and not path.is_symlink():
-            stat = path.stat()
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            files[relative.as_posix()] = f"{stat.st_size} {stat.st_mtime_ns} {digest}"
-        else:
-            files[relative.as_posix()] = "folder" if path.is_dir() else "other"
-    return status, git(root, "diff", "HEAD"), files
 
 
 @pytest.fixture(scope="module")
@@ -477,86 +425,6 @@ def test_build_environment_uses_the_base_index_alone(tmp_path: Path) -> None:
     assert env["PIP_FIND_LINKS"] is None
     assert env["PIP_CONFIG_FILE"] == os.devnull
     assert (env["UV"], env["V"]) == ("/bin/uv", "1")
-
-
-def test_copy_project_is_what_git_sees_with_its_state(tmp_path: Path) -> None:
-    """Tracked and untracked files, the commit, tags and dirty state; not ignored files."""
-    root = sample(tmp_path, "module", "v0.3.0")
-    (root / "untracked.txt").write_text("new")
-    (root / "README.rst").write_text("changed, not committed\n")
-    (root / "CHANGES.txt").unlink()
-    (root / "build").mkdir()
-    (root / "build" / "junk.o").write_text("ignored")
-    before = tree_state(root)
-    copy = build.copy_project(root, tmp_path / "copy")
-    assert copy == tmp_path / "copy"
-    assert (copy / "untracked.txt").read_text() == "new"
-    assert (copy / "README.rst").read_text() == "changed, not committed\n"
-    assert not (copy / "CHANGES.txt").exists()
-    assert not (copy / "build").exists()
-    for command in (
-        ["status", "--porcelain"],
-        ["rev-parse", "HEAD"],
-        ["describe", "--tags", "--dirty"],
-    ):
-        assert git(copy, *command) == git(root, *command)
-    assert (copy / ".git" / "objects" / "info" / "alternates").is_file()  # history not copied
-    git(copy, "commit", "-q", "-a", "-m", "in the copy only")
-    assert tree_state(root) == before
-
-
-def test_copy_project_outside_git_skips_outputs_and_caches(tmp_path: Path) -> None:
-    plain = tmp_path / "plain"
-    shutil.copytree(SAMPLES / "module", plain)
-    for folder in ("dist", ".nox", "src/demo_module/__pycache__", "src/demo.egg-info"):
-        (plain / folder).mkdir(parents=True)
-        (plain / folder / "file").write_text("output")
-    (plain / "src" / "demo_module" / "build").mkdir()  # a subpackage, not an output
-    (plain / "src" / "demo_module" / "build" / "__init__.py").write_text("")
-    copied = build.copy_project(plain, tmp_path / "plain-copy")
-    assert (copied / "pyproject.toml").is_file()
-    assert (copied / "src" / "demo_module" / "build" / "__init__.py").is_file()
-    for folder in ("dist", ".nox", "src/demo_module/__pycache__", "src/demo.egg-info"):
-        assert not (copied / folder).exists()
-
-
-def test_copy_project_in_a_subfolder_brings_its_checkout(tmp_path: Path) -> None:
-    """A project in python/ may build from ../cpp, and git sees the same state."""
-    outer = tmp_path / "repository"
-    shutil.copytree(SAMPLES / "module", outer / "python")
-    (outer / "cpp").mkdir()
-    (outer / "cpp" / "lib.h").write_text("int f(void);\n")
-    git(outer, "init", "-q")
-    commit(outer, "initial")
-    (outer / "python" / "notes.txt").write_text("untracked")
-    copy = build.copy_project(outer / "python", tmp_path / "copy")
-    assert copy == tmp_path / "copy" / "python"
-    assert (copy.parent / "cpp" / "lib.h").is_file()
-    assert (copy / "notes.txt").is_file()
-    assert git(copy, "status", "--porcelain") == git(outer, "status", "--porcelain")
-    assert not git(copy, "describe", "--always", "--dirty").strip().endswith("-dirty")
-
-
-def test_copy_project_of_a_linked_worktree(tmp_path: Path) -> None:
-    root = sample(tmp_path, "module", "v0.3.0")
-    worktree = tmp_path / "worktree"
-    git(root, "worktree", "add", "-q", "-b", "feature", str(worktree))
-    (worktree / "README.rst").write_text("work in progress\n")
-    copy = build.copy_project(worktree, tmp_path / "copy")
-    assert (copy / "README.rst").read_text() == "work in progress\n"
-    for command in (["status", "--porcelain"], ["rev-parse", "HEAD"], ["branch", "--show-current"]):
-        assert git(copy, *command) == git(worktree, *command)
-
-
-def test_copy_project_ignored_by_the_enclosing_repository(tmp_path: Path) -> None:
-    outer = tmp_path / "outer"
-    outer.mkdir()
-    git(outer, "init", "-q")
-    (outer / ".gitignore").write_text("generated/\n")
-    project = outer / "generated" / "project"
-    shutil.copytree(SAMPLES / "module", project)
-    copied = build.copy_project(project, tmp_path / "copy")
-    assert (copied / "pyproject.toml").is_file()
 
 
 def test_collect_moves_only_older_builds_of_the_project(tmp_path: Path) -> None:
