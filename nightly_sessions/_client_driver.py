@@ -189,6 +189,27 @@ class _Driver:
         return None, failure
 
 
+def _limit_storage_timeout(timeout: float) -> None:
+    """Give the storage transfer the job's timeout, like every API call.
+
+    `Binstar.upload` posts the file to storage through `multipart_files_upload`, which
+    calls `requests.post` with a 10-hour default timeout: a stalled storage connection
+    would hang the job and never be retried. The timeout bounds each wait for the server
+    (connecting, sending a chunk, awaiting the answer), not the whole transfer.
+    """
+    import binstar_client
+
+    original = getattr(binstar_client, "multipart_files_upload", None)
+    if original is None:  # another layout than the pinned version's: leave it be
+        return
+
+    def with_timeout(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", timeout)
+        return original(*args, **kwargs)
+
+    binstar_client.multipart_files_upload = with_timeout
+
+
 def _uploader_class() -> Any:
     """anaconda-client's Uploader, noting when the transfer (stage, storage, commit) began."""
     from binstar_client.commands import upload
@@ -224,6 +245,7 @@ def main() -> int:
     lock = threading.Lock()
     try:
         import binstar_client
+        from binstar_client import errors
         from binstar_client.commands import upload  # noqa: F401 - fail here, not in a thread
         from binstar_client.commands.upload import Uploader  # noqa: F401
     except ImportError as error:
@@ -239,6 +261,7 @@ def main() -> int:
     logger.setLevel(logging.WARNING)
     logger.propagate = False
 
+    _limit_storage_timeout(job["timeout"])
     driver = _Driver(job)
     _emit(lock, event="start", client=binstar_client.__version__)
     driver.lock = lock
@@ -246,7 +269,12 @@ def main() -> int:
     def check() -> Any:
         first = driver.uploader()
         first.api.check_server()
-        return first.username
+        try:
+            return first.username
+        except errors.BinstarError as error:  # it drops the 404 of a channel that does not exist
+            if isinstance(error.__cause__, errors.NotFound):
+                raise errors.NotFound(*error.args[:1], 404) from error
+            raise
 
     _, failure = driver.retrying(check, f"checking the channel {job['user']}")
     if failure is not None:

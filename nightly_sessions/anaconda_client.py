@@ -86,6 +86,7 @@ class ClientRun:
     refusal: Refusal | None
     error: str | None  # the client could not start or reach the API at all
     warnings: str
+    error_status: int | None = None  # the HTTP status behind `error`, when there was one
 
 
 def interpreter_for(anaconda: Path) -> Path:
@@ -225,6 +226,7 @@ class _Events:
     outcomes: dict[Path, FileOutcome] = field(default_factory=dict)
     refusal: Refusal | None = None
     error: str | None = None
+    error_status: int | None = None
 
     def read(self, line: str) -> None:
         try:
@@ -241,6 +243,8 @@ class _Events:
             )
         elif kind == "error":
             self.error = redact(str(event.get("message")))
+            status = event.get("status")
+            self.error_status = status if isinstance(status, int) else None
         elif kind == "file" and (outcome := _outcome(event, self.paths)):
             self.outcomes[outcome.path] = outcome
             if self.on_outcome:
@@ -288,4 +292,7 @@ def run_client(
         raise ClientStopped(
             python, process.returncode, "\n".join(warnings.strip().splitlines()[-5:])
         )
-    return ClientRun(events.version, events.outcomes, events.refusal, events.error, warnings)
+    return ClientRun(
+        events.version, events.outcomes, events.refusal, events.error, warnings,
+        events.error_status,
+    )  # fmt: skip

@@ -38,13 +38,38 @@ def skip_notice(message: str, environ: Mapping[str, str]) -> str:
     return f"notice: {message}"
 
 
+def _usable(token: str) -> bool:
+    """Whether every character is printable ASCII other than a space, as in every token."""
+    return all("!" <= char <= "~" for char in token)
+
+
+def given_token(token_env: str, environ: Mapping[str, str]) -> str | None:
+    """The token in `token_env` (registered as a secret at once), or None when it is unset.
+
+    Whitespace around it is dropped. A token with a line break, a space, a control or a
+    non-ASCII character inside is refused with a ConfigError that never shows it: HTTP
+    libraries would otherwise raise an error quoting the header, token and all.
+    """
+    token = environ.get(token_env, "").strip()
+    if not token:
+        return None
+    add_secret(token)
+    if not _usable(token):
+        raise ConfigError(
+            f"The token in {token_env} contains characters an anaconda.org token never has "
+            "(a line break, a space, a control or a non-ASCII character, often left by "
+            f"copy-paste); copy the token again and store it as the secret {token_env} "
+            "without them."
+        )
+    return token
+
+
 def read_token(
     token_env: str, environ: Mapping[str, str], *, skip_without_token: bool, what: str
 ) -> str | None:
     """The token (registered as a secret at once); None to skip; ConfigError when missing."""
-    token = environ.get(token_env, "").strip()
+    token = given_token(token_env, environ)
     if token:
-        add_secret(token)
         return token
     context = secrets_withheld(environ)
     if context and skip_without_token:

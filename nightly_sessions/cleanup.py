@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from nightly_sessions.anaconda import AnacondaApi, TokenRefused, token_advice, what_failed
-from nightly_sessions.anaconda_token import read_token, secrets_withheld
+from nightly_sessions.anaconda_token import given_token, read_token, secrets_withheld
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.http import HttpClient
@@ -248,7 +248,7 @@ def cleanup(
     def say(text: str) -> None:
         log(redact(text))
 
-    token = environ.get(options.token_env, "").strip() or None
+    token = given_token(options.token_env, environ)
     if options.yes:
         token = read_token(
             options.token_env,

@@ -136,6 +136,14 @@ class HttpClient:
                 f"{method} {redact(url)} failed ({redact(_describe(exc))}); "
                 "check the URL and your network, then retry."
             ) from None
+        except ValueError as exc:
+            # http.client refuses a header or URL with a line break, a control or a
+            # non-Latin-1 character, quoting it (a token, say) in its message: not shown.
+            raise NetworkError(
+                f"{method} {redact(url)} could not be sent: a header or the URL holds a "
+                f"character HTTP does not allow ({type(exc).__name__}); check the token and "
+                "the URL."
+            ) from None
         headers_out = {name.lower(): value for name, value in answer.headers.items()}
         final_url = urljoin(url, answer.url or url)  # after redirects; relative links need it
         return Response(url=final_url, status=answer.status, headers=headers_out, body=answer.data)

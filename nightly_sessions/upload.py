@@ -165,13 +165,34 @@ def upload(
     )  # fmt: skip
     if token is None:
         return _skip(options, local, environ, say)
-    with _sigterm_interrupts():
-        report = _send(options, local, token, client, say)
-    append_step_summary(report.markdown(), environ, say)
+    report = UploadReport(options.channel, options.label)
+    with _step_summary(report, environ, say), _sigterm_interrupts():
+        _send(options, local, token, client, say, report=report)
     _raise_if_failed(options, report, len(local))
     if options.verify and report.uploaded:
         _verify(options, local, report, say)
     return report
+
+
+@contextlib.contextmanager
+def _step_summary(report: UploadReport, environ: Mapping[str, str], say: Log) -> Iterator[None]:
+    """Write $GITHUB_STEP_SUMMARY however the upload ends: each file so far, and why it stopped.
+
+    A refused token, a crashed client or an unreachable API are exactly the runs whose
+    summary a maintainer opens.
+    """
+    stopped: str | None = "the upload stopped unexpectedly; see the job's log"
+    try:
+        yield
+        stopped = None
+    except NightlyError as exc:
+        stopped = str(exc)
+        raise
+    except KeyboardInterrupt:
+        stopped = "the upload was interrupted (Ctrl-C, or the job was cancelled)"
+        raise
+    finally:
+        append_step_summary(report.markdown(stopped), environ, say)
 
 
 @contextlib.contextmanager
@@ -197,9 +218,10 @@ def _send(
     token: str,
     client: Callable[[], Path],
     say: Log,
-) -> UploadReport:
-    """Upload and print the report, also when the upload stops half-way."""
-    report = UploadReport(options.channel, options.label)
+    *,
+    report: UploadReport,
+) -> None:
+    """Upload, filling in `report`, and print it, also when the upload stops half-way."""
     http = HttpClient(timeout=options.http_timeout, retries=options.http_retries)
     job = UploadJob(options, AnacondaApi(options.api_url, token, http=http), client, token, say)
     try:
@@ -214,7 +236,6 @@ def _send(
         say(report.render())
         raise
     say(report.render())
-    return report
 
 
 def _stopped(exc: NightlyError, options: UploadOptions, report: UploadReport) -> NightlyError:
@@ -270,6 +291,11 @@ def _upload(job: UploadJob, local: Sequence[LocalFile], report: UploadReport) ->
     if run.refusal is not None:
         raise TokenRefused(
             run.refusal.message, status=run.refusal.status, server_message=run.refusal.message
+        )
+    if run.error is not None and run.error_status == 404:  # GET /user/<channel>: no such user
+        raise ConfigError(
+            f"The channel {job.options.channel} does not exist on {redact(job.options.api_url)}; "
+            "nothing was uploaded; check the spelling in --channel or the `channel` setting."
         )
     if run.error is not None:
         raise NetworkError(

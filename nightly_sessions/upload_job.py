@@ -78,15 +78,18 @@ class UploadReport:
         lines += [f"  FAILED    {name}: {why}" for name, why in self.failed]
         return "\n".join(lines)
 
-    def markdown(self) -> str:
+    def markdown(self, stopped: str | None = None) -> str:
+        """The step summary: a row per file so far, then why the upload stopped, if it did."""
         rows = [(name, "uploaded", "") for name in self.uploaded]
         rows += [(name, "skipped", why) for name, why in self.skipped]
         rows += [(name, "**failed**", why) for name, why in self.failed]
         table = "\n".join(f"| `{name}` | {state} | {why} |" for name, state, why in rows)
-        return (
-            f"### Nightly upload to {self.channel}\n\n| file | result | detail |\n"
-            f"|---|---|---|\n{table}\n"
-        )
+        text = f"### Nightly upload to {self.channel}\n\n"
+        if rows:
+            text += f"| file | result | detail |\n|---|---|---|\n{table}\n"
+        if stopped:
+            text += f"\n**The upload stopped:** {stopped}\n"
+        return text
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from nightly_sessions import cli
 from nightly_sessions.cleanup import (
     CleanupOptions,
     Release,
@@ -215,6 +216,30 @@ def test_deleting_needs_a_token_but_reading_does_not(
     cleanup(options(server, yes=True), environ={"GITHUB_EVENT_NAME": "pull_request"}, now=NOW)
     assert "the cleanup was skipped" in text(capfd)
     assert server.count("release-delete") == 0
+
+
+@pytest.mark.parametrize("call", ["package", "release", "release-delete"])
+def test_a_token_the_api_echoes_is_hidden_in_the_output(
+    server: AnacondaServer,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    call: str,
+) -> None:
+    """Every call cleanup makes answers with the token in its error: the CLI shows `***`."""
+    seed(server, AGES)
+    project = tmp_path / "skymap"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "skymap"\nversion = "1.0"\n')
+    monkeypatch.setenv("ANACONDA_ORG_UPLOAD_TOKEN", TOKEN)
+    monkeypatch.setenv("NIGHTLY_ANACONDA_API_URL", server.url)
+    monkeypatch.delenv("GITHUB_EVENT_NAME", raising=False)
+    server.inject(call, Fault.error(500, f"token {TOKEN} is not valid here"), times=None)
+    assert cli.main(["--project", str(project), "cleanup", "--yes"]) == NetworkError.exit_code
+    out, err = capfd.readouterr()
+    assert "token *** is not valid here" in err
+    assert TOKEN not in out + err
+    assert server.versions(OWNER, "skymap") == list(AGES)
 
 
 def test_a_failed_delete_stops_and_says_how_far_it_got(

@@ -93,3 +93,16 @@ def test_retries_of_an_unreachable_index_log_nothing(
     captured = capsys.readouterr()
     assert "Retrying" not in caplog.text + captured.out + captured.err
     assert not [record for record in caplog.records if record.name.startswith("urllib3")]
+
+
+@pytest.mark.parametrize("value", ["token first-half\nsecond-half", "token first-half€second-half"])
+def test_a_header_http_cannot_carry_is_a_redacted_sentence(value: str) -> None:
+    with pytest.raises(NetworkError) as caught:
+        HttpClient(retries=0).get(
+            f"http://127.0.0.1:{free_port()}/x", headers={"Authorization": value}
+        )
+    message = str(caught.value)
+    assert message.startswith("GET http://127.0.0.1:")
+    assert "first-half" not in message
+    assert "second-half" not in message
+    assert caught.value.__suppress_context__

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from nightly_sessions import anaconda_client
+from nightly_sessions import anaconda_client, cli
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
@@ -106,11 +106,20 @@ def test_same_file_is_skipped_and_a_second_run_sends_nothing(
         ("stage", Fault.error(500)),
         ("storage", Fault.error(503)),
         ("storage", Fault.drop()),
+        ("storage", Fault.slow(1.5)),  # a stalled transfer times out like any call
         ("commit", Fault.error(404)),
         ("commit", Fault.lost()),
         ("package", Fault.slow(1.5)),
     ],
-    ids=["stage-500", "storage-503", "storage-drop", "commit-404", "commit-lost", "slow"],
+    ids=[
+        "stage-500",
+        "storage-503",
+        "storage-drop",
+        "storage-slow",
+        "commit-404",
+        "commit-lost",
+        "slow",
+    ],
 )
 def test_transient_failures_are_retried_per_file(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], call: str, fault: Fault
@@ -189,6 +198,50 @@ def test_forbidden_channel_says_to_check_membership_and_secret(
     assert server.files() == {}
 
 
+def test_a_misspelt_channel_is_named_with_what_to_check(
+    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    typo = "scientific-python-nightly-wheel"
+    with pytest.raises(ConfigError) as caught:
+        run(options(server, dist, channel=typo))
+    assert str(caught.value) == (
+        f"The channel {typo} does not exist on {server.url}; nothing was uploaded; "
+        "check the spelling in --channel or the `channel` setting."
+    )
+    assert server.count("user") == 1  # not retried: a missing channel stays missing
+    assert server.count("stage") == 0
+    assert "3 failed" in output(capfd)
+
+
+@pytest.mark.parametrize("call", ["dist", "stage", "commit"])
+def test_a_token_the_api_echoes_is_hidden_in_output_and_summary(
+    server: AnacondaServer,
+    dist: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    call: str,
+) -> None:
+    """The checking call, the stage and the commit each answer with the token in their error."""
+    project = dist.parent
+    (project / "pyproject.toml").write_text('[project]\nname = "skymap"\nversion = "1.0"\n')
+    summary = tmp_path / "summary.md"
+    environ = {**ENV, "NIGHTLY_ANACONDA_API_URL": server.url, "GITHUB_STEP_SUMMARY": str(summary)}
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GITHUB_EVENT_NAME", raising=False)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    server.inject(call, Fault.error(500, f"token {TOKEN} is not valid here"), times=None)
+    command = ["--project", str(project), "upload", "--attempts", "2"]
+    assert cli.main(command) == NetworkError.exit_code
+    out, err = capfd.readouterr()
+    for where, text in {"stdout": out, "summary": summary.read_text()}.items():
+        assert "token *** is not valid here" in text, where
+        assert TOKEN not in text, where
+    assert err.startswith("nightly-sessions: ")
+    assert TOKEN not in err
+
+
 def test_verify_waits_until_the_index_lists_the_files(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -213,6 +266,37 @@ def test_a_file_whose_state_appears_during_the_upload_is_not_overwritten(
     assert server.files()[first.name].data == old
     assert server.count("dist-delete") == 0
     assert f"appeared on {OWNER} with different content during the upload" in output(capfd)
+
+
+def _crashing_client(tmp_path: Path) -> Callable[[], Path]:
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text("#!/bin/sh\ncat >/dev/null; echo 'Segmentation fault' >&2; exit 139\n")
+    python.chmod(0o755)
+    return lambda: python
+
+
+@pytest.mark.parametrize("stop", ["token-expires", "client-crashes", "api-unreachable"])
+def test_the_step_summary_is_written_when_the_upload_stops(
+    server: AnacondaServer, dist: Path, tmp_path: Path, stop: str
+) -> None:
+    summary = tmp_path / "summary.md"
+    opts = options(server, dist)
+    client: Callable[[], Path] = anaconda_client.find_client
+    if stop == "token-expires":
+        server.inject("stage", Fault.expired(), times=None)
+    elif stop == "client-crashes":
+        client = _crashing_client(tmp_path)
+    else:
+        server.inject("check", Fault.error(503), times=None)
+    first = wheels(dist)[0]
+    server.add_file(OWNER, "skymap", VERSION, first.name, first.read_bytes())  # one is skipped
+    with pytest.raises(NightlyError) as caught:
+        upload(opts, client=client, environ={**ENV, "GITHUB_STEP_SUMMARY": str(summary)})
+    text = summary.read_text()
+    assert f"| `{first.name}` | skipped | already on the channel with the same sha256 |" in text
+    assert text.count("| **failed** |") == 2
+    assert f"**The upload stopped:** {caught.value}\n" in text
 
 
 def test_an_unwritable_step_summary_is_a_warning_after_a_good_upload(
