@@ -9,6 +9,7 @@ for only within a bound, with an injectable `sleep` so tests never wait.
 
 from __future__ import annotations
 
+import itertools
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
@@ -23,7 +24,6 @@ API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
 MAX_PAGES = 50
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
-_NEXT_LINK = 'rel="next"'
 
 
 # Where a command finds its token, API and repository (the variables of an Actions runner).
@@ -71,6 +71,14 @@ class Issue:
             state=str(data.get("state") or ""),
             url=str(data.get("html_url") or ""),
         )
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on an issue: its id and text."""
+
+    id: int
+    body: str
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,7 @@ class GitHub:
 
     api_url: str
     repository: str
-    token: str
+    token: str = field(repr=False)  # a repr ends up in logs and tracebacks
     timeout: float = 30.0
     retries: int = 3
     backoff: float = 1.0
@@ -160,9 +168,14 @@ class GitHub:
 
     def open_issues(self, label: str) -> Iterator[Issue]:
         """Open issues (not pull requests) carrying `label`, newest first, all pages."""
-        query = urllib.parse.urlencode({"state": "open", "labels": label, "per_page": 100})
+        return self.issues(label, "open")
+
+    def issues(self, label: str, state: str, *, pages: int = MAX_PAGES) -> Iterator[Issue]:
+        """Issues (not pull requests) in `state` carrying `label`, newest first."""
+        query = urllib.parse.urlencode({"state": state, "labels": label, "per_page": 100})
         url = f"{self._repo_url}/issues?{query}"
-        for answer in self._pages(url, what=f"listing the open issues labelled {label!r}"):
+        what = f"listing the {state} issues labelled {label!r}"
+        for answer in itertools.islice(self._pages(url, what=what), pages):
             for item in _json_list(answer):
                 if isinstance(item, dict) and "pull_request" not in item:
                     yield Issue.from_json(item)
@@ -194,6 +207,33 @@ class GitHub:
             "POST", f"{self._repo_url}/issues/{number}/comments", json_body={"body": body},
             what=f"commenting on issue #{number}", expect=(201,), idempotent=False,
         )  # fmt: skip
+
+    def recent_comments(self, number: int) -> list[Comment]:
+        """The newest comments of an issue (at least the last 100), oldest first.
+
+        GitHub lists an issue's comments oldest first and offers no `direction` for them,
+        so this reads the first page, then the page `rel="last"` links to and the one before
+        it: a long-lived issue costs three calls, and the newest comments are always read.
+        """
+        what = f"reading the comments of issue #{number}"
+        url = f"{self._repo_url}/issues/{number}/comments?per_page=100"
+        first = self._call("GET", url, what=what)
+        answers = [first]
+        last_url = self._link(first, "last")
+        if last_url is not None:
+            last = self._call("GET", last_url, what=what)
+            before_url = self._link(last, "prev")  # a short last page needs the one before
+            if before_url is not None:
+                answers.append(self._call("GET", before_url, what=what))
+            answers.append(last)
+        comments: dict[int, Comment] = {}
+        for answer in answers:
+            for item in _json_list(answer):
+                if isinstance(item, dict) and "id" in item:
+                    comments[int(item["id"])] = Comment(
+                        int(item["id"]), str(item.get("body") or "")
+                    )
+        return [comments[key] for key in sorted(comments)]
 
     def ensure_label(self, name: str, color: str, description: str) -> None:
         """Create the label unless it exists (a concurrent creation counts as existing)."""
@@ -228,7 +268,10 @@ class GitHub:
         return state
 
     def enable_workflow(self, workflow: str) -> None:
-        """Enable a workflow (file name or id); also resets GitHub's 60-day inactivity clock."""
+        """Enable a workflow (file name or id) that GitHub or a person disabled.
+
+        That this also restarts GitHub's 60-day inactivity count is observed, not documented.
+        """
         path = f"{self._repo_url}/actions/workflows/{urllib.parse.quote(workflow, safe='')}/enable"
         self._call(
             "PUT", path, what=f"enabling the workflow {workflow}", expect=(204,),
@@ -319,9 +362,15 @@ class GitHub:
             answer = self._call("GET", next_url, what=what, hints=hints)
             pages += 1
             yield answer
-            next_url = _next_page(answer)
-            if next_url is not None and not next_url.startswith(f"{self.api_url}/"):
-                next_url = None  # never send the token to another host
+            next_url = self._link(answer, "next")
+
+    def _link(self, answer: Response, rel: str) -> str | None:
+        """The `rel` URL of a paginated answer's Link header, if it is on the API host.
+
+        A link elsewhere is ignored: the token is never sent to another host.
+        """
+        url = _link(answer, rel)
+        return url if url is not None and url.startswith(f"{self.api_url}/") else None
 
     def _headers(self, authenticated: bool) -> dict[str, str]:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
@@ -477,10 +526,10 @@ def _json_list(answer: Response) -> list[Any]:
     return data
 
 
-def _next_page(answer: Response) -> str | None:
-    """The `rel="next"` URL of a paginated answer's Link header."""
+def _link(answer: Response, rel: str) -> str | None:
+    """The URL of relation `rel` (next, prev, last) in a paginated answer's Link header."""
     for part in answer.headers.get("link", "").split(","):
-        if _NEXT_LINK in part and "<" in part and ">" in part:
+        if f'rel="{rel}"' in part and "<" in part and ">" in part:
             return part[part.index("<") + 1 : part.index(">")]
     return None
 

@@ -69,8 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default: {tracking.DEFAULT_KEY}; {run_tracking.DEFAULT_KEY} with --workflow-run)",
     )  # fmt: skip
     parser.add_argument(
-        "--title", help=f"title of a new issue (default: {tracking.DEFAULT_TITLE!r}; "
-        f"{run_tracking.DEFAULT_TITLE!r} with --workflow-run)",
+        "--title", help=f"title of the issue (default: by what fails, {tracking.DEFAULT_TITLE!r} "
+        f"or {tracking.UPLOADS_TITLE!r}; {run_tracking.DEFAULT_TITLE!r} with --workflow-run)",
     )  # fmt: skip
     parser.add_argument(
         "--workflow-run", action="store_true",
@@ -184,14 +184,22 @@ def run(
         )
         if not args.dry_run:
             append_step_summary(body if failing else "All nightly jobs passed.\n", env, log)
-        existing = _find(client, label, key) if client is not None else None
+        found = _find_all(client, label, key) if client is not None else []
+        existing = found[0] if found else None
         decision = tracking.decide(jobs, body, existing, context.run, tests_result)
+        if client is not None:
+            decision = _unless_closed_by_newer_run(client, label, key, context.run, decision)
         if args.dry_run or client is None:
             log(body)
             log(_would(decision, client is not None, label))
+            log_duplicates(found, log)
             return 0
-        title = args.title or tracking.DEFAULT_TITLE
-        _apply(decision, client, body=body, title=title, label=label, key=key, log=log)
+        title = args.title or tracking.title_for(jobs, tests_result)
+        close_duplicates(client, found, log)
+        _apply(
+            decision, client, body=body, title=title, label=label, key=key,
+            run_id=context.run.run_id, log=log,
+        )  # fmt: skip
     except NightlyError as exc:
         if not failing:
             raise
@@ -243,16 +251,20 @@ def _report_run(
     workflow = env.get("GITHUB_WORKFLOW") or run_tracking.DEFAULT_WORKFLOW
     body = run_tracking.render_body(jobs, context.run, key=key, workflow=workflow)
     try:
-        existing = _find(client, label, key)
+        found = _find_all(client, label, key)
+        existing = found[0] if found else None
         decision = run_tracking.decide(jobs, body, existing, context.run)
+        decision = _unless_closed_by_newer_run(client, label, key, context.run, decision)
         if args.dry_run:
             log(body)
             log(_would(decision, True, label))
+            log_duplicates(found, log)
             return 0
         append_step_summary(body if failing else "Every job of this run passed.\n", env, log)
+        close_duplicates(client, found, log)
         _apply(
             decision, client, body=body, title=args.title or run_tracking.DEFAULT_TITLE,
-            label=label, key=key, log=log,
+            label=label, key=key, run_id=run_id, log=log,
             label_style=(run_tracking.LABEL_COLOR, run_tracking.LABEL_DESCRIPTION),
         )  # fmt: skip
     except NightlyError as exc:
@@ -290,9 +302,82 @@ def _client(
     )  # fmt: skip
 
 
+def _find_all(client: GitHub, label: str, key: str) -> list[tracking.Issue]:
+    """The open issues with the marker of `key`, newest (the tracking issue) first."""
+    issues = (tracking.Issue(i.number, i.body, i.url, i.title) for i in client.open_issues(label))
+    return tracking.find_tracking_issues(issues, key)
+
+
 def _find(client: GitHub, label: str, key: str) -> tracking.Issue | None:
-    issues = (tracking.Issue(i.number, i.body, i.url) for i in client.open_issues(label))
-    return tracking.find_tracking_issue(issues, key)
+    found = _find_all(client, label, key)
+    return found[0] if found else None
+
+
+def _unless_closed_by_newer_run(
+    client: GitHub, label: str, key: str, run: tracking.RunInfo, decision: tracking.Decision
+) -> tracking.Decision:
+    """Nothing instead of opening an issue when a newer run already closed the last one.
+
+    Re-running an old failing run's jobs must not open an issue for a breakage that a
+    newer green run has closed: its comments name that run.
+    """
+    if decision.action != "open" or not run.run_id:
+        return decision
+    closed = tracking.find_tracking_issue(
+        (
+            tracking.Issue(i.number, i.body, i.url, i.title)
+            for i in client.issues(label, "closed", pages=1)
+        ),
+        key,
+    )
+    if closed is None:
+        return decision
+    comments = [comment.body for comment in client.recent_comments(closed.number)]
+    older = tracking.older_than_shown(
+        run.run_id, closed, tracking.newest_run(closed.body, comments)
+    )
+    return decision if older is None else tracking.Decision("nothing", older)
+
+
+def log_duplicates(found: Sequence[tracking.Issue], log: Log) -> None:
+    """In a dry run, say which open issues would be closed as duplicates of the newest."""
+    for duplicate in found[1:]:
+        log(f"Would close issue #{duplicate.number} as a duplicate of #{found[0].number}.")
+
+
+def close_duplicates(client: GitHub, found: Sequence[tracking.Issue], log: Log) -> None:
+    """Close every open tracking issue but the newest, saying which one it duplicates.
+
+    Two open issues with the same marker appear when someone reopens an old one (or two
+    reporting jobs race); left open, the older would never be closed by a green run.
+    This runs before the decision is carried out, so that the newest stays the tracking
+    issue until every duplicate is closed, also across a re-run after a failure.
+    """
+    for duplicate in found[1:]:
+        comment_once(client, duplicate.number, tracking.duplicate_comment(found[0]))
+        client.update_issue(duplicate.number, state="closed", state_reason="not_planned")
+        log(f"Closed issue #{duplicate.number} as a duplicate of #{found[0].number}.")
+
+
+def comment_once(client: GitHub, number: int, text: str) -> bool:
+    """Post `text` on issue `number` unless it is there already; return whether it was posted.
+
+    A re-run of a job whose comment was posted but whose next step failed (or whose answer
+    was lost) must not post it twice: the comment's hidden run marker, or its text, is
+    looked up among the issue's newest comments first.
+    """
+    comments = [comment.body for comment in client.recent_comments(number)]
+    if tracking.already_posted(comments, text):
+        return False
+    client.comment(number, text)
+    return True
+
+
+def _with_marker(comment: str, run_id: str | None, action: str) -> str:
+    """`comment` ending with the hidden line that names this run and action, when known."""
+    if not run_id:
+        return comment
+    return f"{comment}\n\n{tracking.comment_marker(run_id, action)}"
 
 
 def _would(decision: tracking.Decision, looked: bool, label: str) -> str:
@@ -322,9 +407,16 @@ def _apply(
     title: str,
     label: str,
     key: str,
+    run_id: str | None,
     log: Log,
     label_style: tuple[str, str] = (LABEL_COLOR, LABEL_DESCRIPTION),
 ) -> None:
+    """Carry out `decision`, so that a re-run after a partial failure finishes it.
+
+    The comment comes first and is posted only once per run; the body or the state follows.
+    A re-run after the second call failed finds the issue as before, decides the same,
+    skips the comment it finds and makes the call that is missing.
+    """
     issue = decision.issue
     if decision.action == "open":
         client.ensure_label(label, *label_style)
@@ -338,11 +430,14 @@ def _apply(
             return
         log(f"Opened issue #{created.number}: {created.url}")
     elif decision.action == "update" and issue is not None:
-        client.update_issue(issue.number, body=body)
-        client.comment(issue.number, decision.comment or "")
+        comment_once(client, issue.number, _with_marker(decision.comment or "", run_id, "update"))
+        fields = {"body": body}
+        if issue.title in tracking.TITLES and issue.title != title:
+            fields["title"] = title  # what fails changed; a title someone chose is kept
+        client.update_issue(issue.number, **fields)
         log(f"Updated issue #{issue.number}: {issue.url}")
     elif decision.action == "close" and issue is not None:
-        client.comment(issue.number, decision.comment or "")
+        comment_once(client, issue.number, _with_marker(decision.comment or "", run_id, "close"))
         client.close_issue(issue.number)
         log(f"Closed issue #{issue.number}: {issue.url}")
     else:

@@ -22,6 +22,7 @@ from nightly_sessions.tracking import (
     RunInfo,
     failure_state,
     marker,
+    only_uploads_fail,
     version_changes,
 )
 
@@ -130,8 +131,12 @@ def _body(
     detail: Detail,
 ) -> str:
     failing = [job for job in jobs if job.failing and job.kind == "tests"]
-    state = failure_state(jobs).to_json()
-    parts = [marker(key), f"<!-- nightly-sessions:state {state} -->", _headline(jobs, run)]
+    state = failure_state(jobs).to_json(run.run_id)
+    parts = [
+        marker(key),
+        f"<!-- nightly-sessions:state {state} -->",
+        _headline(jobs, run, tests_result),
+    ]
     if detail.note:
         parts.append(
             f"> [!NOTE]\n> Shortened to fit GitHub's {BODY_LIMIT:,}-character limit: "
@@ -159,7 +164,7 @@ def _body(
     return "\n\n".join(parts) + "\n"
 
 
-def _headline(jobs: Sequence[JobReport], run: RunInfo) -> str:
+def _headline(jobs: Sequence[JobReport], run: RunInfo, tests_result: str | None) -> str:
     failing = sum(job.failing for job in jobs)
     where = ""
     if run.branch:
@@ -168,7 +173,7 @@ def _headline(jobs: Sequence[JobReport], run: RunInfo) -> str:
         where += f" at {code(run.sha[:12])}"
     if not jobs:
         return f"## Nightly tests failed\n\nThe nightly tests failed in {run.link}{where}."
-    if {job.kind for job in jobs if job.failing} == {"freshness"}:
+    if only_uploads_fail(jobs, tests_result):
         return (
             "## Nightly uploads need attention\n\nThe check of this project's nightly uploads "
             f"failed in {run.link}{where}."

@@ -112,7 +112,7 @@ def run(
         except NetworkError as exc:
             errors.append(str(exc))
             continue
-        log(f"Enabled {name} in {repository}: GitHub's 60-day inactivity count starts again.")
+        log(f"Enabled {name} in {repository} (this keeps GitHub from disabling its schedule).")
     if errors:
         others = f" ({len(errors) - 1} more workflow(s) failed too.)" if len(errors) > 1 else ""
         raise NetworkError(errors[0] + others)

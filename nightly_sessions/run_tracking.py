@@ -91,7 +91,7 @@ def render_body(
     plural = "s" if len(done) != 1 else ""
     parts = [
         marker(key),
-        f"<!-- nightly-sessions:state {failure_state(jobs).to_json()} -->",
+        f"<!-- nightly-sessions:state {failure_state(jobs).to_json(run.run_id)} -->",
         f"## {workflow} failed",
         (
             f"{code(workflow)} failed in {run.link}{where}: {len(broken)} of {len(done)} "
@@ -139,6 +139,7 @@ def decide(jobs: Sequence[Job], body: str, existing: Issue | None, run: RunInfo)
         close_comment=f"Every job passed in {run.link}; closing.",
         what_failed="a job failed",
         update_comment=lambda issue: _update_comment(jobs, run, issue),
+        run_id=run.run_id,
     )
 
 

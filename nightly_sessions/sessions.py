@@ -70,7 +70,7 @@ def nightly_issue(session: nox.Session, settings: Settings) -> None:
 
 
 def nightly_keepalive(session: nox.Session, settings: Settings) -> None:
-    """Enable the scheduled workflows again, so that GitHub's 60-day rule never stops them."""
+    """Enable the scheduled workflows again, against GitHub's 60-day inactivity rule."""
     from nightly_sessions import keepalive
 
     args = keepalive.parse_session_args(session.posargs, session.log)

@@ -30,6 +30,9 @@ from nightly_sessions.report import (
 from nightly_sessions.verify import VersionReport, verify
 
 Log = Callable[[str], None]
+# Every exit code pytest's process can end with: a failing run is reported, never raised,
+# including a crash (-11 for SIGSEGV on POSIX, 0xC0000005 on Windows).
+ANY_EXIT_CODE = range(-(2**31), 2**32)
 
 
 @dataclass(frozen=True)
@@ -115,15 +118,14 @@ def require_nightlies(versions: VersionReport, settings: Settings) -> None:
 
 def run_pytest(
     settings: Settings, env: install.Environment, pytest_args: Sequence[str], folder: Path
-) -> int:
-    """Run pytest with its report log in `folder`; return its exit code."""
+) -> runner.Completed:
+    """Run pytest with its report log in `folder`; return how it ended, with its output tail."""
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / REPORT_LOG_NAME
     log_path.unlink(missing_ok=True)  # an earlier run's log must not pass for this one's
     args = [str(env.python), "-m", "pytest", f"--report-log={log_path}"]
     args += [*settings.pytest_args, *pytest_args]
-    run = runner.run(args, what="run the tests", ok_codes=range(256), cwd=settings.project_root)
-    return run.returncode
+    return runner.run(args, what="run the tests", ok_codes=ANY_EXIT_CODE, cwd=settings.project_root)
 
 
 def run_nightly_tests(
@@ -156,6 +158,8 @@ def run_nightly_tests(
             if exit_code == 0
             else f"The tests failed against the nightlies (pytest exit code {exit_code})."
         )
+        if not 0 <= exit_code < 256:
+            exit_code = 1  # a crash (a signal, a Windows status) is a failed test run
     except NightlyError as exc:
         report.error, report.output_tail = str(exc), exc.detail
         exit_code, message = exc.exit_code, str(exc)
@@ -189,7 +193,12 @@ def _stages(
     report.versions = prove(plan, env, log)
     require_nightlies(report.versions, settings)
     report.stage = "tests"
-    exit_code = run_pytest(settings, env, pytest_args, folder)
+    pytest_run = run_pytest(settings, env, pytest_args, folder)
+    exit_code = pytest_run.returncode
     report.tests = count_tests(folder / REPORT_LOG_NAME, exit_code)
     report.outcome = "passed" if exit_code == 0 else "tests-failed"
+    if exit_code != 0:
+        # A run that fails before or outside the report log (a conftest that cannot be
+        # imported, a usage error, a crash) is explained only by pytest's last lines.
+        report.output_tail = pytest_run.tail
     return exit_code

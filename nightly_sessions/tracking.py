@@ -19,8 +19,13 @@ from nightly_sessions.job_reports import JobReport
 
 DEFAULT_KEY = "nightly-tests"
 DEFAULT_TITLE = "Nightly tests are failing"
+UPLOADS_TITLE = "Nightly uploads need attention"  # only the freshness check fails
+TITLES = (DEFAULT_TITLE, UPLOADS_TITLE)  # titles this module chose, so it may change them
 MARKER = "<!-- nightly-sessions:tracking-issue {key} -->"
 _STATE = re.compile(r"<!-- nightly-sessions:state (?P<state>\{.*?\}) -->")
+# Ends each comment this tool posts, so a re-run of the same run can tell it is there.
+COMMENT_MARKER = "<!-- nightly-sessions:run {run_id} {action} -->"
+_COMMENT_MARKER = re.compile(r"<!-- nightly-sessions:run (?P<run>\S+) \S+ -->")
 MAX_STATE_KEYS = 300  # beyond that the body keeps only a digest
 
 Action = Literal["open", "update", "close", "nothing"]
@@ -71,6 +76,17 @@ class VersionChange:
 def is_failing(jobs: Sequence[JobReport], tests_result: str | None) -> bool:
     """A run fails when any job failed, any report is missing, or the test jobs failed."""
     return not jobs or any(job.failing for job in jobs) or tests_result == "failure"
+
+
+def only_uploads_fail(jobs: Sequence[JobReport], tests_result: str | None = None) -> bool:
+    """Whether the freshness check is all that fails: the tests themselves passed."""
+    failing = {job.kind for job in jobs if job.failing}
+    return failing == {"freshness"} and tests_result != "failure"
+
+
+def title_for(jobs: Sequence[JobReport], tests_result: str | None = None) -> str:
+    """The title of the issue: what fails, as the body's heading says it."""
+    return UPLOADS_TITLE if only_uploads_fail(jobs, tests_result) else DEFAULT_TITLE
 
 
 def version_changes(
@@ -131,9 +147,12 @@ class FailureState:
     def complete(self) -> bool:
         return len(self.keys) == self.count
 
-    def to_json(self) -> str:
+    def to_json(self, run_id: str | None = None) -> str:
+        """The hidden state, with the run that wrote it when known (to ignore older runs)."""
         keys = sorted(self.keys) if self.complete else []
-        data = {"digest": self.digest, "count": self.count, "failing": keys}
+        data: dict[str, Any] = {"digest": self.digest, "count": self.count, "failing": keys}
+        if run_id is not None and run_id.isdigit():
+            data["run"] = int(run_id)
         return json.dumps(data, separators=(",", ":"))
 
 
@@ -158,8 +177,7 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def read_state(body: str) -> FailureState | None:
-    """The failure state an earlier body recorded, or None when it recorded none."""
+def _state_json(body: str) -> dict[str, Any] | None:
     match = _STATE.search(body)
     if match is None:
         return None
@@ -167,13 +185,42 @@ def read_state(body: str) -> FailureState | None:
         state = json.loads(match["state"])
     except ValueError:
         return None
-    if not isinstance(state, dict):
+    return state if isinstance(state, dict) else None
+
+
+def read_state(body: str) -> FailureState | None:
+    """The failure state an earlier body recorded, or None when it recorded none."""
+    state = _state_json(body)
+    if state is None:
         return None
     keys = state.get("failing")
     count = state.get("count")
     if not isinstance(keys, list) or not isinstance(count, int):
         return None
     return FailureState(str(state.get("digest")), count, frozenset(str(key) for key in keys))
+
+
+def read_run_id(body: str) -> int | None:
+    """The run whose reports an earlier body shows, or None when it recorded none."""
+    run = (_state_json(body) or {}).get("run")
+    return run if isinstance(run, int) and not isinstance(run, bool) else None
+
+
+def comment_marker(run_id: str, action: str) -> str:
+    """The hidden line that ends the comment `action` (update, close) of run `run_id`."""
+    return COMMENT_MARKER.format(run_id=run_id, action=action)
+
+
+def already_posted(comments: Iterable[str], comment: str) -> bool:
+    """Whether `comment` is among `comments`: one with its hidden run marker, or its text.
+
+    The run marker makes a re-run of the same run skip the comment its first attempt
+    posted, even when that attempt failed before finishing (the comment's text differs).
+    """
+    mark = _COMMENT_MARKER.search(comment)
+    if mark is not None:
+        return any(mark[0] in text for text in comments)
+    return any(same_body(text, comment) for text in comments)
 
 
 # The decision.
@@ -186,6 +233,7 @@ class Issue:
     number: int
     body: str
     url: str = ""
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,11 +246,25 @@ class Decision:
     comment: str | None = None
 
 
-def find_tracking_issue(issues: Iterable[Issue], key: str) -> Issue | None:
-    """The oldest open issue whose body carries the marker of `key`."""
+def find_tracking_issues(issues: Iterable[Issue], key: str) -> list[Issue]:
+    """The open issues whose body carries the marker of `key`, newest first.
+
+    The newest is the tracking issue; any other is a duplicate (a human reopened an old
+    one, or two runs raced), which the command closes as a duplicate of the newest.
+    """
     mark = marker(key)
-    found = [issue for issue in issues if mark in issue.body]
-    return min(found, key=lambda issue: issue.number) if found else None
+    return sorted((i for i in issues if mark in i.body), key=lambda i: i.number, reverse=True)
+
+
+def find_tracking_issue(issues: Iterable[Issue], key: str) -> Issue | None:
+    """The newest open issue whose body carries the marker of `key`."""
+    found = find_tracking_issues(issues, key)
+    return found[0] if found else None
+
+
+def duplicate_comment(tracking_issue: Issue) -> str:
+    """The comment that closes another open tracking issue: GitHub marks it a duplicate."""
+    return f"Duplicate of #{tracking_issue.number}"
 
 
 def same_body(old: str, new: str) -> bool:
@@ -229,10 +291,22 @@ def decide(
         is_failing(jobs, tests_result),
         body,
         existing,
-        close_comment=f"All nightly jobs passed in {run.link}; closing.",
-        what_failed="the nightly tests failed",
+        close_comment=_close_comment(jobs, run),
+        what_failed=(
+            "the check of the nightly uploads failed"
+            if only_uploads_fail(jobs, tests_result)
+            else "the nightly tests failed"
+        ),
         update_comment=lambda issue: _update_comment(jobs, run, issue),
+        run_id=run.run_id,
     )
+
+
+def _close_comment(jobs: Sequence[JobReport], run: RunInfo) -> str:
+    """Says what passed: the tests, and the uploads when this run checked them."""
+    if any(job.kind == "freshness" for job in jobs):
+        return f"The nightly tests passed and the nightly uploads are fresh in {run.link}; closing."
+    return f"All nightly jobs passed in {run.link}; closing."
 
 
 def lifecycle(
@@ -243,8 +317,16 @@ def lifecycle(
     close_comment: str,
     what_failed: str,
     update_comment: Callable[[Issue], str],
+    run_id: str | None = None,
 ) -> Decision:
-    """The one rule both tracking issues follow: open, update when changed, close when green."""
+    """The one rule both tracking issues follow: open, update when changed, close when green.
+
+    A run older than the one the issue shows (a re-run of an old run's reporting job)
+    changes nothing: its reports are stale.
+    """
+    older = _older_run(run_id, existing)
+    if older is not None:
+        return Decision("nothing", older, existing)
     if not failing:
         if existing is None:
             return Decision("nothing", "every job passed and no tracking issue is open")
@@ -254,6 +336,39 @@ def lifecycle(
     if same_body(existing.body, body):
         return Decision("nothing", f"issue #{existing.number} already shows this run", existing)
     return Decision("update", f"{what_failed} again", existing, update_comment(existing))
+
+
+def _older_run(run_id: str | None, existing: Issue | None) -> str | None:
+    """Why run `run_id` is older than the run `existing` shows, or None when it is not."""
+    if existing is None:
+        return None
+    return older_than_shown(run_id, existing, read_run_id(existing.body))
+
+
+def older_than_shown(run_id: str | None, issue: Issue, shown: int | None) -> str | None:
+    """Why run `run_id` is older than run `shown`, which `issue` shows, or None if it is not.
+
+    GitHub numbers runs in the order they start and a re-run keeps its number, so a lower
+    one is an older run's reporting job re-run: its reports are stale.
+    """
+    if shown is None or run_id is None or not run_id.isdigit() or int(run_id) >= shown:
+        return None
+    return (
+        f"run {run_id} is older than run {shown}, which issue #{issue.number} already "
+        "shows; a re-run of an older run leaves it as it is"
+    )
+
+
+def newest_run(body: str, comments: Iterable[str]) -> int | None:
+    """The newest run an issue shows: its body's hidden state or its comments' markers.
+
+    A closed issue's newest run is the green run that closed it.
+    """
+    runs = [read_run_id(body)]
+    for text in comments:
+        runs += [int(m["run"]) for m in _COMMENT_MARKER.finditer(text) if m["run"].isdigit()]
+    known = [run for run in runs if run is not None]
+    return max(known) if known else None
 
 
 def _update_comment(jobs: Sequence[JobReport], run: RunInfo, existing: Issue) -> str:

@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nightly_sessions import runner
 from nightly_sessions.report import count_tests
+from nightly_sessions.testrun import ANY_EXIT_CODE
 
 SUITES = Path(__file__).parent / "samples" / "suites"
 LOG_NAME = "pytest-log.jsonl"
-TAIL_LINES = 40
 
 NUMPY_NOW = "2.5.0.dev0+git20261124.abc1234"
 NUMPY_GREEN = "2.5.0.dev0+git20261117.0ff1ce0"
@@ -52,22 +52,28 @@ class SampleRuns:
 
 
 def run_suite(suite: str, folder: Path) -> SampleRun:
-    """Run pytest --report-log (coloured output, like CI) on a copy of a sample suite."""
+    """Run pytest --report-log (coloured output, like CI) on a copy of a sample suite.
+
+    It runs through `runner.run`, as `testrun.run_pytest` does, so `tail` is exactly the
+    output tail the product records for a failing run.
+    """
     work = folder / "suite"
     shutil.copytree(SUITES / suite, work)
     log = folder / LOG_NAME
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    unset: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith(("PYTEST_", "COV_"))
+    }
     command = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
         "--color=yes", f"--report-log={log}", "-rfE", str(work),
     ]  # fmt: skip
-    result = subprocess.run(
-        command, cwd=work, env=env, capture_output=True, text=True, check=False, timeout=120
-    )
-    output = result.stdout + result.stderr
-    lines = [line for line in output.splitlines() if line.strip()]
+    result = runner.run(
+        command, what="run a sample suite", env=unset, ok_codes=ANY_EXIT_CODE, echo=False,
+        cwd=work,
+    )  # fmt: skip
+    lines = [line for line in result.output.splitlines() if line.strip()]
     summary = lines[-1] if lines else ""
-    return SampleRun(log, result.returncode, "\n".join(lines[-TAIL_LINES:]), summary)
+    return SampleRun(log, result.returncode, result.tail, summary)
 
 
 def packages(numpy: str = NUMPY_NOW, *, pandas: str | None = PANDAS_NOW) -> list[dict[str, Any]]:
@@ -107,7 +113,7 @@ def job_folder(
         if outcome is None:
             outcome = "passed" if run.exit_code == 0 else "tests-failed"
         if output_tail is None and run.exit_code != 0:
-            output_tail = run.tail
+            output_tail = run.tail  # what `testrun` records whenever pytest's exit code is not 0
     report = {
         "schema": 1,
         "project": "sample",

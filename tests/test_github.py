@@ -70,6 +70,26 @@ def test_open_issues_follows_pages_and_skips_pull_requests() -> None:
         assert len(server.calls("GET", r"/issues$")) == 3
 
 
+def test_repr_never_shows_the_token(github_server: FakeGitHub) -> None:
+    client = client_for(github_server)
+    assert github_server.token not in repr(client)
+    assert "octo/project" in repr(client)
+
+
+@pytest.mark.parametrize(("comments", "gets"), [(3, 1), (25, 3), (11, 3)])
+def test_recent_comments_reads_the_newest_pages(comments: int, gets: int) -> None:
+    with serve_github(max_per_page=10) as server:
+        number = server.add_issue("tracking", "body")
+        for n in range(comments):
+            server.issue_records[number].comments.append(f"comment {n}")
+        found = client_for(server).recent_comments(number)
+        bodies = [comment.body for comment in found]
+        assert bodies[-1] == f"comment {comments - 1}"  # oldest first, the newest included
+        assert len(bodies) >= min(comments, 10)
+        assert bodies == sorted(bodies, key=lambda text: int(text.split()[1]))
+        assert len(server.calls("GET", r"/comments$")) == gets
+
+
 def test_label_is_created_once(github_server: FakeGitHub) -> None:
     client = client_for(github_server)
     client.ensure_label("nightly failure", "d73a4a", "Nightly tests fail")

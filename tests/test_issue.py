@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -136,7 +137,8 @@ def test_the_whole_life(reporter: Reporter, github_server: FakeGitHub) -> None:
     assert updated.comments == [
         (
             f"Still failing in [run 102]({reporter.run_url(102)}): 5 failed, 3 errors in 2 of 3 jobs. "
-            "Same failures as before; the description above shows the newest state."
+            "Same failures as before; the description above shows the newest state.\n\n"
+            "<!-- nightly-sessions:run 102 update -->"
         )
     ]
 
@@ -160,7 +162,10 @@ def test_the_whole_life(reporter: Reporter, github_server: FakeGitHub) -> None:
     [closed] = github_server.issues(state="closed")
     assert (closed.state_reason, closed.comments[-1]) == (
         "completed",
-        f"All nightly jobs passed in [run 104]({reporter.run_url(104)}); closing.",
+        (
+            f"All nightly jobs passed in [run 104]({reporter.run_url(104)}); closing.\n\n"
+            "<!-- nightly-sessions:run 104 close -->"
+        ),
     )
     assert (reporter.root / "summary-104.md").read_text() == "All nightly jobs passed.\n"
     before = writes(github_server)
@@ -174,6 +179,168 @@ def test_the_whole_life(reporter: Reporter, github_server: FakeGitHub) -> None:
     assert [(i.number, i.state) for i in github_server.issues()] == [(1, "closed"), (2, "open")]
     texts = [i.body + "".join(i.comments) for i in github_server.issues()]
     assert all(github_server.token not in text for text in texts)
+
+
+def test_a_reopened_old_issue_is_closed_as_a_duplicate(
+    reporter: Reporter, github_server: FakeGitHub
+) -> None:
+    failing = reporter.reports("failing", py3_12_Linux="mixed")
+    green = reporter.reports("green", py3_12_Linux="passing")
+    assert reporter(failing, 1, "--no-compare") == 0
+    assert reporter(green, 2, "--no-compare") == 0
+    assert reporter(failing, 3, "--no-compare") == 0  # a new breakage: issue #2
+    github_server.issue_records[1].state = "open"  # someone reopens the old issue
+    assert reporter(failing, 4, "--no-compare") == 0
+    assert reporter.lines == [
+        "Closed issue #1 as a duplicate of #2.",
+        f"Updated issue #2: {github_server.root_url}/octo/project/issues/2",
+    ]
+    old = github_server.issue_records[1]
+    assert (old.state, old.state_reason, old.comments[-1]) == (
+        "closed", "not_planned", "Duplicate of #2",
+    )  # fmt: skip
+    assert "[run 4]" in github_server.issue_records[2].body
+    assert reporter(green, 5, "--no-compare") == 0
+    assert [i.state for i in github_server.issues()] == ["closed", "closed"]
+    assert old.comments.count("Duplicate of #2") == 1
+
+
+def test_duplicates_are_closed_on_any_run_and_a_dry_run_only_says_so(
+    reporter: Reporter, github_server: FakeGitHub
+) -> None:
+    marker = "<!-- nightly-sessions:tracking-issue nightly-tests -->"
+    for n in range(3):
+        github_server.add_issue(
+            "Nightly tests are failing", f"{marker}\nbody {n}", ["nightly-failure"]
+        )
+    green = reporter.reports("green", py3_12_Linux="passing")
+    assert reporter(green, 9, "--no-compare", "--dry-run") == 0
+    assert reporter.lines[-2:] == [
+        "Would close issue #2 as a duplicate of #3.",
+        "Would close issue #1 as a duplicate of #3.",
+    ]
+    assert writes(github_server) == 0
+    # The comment on #2 is posted but closing it fails: the re-run closes it, once.
+    github_server.fail("PATCH", r"/issues/2$", 500, times=4)
+    with pytest.raises(NetworkError, match=r"HTTP 500 while updating issue #2"):
+        reporter(green, 9, "--no-compare")
+    assert reporter(green, 9, "--no-compare") == 0
+    closing = (
+        f"All nightly jobs passed in [run 9]({reporter.run_url(9)}); closing.\n\n"
+        "<!-- nightly-sessions:run 9 close -->"
+    )
+    assert [(i.state, i.comments) for i in github_server.issues()] == [
+        ("closed", ["Duplicate of #3"]),
+        ("closed", ["Duplicate of #3"]),
+        ("closed", [closing]),
+    ]
+
+
+def test_a_lost_update_comment_is_posted_by_the_re_run(
+    reporter: Reporter, github_server: FakeGitHub
+) -> None:
+    failing = reporter.reports("failing", py3_12_Linux="mixed")
+    assert reporter(failing, 1, "--no-compare") == 0
+    github_server.fail("POST", r"/comments$", 502)
+    with pytest.raises(NetworkError, match=r"HTTP 502 while commenting on issue #1"):
+        reporter(failing, 2, "--no-compare")
+    assert reporter(failing, 2, "--no-compare") == 0  # the job re-run
+    [updated] = github_server.issues()
+    [comment] = updated.comments
+    assert comment.startswith(f"Still failing in [run 2]({reporter.run_url(2)})")
+    assert "[run 2]" in updated.body
+    # The comment is posted but its answer is lost: the re-run only updates the body.
+    github_server.fail("POST", r"/comments$", 502, after=True)
+    with pytest.raises(NetworkError):
+        reporter(failing, 3, "--no-compare")
+    assert "[run 2]" in github_server.issues()[0].body
+    assert reporter(failing, 3, "--no-compare") == 0
+    assert reporter.output.startswith("Updated issue #1")
+    [updated] = github_server.issues()
+    assert "[run 3]" in updated.body
+    assert len(updated.comments) == 2
+    assert updated.comments[-1].endswith("<!-- nightly-sessions:run 3 update -->")
+    assert reporter(failing, 3, "--no-compare") == 0
+    assert reporter.output == "Nothing to do: issue #1 already shows this run."
+
+
+def test_a_failed_close_is_finished_by_the_re_run_with_one_comment(
+    reporter: Reporter, github_server: FakeGitHub
+) -> None:
+    assert reporter(reporter.reports("failing", py3_12_Linux="mixed"), 1, "--no-compare") == 0
+    green = reporter.reports("green", py3_12_Linux="passing")
+    github_server.fail("PATCH", r"/issues/1$", 500, times=4)  # every retry of the close
+    with pytest.raises(NetworkError, match=r"HTTP 500 while updating issue #1"):
+        reporter(green, 2, "--no-compare")
+    [still_open] = github_server.issues()
+    assert (still_open.state, len(still_open.comments)) == ("open", 1)
+    assert reporter(green, 2, "--no-compare") == 0
+    assert reporter.output.startswith("Closed issue #1")
+    [closed] = github_server.issues()
+    assert (closed.state, len(closed.comments)) == ("closed", 1)
+
+
+def test_a_re_run_of_an_older_run_leaves_a_newer_issue_alone(
+    reporter: Reporter, github_server: FakeGitHub
+) -> None:
+    failing = reporter.reports("failing", py3_12_Linux="mixed")
+    green = reporter.reports("green", py3_12_Linux="passing")
+    assert reporter(green, 100, "--no-compare") == 0
+    assert reporter(failing, 101, "--no-compare") == 0  # the newest run fails: issue #1
+    before = writes(github_server)
+    for folder in (green, failing):  # someone re-runs the older run's reporting job
+        assert reporter(folder, 100, "--no-compare") == 0
+        assert reporter.output == (
+            "Nothing to do: run 100 is older than run 101, which issue #1 already shows; "
+            "a re-run of an older run leaves it as it is."
+        )
+    assert writes(github_server) == before
+    [issue_record] = github_server.issues(state="open")
+    assert "[run 101]" in issue_record.body
+    # Run 102 is green and closes it; re-running run 101 does not open it again.
+    assert reporter(green, 102, "--no-compare") == 0
+    assert reporter(failing, 101, "--no-compare") == 0
+    assert reporter.output == (
+        "Nothing to do: run 101 is older than run 102, which issue #1 already shows; "
+        "a re-run of an older run leaves it as it is."
+    )
+    assert github_server.issues(state="open") == []
+    assert reporter(failing, 103, "--no-compare") == 0  # a new breakage
+    assert reporter.output.startswith("Opened issue #2")
+
+
+def freshness(folder: Path, outcome: str) -> Path:
+    """Add the freshness check's report to a reports folder."""
+    (folder / "freshness").mkdir(exist_ok=True)
+    message = "The newest nightly of sample was uploaded 24 days ago; 6 days are left."
+    report = {"schema": 1, "kind": "freshness", "outcome": outcome, "message": message}
+    (folder / "freshness" / "freshness-report.json").write_text(json.dumps(report))
+    return folder
+
+
+def test_an_issue_only_about_uploads_says_so(reporter: Reporter, github_server: FakeGitHub) -> None:
+    stale = freshness(reporter.reports("stale", py3_12_Linux="passing"), "stale")
+    assert reporter(stale, 1, "--no-compare", NIGHTLY_TESTS_RESULT="success") == 0
+    [opened] = github_server.issues()
+    assert opened.title == "Nightly uploads need attention"
+    assert "## Nightly uploads need attention" in opened.body
+    # The tests break as well: the title follows; a title someone chose is kept.
+    both = freshness(reporter.reports("both", py3_12_Linux="mixed"), "stale")
+    assert reporter(both, 2, "--no-compare") == 0
+    assert github_server.issues()[0].title == "Nightly tests are failing"
+    assert reporter(stale, 3, "--no-compare") == 0
+    assert github_server.issues()[0].title == "Nightly uploads need attention"
+    github_server.issue_records[1].title = "numpy nightlies broke us"
+    assert reporter(both, 4, "--no-compare") == 0
+    assert github_server.issues()[0].title == "numpy nightlies broke us"
+    # All green: the comment says what passed.
+    fresh = freshness(reporter.reports("fresh", py3_12_Linux="passing"), "fresh")
+    assert reporter(fresh, 5, "--no-compare") == 0
+    [closed] = github_server.issues()
+    assert closed.state == "closed"
+    assert closed.comments[-1].startswith(
+        f"The nightly tests passed and the nightly uploads are fresh in [run 5]({reporter.run_url(5)})"
+    )
 
 
 def test_found_by_marker_not_by_title_or_pull_request(

@@ -140,6 +140,20 @@ def test_secrets_in_output_are_redacted(tmp_path: Path) -> None:
     assert "token ***" in body
 
 
+def test_heading_names_the_uploads_only_when_the_tests_did_not_fail(tmp_path: Path) -> None:
+    root = tmp_path / "reports"
+    job_folder(root, "py3.12-Linux", None, outcome="passed")
+    (root / "freshness").mkdir()
+    (root / "freshness" / "freshness-report.json").write_text(
+        '{"schema": 1, "kind": "freshness", "outcome": "stale", "message": "24 days old"}'
+    )
+    jobs = job_reports.load_jobs(root)
+    assert "## Nightly uploads need attention" in issue_body.render_body(jobs, RUN)
+    body = issue_body.render_body(jobs, RUN, tests_result="failure")
+    assert "## Nightly tests failed" in body  # the test jobs failed after their reports
+    assert '"run":77}' in body.splitlines()[2]  # the hidden state names the run
+
+
 def test_green_run_problem_is_said(reports: Path) -> None:
     green = tracking.GreenRun(problem="The report artifacts of the last green run have expired.")
     body = issue_body.render_body(job_reports.load_jobs(reports), RUN, green=green)

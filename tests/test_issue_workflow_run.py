@@ -127,7 +127,7 @@ def test_life_of_the_wheels_issue(reporter: Reporter) -> None:
     assert comment == (
         f"Still failing in [run {second}]({reporter.run_url(second)}): "
         "`Build wheels on windows-latest`. The same jobs and steps failed as before; the "
-        "description above shows the newest state."
+        f"description above shows the newest state.\n\n<!-- nightly-sessions:run {second} update -->"
     )
 
     # Now the upload fails instead.
@@ -143,7 +143,8 @@ def test_life_of_the_wheels_issue(reporter: Reporter) -> None:
     assert closed.state == "closed"
     assert (
         closed.comments[-1]
-        == f"Every job passed in [run {green}]({reporter.run_url(green)}); closing."
+        == f"Every job passed in [run {green}]({reporter.run_url(green)}); closing.\n\n"
+        f"<!-- nightly-sessions:run {green} close -->"
     )
     assert (reporter.root / f"summary-{green}.md").read_text() == "Every job of this run passed.\n"
 

@@ -66,7 +66,7 @@ def test_enables_both_nightly_workflows_by_default(github: FakeGitHub) -> None:
         "/repos/octo/project/actions/workflows/nightly-wheels.yml/enable",
     ]
     assert lines[0] == (
-        "Enabled nightly-tests.yml in octo/project: GitHub's 60-day inactivity count starts again."
+        "Enabled nightly-tests.yml in octo/project (this keeps GitHub from disabling its schedule)."
     )
     assert all(call.authorization == f"Bearer {github.token}" for call in github.calls("PUT"))
 
@@ -159,7 +159,7 @@ def test_missing_workflow_does_not_stop_the_others(github: FakeGitHub) -> None:
     )
     assert states(github)["nightly-wheels.yml"] == ("active", 1)
     assert lines == [
-        "Enabled nightly-wheels.yml in octo/project: GitHub's 60-day inactivity count starts again."
+        "Enabled nightly-wheels.yml in octo/project (this keeps GitHub from disabling its schedule)."
     ]
 
 

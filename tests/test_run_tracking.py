@@ -103,6 +103,18 @@ def test_decisions_over_a_life() -> None:
     assert run_tracking.decide(green, "", None, later).action == "nothing"
 
 
+def test_a_rerun_of_an_older_run_leaves_the_issue_alone() -> None:
+    newer = RunInfo(url="https://github.com/octo/p/actions/runs/9", run_id="9")
+    failing = [BUILD_FAILS, UPLOAD_PASSES]
+    existing = Issue(3, run_tracking.render_body(failing, newer))
+    assert '"run":9' in existing.body
+    green = [BUILD_PASSES, UPLOAD_PASSES]
+    decision = run_tracking.decide(green, "", existing, RUN)  # run 7, re-run after run 9
+    assert decision.action == "nothing"
+    assert "run 7 is older than run 9" in decision.reason
+    assert run_tracking.decide(green, "", existing, newer).action == "close"
+
+
 def test_cancelled_run_leaves_the_issue_alone() -> None:
     stopped = [BUILD_PASSES, job("Upload", "cancelled")]
     decision = run_tracking.decide(stopped, "", Issue(3, "old"), RUN)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from nightly_world import NEWEST_NIGHTLY, World, build_world, run_nox
 
+from nightly_sessions import issue_body, job_reports, tracking
 from nightly_sessions.testing.example import tinyarray_wheel
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.wheelhouse import make_wheel
@@ -131,6 +132,43 @@ def test_failing_tests_leave_report_log_and_fail(world: World) -> None:
     assert report["packages"][0]["installed"] == "1.1.0.dev0+git20261124.badf00d"
     log = (reports(world) / "pytest-log.jsonl").read_text()
     assert "test_span" in log
+    assert "1 failed" in report["output_tail"]  # pytest's last lines, whatever the log says
+
+
+def test_pytest_failing_without_a_report_log_leaves_its_output_tail(world: World) -> None:
+    # A conftest that cannot be imported: pytest exits with code 4 before writing any log.
+    (world.project / "conftest.py").write_text("import does_not_exist_xyz\n")
+    result = run_nox(world, "-s", "nightly_tests", "--", "-p", "no:cacheprovider")
+    assert result.returncode != 0
+    report = report_of(world)
+    assert (report["outcome"], report["pytest"]["exit_code"]) == ("tests-failed", 4)
+    assert "does_not_exist_xyz" in report["output_tail"]
+    body = issue_body.render_body(
+        job_reports.load_jobs(world.project / "nightly-reports"), tracking.RunInfo()
+    )
+    assert "the last lines of pytest's output:" in body
+    assert "ModuleNotFoundError: No module named 'does_not_exist_xyz'" in body
+    assert "(no output was recorded)" not in body
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX signal")
+def test_a_crash_in_a_test_is_a_test_failure_with_the_crash_shown(world: World) -> None:
+    (world.project / "tests" / "test_crash.py").write_text(
+        "import ctypes, resource\n\n\ndef test_crashes():\n"
+        "    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+        "    ctypes.string_at(0)\n"
+    )
+    result = run_nox(world, "-s", "nightly_tests", "--", "-p", "no:cacheprovider")
+    assert result.returncode != 0
+    assert "The tests failed against the nightlies (pytest exit code -11)" in result.stderr
+    report = report_of(world)
+    assert (report["outcome"], report["pytest"]["exit_code"]) == ("tests-failed", -11)
+    assert "Fatal Python error: Segmentation fault" in report["output_tail"]
+    body = issue_body.render_body(
+        job_reports.load_jobs(world.project / "nightly-reports"), tracking.RunInfo()
+    )
+    assert "pytest stopped before the end of the session (killed by SIGSEGV: a crash)" in body
+    assert "tests/test_crash.py::test_crashes" in body
 
 
 def test_unreachable_base_index_is_reported(world: World) -> None:

@@ -101,7 +101,26 @@ def test_pagination_links() -> None:
         assert [i["number"] for i in call(server, "GET", next_url)[1]] == [3, 2]
         _, last, headers = call(server, "GET", f"{REPO}/issues?page=3")
         assert [i["number"] for i in last] == [1]
-        assert "link" not in {name.lower() for name in headers}
+        link = {name.lower(): value for name, value in headers.items()}["link"]
+        assert 'rel="next"' not in link  # the last page links back, like GitHub's
+        assert 'page=2>; rel="prev"' in link
+        assert 'page=1>; rel="first"' in link
+        _, _, headers = call(server, "GET", f"{REPO}/issues?per_page=100&page=1")
+        assert 'rel="prev"' not in headers["link"]
+
+
+def test_comments_are_listed_oldest_first_in_pages() -> None:
+    with serve_github(max_per_page=2) as server:
+        server.add_issue("t")
+        for n in range(5):
+            assert call(server, "POST", f"{REPO}/issues/1/comments", {"body": f"c{n}"})[0] == 201
+        _, page, headers = call(server, "GET", f"{REPO}/issues/1/comments?per_page=100")
+        assert [c["body"] for c in page] == ["c0", "c1"]
+        last_url = headers["link"].split(", ")[1].split(";")[0].strip("<>")
+        assert last_url.endswith("page=3")
+        _, last, headers = call(server, "GET", last_url)
+        assert [c["body"] for c in last] == ["c4"]
+        assert 'page=2>; rel="prev"' in headers["link"]
 
 
 def test_faults_are_counted_and_can_come_after_the_work(github_server: FakeGitHub) -> None:

@@ -361,19 +361,31 @@ class FakeGitHub:
             for issue in sorted(self.issue_records.values(), key=lambda i: -i.number)
             if state in ("all", issue.state) and all(n in issue.labels for n in wanted)
         ]
+        base = f"{self.url}/repos/{self.repository}/issues"
+        chunk, link = self._page(items, query, base)
+        answer = _Answer(200, [self._issue_json(issue) for issue in chunk])
+        if link:
+            answer.headers["link"] = link
+        return answer
+
+    def _page(self, items: Sequence[Any], query: Mapping[str, str], base: str) -> tuple[Any, str]:
+        """One page of `items` and its Link header, as GitHub writes it (empty: one page).
+
+        Pages before the last link `next` and `last`; pages after the first `prev` and `first`.
+        """
         per_page = min(int(query.get("per_page", "30")), self.max_per_page)
         page = int(query.get("page", "1"))
-        chunk = items[(page - 1) * per_page : page * per_page]
-        answer = _Answer(200, [self._issue_json(issue) for issue in chunk])
         last = max(1, -(-len(items) // per_page))
+
+        def url(number: int) -> str:
+            return f"{base}?{urllib.parse.urlencode({**query, 'page': number})}"
+
+        links = []
         if page < last:
-            base = f"{self.url}/repos/{self.repository}/issues"
-            next_query = urllib.parse.urlencode({**query, "page": page + 1})
-            last_query = urllib.parse.urlencode({**query, "page": last})
-            answer.headers["link"] = (
-                f'<{base}?{next_query}>; rel="next", <{base}?{last_query}>; rel="last"'
-            )
-        return answer
+            links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+        if page > 1:
+            links += [f'<{url(page - 1)}>; rel="prev"', f'<{url(1)}>; rel="first"']
+        return items[(page - 1) * per_page : page * per_page], ", ".join(links)
 
     def _create_issue(self, _query: Mapping[str, str], payload: Json) -> _Answer:
         title = payload.get("title")
@@ -413,9 +425,14 @@ class FakeGitHub:
             issue.labels = [str(name) for name in payload["labels"]]
         return _Answer(200, self._issue_json(issue))
 
-    def _list_comments(self, _query: Mapping[str, str], _payload: Json, number: str) -> _Answer:
+    def _list_comments(self, query: Mapping[str, str], _payload: Json, number: str) -> _Answer:
+        """An issue's comments, oldest first, paginated like the issues (no `direction`)."""
         issue = self._issue(number)
-        return _Answer(200, [{"id": i + 1, "body": text} for i, text in enumerate(issue.comments)])
+        items = [{"id": i + 1, "body": text} for i, text in enumerate(issue.comments)]
+        chunk, link = self._page(
+            items, query, f"{self.url}/repos/{self.repository}/issues/{number}/comments"
+        )
+        return _Answer(200, chunk, {"link": link} if link else {})
 
     def _add_comment(self, _query: Mapping[str, str], payload: Json, number: str) -> _Answer:
         issue = self._issue(number)
