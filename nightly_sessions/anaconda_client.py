@@ -89,8 +89,26 @@ class ClientRun:
     error_status: int | None = None  # the HTTP status behind `error`, when there was one
 
 
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh"})
+
+
+def _imports_client(python: str) -> bool:
+    """Whether `python` is a Python that can import anaconda-client (not a shim or a shell)."""
+    try:
+        result = subprocess.run(
+            [python, "-c", "import binstar_client"], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 0
+
+
 def interpreter_for(anaconda: Path) -> Path:
-    """The Python behind an `anaconda` script: from its shebang, else the python beside it."""
+    """The Python behind an `anaconda` script: from its shebang, else the python beside it.
+
+    Each candidate must import anaconda-client: a pyenv or asdf shim is a shell script,
+    and the python beside it is another shim that may run a Python without the client.
+    """
     try:
         head = anaconda.read_bytes()[:2048].decode("utf-8", errors="replace")
     except OSError:
@@ -100,17 +118,22 @@ def interpreter_for(anaconda: Path) -> Path:
     if first.startswith("#!"):
         words = first[2:].split()
         if words and Path(words[0]).name == "env" and len(words) > 1:
-            candidates.append(shutil.which(words[1]) or "")
-        elif words and Path(words[0]).name not in {"sh", "bash"}:
+            if words[1] not in _SHELLS:
+                candidates.append(shutil.which(words[1]) or "")
+        elif words and Path(words[0]).name not in _SHELLS:
             candidates.append(words[0])
         exec_line = _EXEC_LINE.search(head)  # pip's form for long paths: /bin/sh, then exec
         if exec_line:
             candidates.append(exec_line.group(1) or exec_line.group(2))
     candidates += [str(anaconda.parent / name) for name in ("python", "python3", "python.exe")]
     for candidate in candidates:
-        if candidate and Path(candidate).is_file():
+        if candidate and Path(candidate).is_file() and _imports_client(candidate):
             return Path(candidate)
-    raise ConfigError(f"Cannot tell which Python runs {anaconda}; {REINSTALL_HINT}.")
+    raise ConfigError(
+        f"Cannot find the Python with anaconda-client behind {anaconda} (a shim or a script "
+        f"of another tool?); {REINSTALL_HINT}, or pass --anaconda with the path of the "
+        "`anaconda` in the environment where it is installed."
+    )
 
 
 def find_client(anaconda: str | Path | None = None) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -75,13 +76,31 @@ def test_interpreter_is_read_from_the_anaconda_script(
 ) -> None:
     python = tmp_path / "py" / "python-for-test"
     python.parent.mkdir()
-    python.write_text("")
+    python.write_text("#!/bin/sh\nexit 0\n")  # imports anything it is asked to
     python.chmod(0o755)
-    monkeypatch.setenv("PATH", str(python.parent))
+    monkeypatch.setenv("PATH", f"{python.parent}{os.pathsep}/usr/bin{os.pathsep}/bin")
     anaconda = tmp_path / "bin" / "anaconda"
     anaconda.parent.mkdir()
     anaconda.write_text(head.format(python=python) + "import sys\n")
     assert interpreter_for(anaconda) == python
+
+
+def test_a_shim_is_not_taken_for_the_clients_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyenv's shims are bash scripts, and the python beside one is another shim."""
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    for name in ("anaconda", "python"):
+        (shims / name).write_text("#!/usr/bin/env bash\nexit 1\n")
+        (shims / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    with pytest.raises(ConfigError) as caught:
+        find_client()
+    assert str(caught.value).startswith(
+        f"Cannot find the Python with anaconda-client behind {shims / 'anaconda'} (a shim"
+    )
+    assert "pass --anaconda" in str(caught.value)
 
 
 def test_interpreter_that_cannot_be_found_is_one_sentence(tmp_path: Path) -> None:
@@ -91,8 +110,10 @@ def test_interpreter_that_cannot_be_found_is_one_sentence(tmp_path: Path) -> Non
     with pytest.raises(ConfigError) as caught:
         interpreter_for(anaconda)
     assert str(caught.value) == (
-        f"Cannot tell which Python runs {anaconda}; reinstall it with "
-        "`python -m pip install --force-reinstall anaconda-client==1.14.1`."
+        f"Cannot find the Python with anaconda-client behind {anaconda} (a shim or a script "
+        "of another tool?); reinstall it with `python -m pip install --force-reinstall "
+        "anaconda-client==1.14.1`, or pass --anaconda with the path of the `anaconda` in the "
+        "environment where it is installed."
     )
     assert "\n" not in str(caught.value)
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.anaconda_client import find_client
 from nightly_sessions.errors import NetworkError, ToolError
 from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
 from nightly_sessions.upload import upload
@@ -25,6 +24,7 @@ from upload.upload_world import (
     older_build,
     options,
     output,
+    own_client,
     run,
     seed_older_build,
     wheels,
@@ -129,9 +129,10 @@ def sabotaged_client(folder: Path, mode: str) -> Path:
     folder.mkdir()
     (folder / "sabotage.py").write_text(textwrap.dedent(SABOTAGE))
     python = folder / "python"
+    real = own_client()
     python.write_text(
-        f'#!/bin/sh\nexec "{find_client()}" "{folder / "sabotage.py"}" {mode} '
-        f'"{folder / "pids"}" "$@"\n'
+        f'#!/bin/sh\n[ "$1" = -c ] && exec "{real}" "$@"  # the check that it runs the client\n'
+        f'exec "{real}" "{folder / "sabotage.py"}" {mode} "{folder / "pids"}" "$@"\n'
     )
     python.chmod(0o755)
     return python

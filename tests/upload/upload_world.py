@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,11 @@ def no_token_anywhere(
             assert TOKEN.encode() not in path.read_bytes(), path
 
 
+def own_client() -> Path:
+    """The anaconda-client installed beside these tests' Python, whatever PATH holds."""
+    return find_client(Path(sys.executable).with_name("anaconda"))
+
+
 def output(capfd: pytest.CaptureFixture[str]) -> str:
     out, err = capfd.readouterr()
     text = out + err
@@ -77,7 +83,7 @@ def options(server: AnacondaServer, dist: Path, **changes: Any) -> UploadOptions
 
 
 def run(opts: UploadOptions, environ: dict[str, str] | None = None) -> Any:
-    return upload(opts, client=find_client, environ=ENV if environ is None else environ)
+    return upload(opts, client=own_client, environ=ENV if environ is None else environ)
 
 
 def wheels(dist: Path) -> list[Path]:
