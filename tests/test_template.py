@@ -285,6 +285,18 @@ def nox_steps(job: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     return found
 
 
+def test_a_hanging_test_run_fails_its_step_before_the_job_times_out(
+    rendered: dict[str, Path],
+) -> None:
+    """A timed-out job is cancelled, which the tracking issue ignores; a timed-out step fails."""
+    checked = [path for path in workflow_files(rendered) if path.name == "nightly-tests.yml"]
+    assert checked
+    for path in checked:
+        job = yaml.safe_load(path.read_text())["jobs"]["tests"]
+        _, step = nox_steps(job)["nightly_tests"]
+        assert 0 < step["timeout-minutes"] <= job["timeout-minutes"] - 10
+
+
 def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, Path]) -> None:
     parsers: dict[str, Callable[[list[str]], object]] = {
         "nightly_issue": issue.parse_session_args,
