@@ -31,13 +31,6 @@ def secrets_withheld(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def skip_notice(message: str, environ: Mapping[str, str]) -> str:
-    """The notice for an upload skipped without a token (an annotation on GitHub Actions)."""
-    if environ.get("GITHUB_ACTIONS") == "true":
-        return f"::notice title=Nightly upload skipped::{message}"
-    return f"notice: {message}"
-
-
 def _usable(token: str) -> bool:
     """Whether every character is printable ASCII other than a space, as in every token."""
     return all("!" <= char <= "~" for char in token)

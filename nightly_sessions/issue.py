@@ -17,7 +17,7 @@ import json
 import os
 import time
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from nightly_sessions.github import (
     repository_from,
     token_from,
 )
+from nightly_sessions.github import Issue as GitHubIssue
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.redact import redact
 from nightly_sessions.summary import append_step_summary
@@ -302,10 +303,15 @@ def _client(
     )  # fmt: skip
 
 
+def _marked(found: Iterable[GitHubIssue], key: str) -> list[tracking.Issue]:
+    """The issues among `found` that carry the marker of `key`, newest first."""
+    issues = (tracking.Issue(i.number, i.body, i.url, i.title) for i in found)
+    return tracking.find_tracking_issues(issues, key)
+
+
 def _find_all(client: GitHub, label: str, key: str) -> list[tracking.Issue]:
     """The open issues with the marker of `key`, newest (the tracking issue) first."""
-    issues = (tracking.Issue(i.number, i.body, i.url, i.title) for i in client.open_issues(label))
-    return tracking.find_tracking_issues(issues, key)
+    return _marked(client.open_issues(label), key)
 
 
 def _find(client: GitHub, label: str, key: str) -> tracking.Issue | None:
@@ -323,15 +329,10 @@ def _unless_closed_by_newer_run(
     """
     if decision.action != "open" or not run.run_id:
         return decision
-    closed = tracking.find_tracking_issue(
-        (
-            tracking.Issue(i.number, i.body, i.url, i.title)
-            for i in client.issues(label, "closed", pages=1)
-        ),
-        key,
-    )
-    if closed is None:
+    newest_closed = _marked(client.issues(label, "closed", pages=1), key)
+    if not newest_closed:
         return decision
+    closed = newest_closed[0]
     comments = [comment.body for comment in client.recent_comments(closed.number)]
     older = tracking.older_than_shown(
         run.run_id, closed, tracking.newest_run(closed.body, comments)

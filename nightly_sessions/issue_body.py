@@ -7,13 +7,13 @@ the Markdown around it.
 
 from __future__ import annotations
 
-import re
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nightly_sessions.job_reports import JobReport
+from nightly_sessions.markdown import fenced
 from nightly_sessions.redact import redact
 from nightly_sessions.reportlog import FailureGroup, strip_ansi
 from nightly_sessions.tracking import (
@@ -69,13 +69,6 @@ LEVELS: tuple[Detail, ...] = (
         note="tracebacks, lists of failing tests and version tables were left out",
     ),
 )
-
-
-def fenced(text: str, info: str = "text") -> str:
-    """`text` in a code fence longer than any backtick run inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{text.rstrip()}\n{fence}"
 
 
 def code(text: str) -> str:

@@ -29,6 +29,7 @@ from nightly_sessions.github import (
     token_from,
 )
 from nightly_sessions.options import parse_posargs
+from nightly_sessions.summary import notice
 
 DEFAULT_WORKFLOWS = ("nightly-tests.yml", "nightly-wheels.yml")
 # The states in which enabling is what keepalive is for; any other is left as it is.
@@ -106,7 +107,7 @@ def run(
         try:
             state = client.workflow_state(name)
             if state not in ENABLE_STATES:
-                log(notice(left_alone(name, repository, state), env))
+                log(notice(left_alone(name, repository, state), "Workflow not enabled", env))
                 continue
             client.enable_workflow(name)
         except NetworkError as exc:
@@ -130,10 +131,3 @@ def left_alone(name: str, repository: str, state: str) -> str:
         f"Left {name} in {repository} as it is: its state is {state}, and only an active "
         "workflow or one disabled for inactivity is enabled."
     )
-
-
-def notice(message: str, environ: Mapping[str, str]) -> str:
-    """`message` as a notice: an annotation of the run on GitHub Actions."""
-    if environ.get("GITHUB_ACTIONS") == "true":
-        return f"::notice title=Workflow not enabled::{message}"
-    return f"notice: {message}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import sysconfig
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nightly_sessions.errors import ConfigError
+from nightly_sessions.markdown import fenced
 from nightly_sessions.redact import redact
 from nightly_sessions.summary import append_step_summary
 from nightly_sessions.tables import text_table
@@ -220,14 +220,7 @@ def _dependency_check_markdown(check: Mapping[str, Any] | None) -> list[str]:
         f"`{command}` found conflicts. The run went on: nightlies often exceed another "
         "package's upper cap, and the tests show whether that matters."
     )
-    return ["", "### Dependency check", "", sentence, "", *_fenced(output)]
-
-
-def _fenced(text: str) -> list[str]:
-    """`text` in a code block whose fence no line of it can close."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return [fence, text, fence]
+    return ["", "### Dependency check", "", sentence, "", fenced(output, info="")]
 
 
 def _tests_markdown(data: Mapping[str, Any]) -> list[str]:

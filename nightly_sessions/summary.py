@@ -1,4 +1,4 @@
-"""Append Markdown to the GitHub Actions step summary, never failing the step for it.
+"""What a run shows on its GitHub Actions page: the step summary and notices.
 
 The summary is a convenience on the run page: a path that cannot be written (a full disk,
 a runner quirk) must not turn a successful upload or report into a failed step, so the
@@ -33,3 +33,10 @@ def append_step_summary(
                 f"({exc.strerror or exc}); the summary was left out and the step goes on."
             )
         )
+
+
+def notice(message: str, title: str, environ: Mapping[str, str]) -> str:
+    """`message` as a notice: an annotation titled `title` on GitHub Actions, else a line."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return f"::notice title={title}::{message}"
+    return f"notice: {message}"

@@ -256,12 +256,6 @@ def find_tracking_issues(issues: Iterable[Issue], key: str) -> list[Issue]:
     return sorted((i for i in issues if mark in i.body), key=lambda i: i.number, reverse=True)
 
 
-def find_tracking_issue(issues: Iterable[Issue], key: str) -> Issue | None:
-    """The newest open issue whose body carries the marker of `key`."""
-    found = find_tracking_issues(issues, key)
-    return found[0] if found else None
-
-
 def duplicate_comment(tracking_issue: Issue) -> str:
     """The comment that closes another open tracking issue: GitHub marks it a duplicate."""
     return f"Duplicate of #{tracking_issue.number}"

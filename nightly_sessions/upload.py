@@ -40,7 +40,7 @@ from nightly_sessions.anaconda_client import (
     find_client,
     run_client,
 )
-from nightly_sessions.anaconda_token import read_token, secrets_withheld, skip_notice
+from nightly_sessions.anaconda_token import read_token, secrets_withheld
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError, ToolError
 from nightly_sessions.http import HttpClient
@@ -48,7 +48,7 @@ from nightly_sessions.index import IndexClient
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.redact import redact
 from nightly_sessions.replace import keep_copy, kept_error, refusal, restore
-from nightly_sessions.summary import append_step_summary
+from nightly_sessions.summary import append_step_summary, notice
 from nightly_sessions.upload_files import LocalFile, prepare_files
 from nightly_sessions.upload_job import DONE, Log, UploadJob, UploadOptions, UploadReport
 
@@ -134,7 +134,7 @@ def _skip(
     """No token where GitHub withholds secrets: a notice, every file skipped."""
     reason = secrets_withheld(environ)
     message = f"no token in {options.token_env} in {reason}, so nothing was uploaded."
-    say(skip_notice(message, environ))
+    say(notice(message, "Nightly upload skipped", environ))
     report = UploadReport(options.channel, options.label)
     report.skipped = [(item.path.name, "no token (secrets are withheld)") for item in local]
     return report

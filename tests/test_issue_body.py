@@ -163,9 +163,7 @@ def test_green_run_problem_is_said(reports: Path) -> None:
     )
 
 
-def test_fenced_outgrows_backticks_inside() -> None:
-    assert issue_body.fenced("a ``` b") == "````text\na ``` b\n````"
-    assert issue_body.fenced("plain") == "```text\nplain\n```"
+def test_code_spans_escape_pipes_and_outgrow_backticks() -> None:
     assert issue_body.code("a|b`c") == "``a\\|b`c``"
 
 

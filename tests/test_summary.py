@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nightly_sessions.redact import add_secret
-from nightly_sessions.summary import append_step_summary
+from nightly_sessions.summary import append_step_summary, notice
 
 
 def test_appends_redacted_markdown_ending_in_a_newline(tmp_path: Path) -> None:
@@ -34,3 +34,11 @@ def test_an_unwritable_summary_is_one_warning(tmp_path: Path) -> None:
     [line] = logged
     assert line.startswith(f"warning: could not write the step summary {tmp_path} (")
     assert line.endswith("the summary was left out and the step goes on.")
+
+
+def test_a_notice_is_an_annotation_on_github_actions_and_a_line_elsewhere() -> None:
+    on_actions = notice("Left x.yml disabled.", "Workflow not enabled", {"GITHUB_ACTIONS": "true"})
+    assert on_actions == "::notice title=Workflow not enabled::Left x.yml disabled."
+    assert notice("Left x.yml disabled.", "Workflow not enabled", {}) == (
+        "notice: Left x.yml disabled."
+    )

@@ -103,11 +103,9 @@ def test_tracking_issue_is_found_by_marker_not_title() -> None:
     ]
     # The newest is the tracking issue; the other one is its duplicate.
     assert [i.number for i in tracking.find_tracking_issues(issues, "nightly-tests")] == [7, 5]
-    found = tracking.find_tracking_issue(issues, "nightly-tests")
-    assert found is not None
-    assert found.number == 7
+    found = tracking.find_tracking_issues(issues, "nightly-tests")[0]
     assert tracking.duplicate_comment(found) == "Duplicate of #7"
-    assert tracking.find_tracking_issue(issues[1:2], "nightly-tests") is None
+    assert tracking.find_tracking_issues(issues[1:2], "nightly-tests") == []
 
 
 def test_body_records_its_run_and_an_older_run_changes_nothing(
