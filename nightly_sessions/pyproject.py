@@ -32,11 +32,23 @@ def table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 def read_pyproject(path: Path) -> dict[str, Any]:
     """Parse `path`; a missing file is empty, a malformed one a ConfigError with the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start} cannot be read); TOML files must "
+            "be UTF-8: save it as UTF-8 without a byte order mark and run again."
+        ) from None
+    if text.startswith("\ufeff"):
+        raise ConfigError(
+            f"{path} starts with a byte order mark, which TOML does not allow; save it as "
+            "UTF-8 without a byte order mark and run again."
+        )
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -68,3 +68,24 @@ def test_missing_file_is_empty_for_settings_but_not_for_the_project(tmp_path: Pa
         ConfigError, match=r"No pyproject.toml in .*; run this in the project's root"
     ):
         read_project(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "sentence"),
+    [
+        (b"\xff\xfe[\x00p\x00", r"is not UTF-8 text \(byte 0 cannot be read\)"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", r"is not UTF-8 text"),
+        ('\ufeff[project]\nname = "x"\n'.encode(), r"starts with a byte order mark"),
+        (b"[project\nname = 1\n", r"is not valid TOML"),
+    ],
+    ids=["utf16", "binary", "bom", "invalid-toml"],
+)
+def test_unreadable_pyproject_is_one_sentence(
+    tmp_path: Path, content: bytes, sentence: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    with pytest.raises(ConfigError, match=sentence) as raised:
+        read_project(tmp_path)
+    message = str(raised.value)
+    assert "pyproject.toml" in message
+    assert message.endswith("run again.")
