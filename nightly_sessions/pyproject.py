@@ -19,6 +19,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 TEST_NAMES = ("test", "tests", "testing")
+# Extras that hold a project's runtime dependencies when [project.dependencies] is empty.
+RUNTIME_EXTRA_NAMES = ("default",)
 
 
 def table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -58,6 +60,14 @@ def read_pyproject(path: Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Sourced:
+    """A requirement and where the project lists it, as the plan shows it."""
+
+    requirement: Requirement
+    source: str  # "dependencies", "extra 'default'", "extra 'complete' via 'io'", "group 'test'"
+
+
+@dataclass(frozen=True)
 class ProjectInfo:
     """The parts of [project] and [dependency-groups] the nightly plan needs."""
 
@@ -67,9 +77,21 @@ class ProjectInfo:
     optional_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dependency_groups: dict[str, Any] = field(default_factory=dict)
 
-    def default_extras(self) -> tuple[str, ...]:
+    def test_extras(self) -> tuple[str, ...]:
         """The conventional test extra, if the project defines one."""
         return tuple(name for name in TEST_NAMES if name in self.optional_dependencies)[:1]
+
+    def runtime_extras(self) -> tuple[str, ...]:
+        """Extras that hold the runtime dependencies: those named in RUNTIME_EXTRA_NAMES,
+        when [project.dependencies] is empty (networkx's `default` convention).
+        """
+        if self.dependencies:
+            return ()
+        return tuple(name for name in RUNTIME_EXTRA_NAMES if name in self.optional_dependencies)
+
+    def default_extras(self) -> tuple[str, ...]:
+        """What "auto" installs: the runtime extras, then the test extra."""
+        return tuple(dict.fromkeys((*self.runtime_extras(), *self.test_extras())))
 
     def default_groups(self) -> tuple[str, ...]:
         """The conventional test dependency group, if the project defines one."""
@@ -78,28 +100,59 @@ class ProjectInfo:
 
     def requirements(self, extras: Iterable[str], groups: Iterable[str]) -> list[Requirement]:
         """Runtime requirements plus those of the chosen extras and dependency groups."""
-        texts: list[tuple[str, str]] = [
-            (text, "[project.dependencies]") for text in self.dependencies
+        return [item.requirement for item in self.sourced_requirements(extras, groups)]
+
+    def sourced_requirements(self, extras: Iterable[str], groups: Iterable[str]) -> list[Sourced]:
+        """Every requirement of the install, each with the table it comes from."""
+        found = [
+            Sourced(_requirement(text, "[project.dependencies]", self.path), "dependencies")
+            for text in self.dependencies
         ]
         for extra in extras:
-            if extra not in self.optional_dependencies:
-                known = ", ".join(sorted(self.optional_dependencies)) or "none"
-                raise ConfigError(
-                    f"Extra {extra!r} is not in [project.optional-dependencies] of {self.path} "
-                    f"(defined: {known}); fix the 'extras' setting."
-                )
-            where = f"[project.optional-dependencies] {extra}"
-            texts.extend((text, where) for text in self.optional_dependencies[extra])
-        requirements = [_requirement(text, where, self.path) for text, where in texts]
-        return requirements + self.group_requirements(groups)
+            found += self.extra_requirements(extra)
+        found += [
+            Sourced(requirement, f"group {group!r}")
+            for group in groups
+            for requirement in self._group_requirements(group)
+        ]
+        return found
+
+    def extra_requirements(self, extra: str) -> list[Sourced]:
+        """The requirements of `extra`, with extras of the project itself expanded
+        (xarray's `complete = ["xarray[io,viz]"]`).
+        """
+        return self._expand_extra(extra, via=None, seen=set())
+
+    def _expand_extra(self, extra: str, via: str | None, seen: set[str]) -> list[Sourced]:
+        extra = canonicalize_name(extra)
+        if extra not in self.optional_dependencies:
+            known = ", ".join(sorted(self.optional_dependencies)) or "none"
+            raise ConfigError(
+                f"Extra {extra!r} is not in [project.optional-dependencies] of {self.path} "
+                f"(defined: {known}); fix the 'extras' setting."
+            )
+        seen.add(extra)
+        top = via or extra
+        source = f"extra {top!r}" + (f" via {extra!r}" if via else "")
+        where = f"[project.optional-dependencies] {extra}"
+        found: list[Sourced] = []
+        for text in self.optional_dependencies[extra]:
+            requirement = _requirement(text, where, self.path)
+            if self.name and canonicalize_name(requirement.name) == canonicalize_name(self.name):
+                for inner in sorted(requirement.extras):
+                    if canonicalize_name(inner) not in seen:
+                        found += self._expand_extra(inner, via=top, seen=seen)
+                continue
+            found.append(Sourced(requirement, source))
+        return found
 
     def group_requirements(self, groups: Iterable[str]) -> list[Requirement]:
         """The requirements of the chosen dependency groups (PEP 735, includes resolved)."""
-        return [
-            _requirement(text, f"[dependency-groups] {group}", self.path)
-            for group in groups
-            for text in self._group(group)
-        ]
+        return [requirement for group in groups for requirement in self._group_requirements(group)]
+
+    def _group_requirements(self, group: str) -> list[Requirement]:
+        where = f"[dependency-groups] {group}"
+        return [_requirement(text, where, self.path) for text in self._group(group)]
 
     def _group(self, group: str) -> tuple[str, ...]:
         from dependency_groups import resolve

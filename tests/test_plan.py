@@ -177,3 +177,144 @@ def test_plan_targets_follow_the_python_setting(tmp_path: Path) -> None:
     assert [target.python for target in plan_targets(settings)] == ["3.12", "3.13"]
     current = f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert [t.python for t in plan_targets(load_settings(tmp_path, environ={}))] == [current]
+
+
+def write_project(tmp_path: Path, text: str) -> Path:
+    root = tmp_path / "real"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(text, encoding="utf-8")
+    return root
+
+
+RUNTIME_IN_EXTRA = """
+[project]
+name = "graphlib-demo"
+dependencies = []
+
+[project.optional-dependencies]
+default = ["numpy>=1.25", "scipy>=1.11", "pandas>=2.0"]
+test = ["pytest>=7.2", "meson", "cython>=3"]
+doc = ["sphinx", "matplotlib"]
+"""
+
+
+def test_runtime_dependencies_in_an_extra_are_planned(tmp_path: Path, channel: PypiServer) -> None:
+    """networkx keeps its runtime dependencies in the extra `default`, nothing in
+    [project.dependencies]: "auto" installs that extra with the test extra.
+    """
+    make_wheel(channel.directory, "cython", "3.3.0.dev0")  # a build tool the channel carries
+    root = write_project(tmp_path, RUNTIME_IN_EXTRA)
+    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    assert plan.extras == ("default", "test")
+    assert {p.name: p.reason for p in plan.packages} == {
+        "numpy": "auto: extra 'default'",
+        "scipy": "auto: extra 'default'",
+    }
+    assert plan.build_tools == ("meson", "cython")
+    assert plan.empty_sentence() is None
+    text = plan.render()
+    assert "install: project[default,test]" in text
+    assert "Note: Build tools from the base index: meson, cython." in text
+    assert "never takes a build tool's nightly" in text
+
+
+def test_self_referencing_extras_are_expanded(tmp_path: Path, channel: PypiServer) -> None:
+    root = write_project(
+        tmp_path,
+        """
+[project]
+name = "Arrays_Demo"
+dependencies = ["packaging"]
+
+[project.optional-dependencies]
+io = ["scipy"]
+viz = ["matplotlib", "arrays-demo[io]"]
+complete = ["arrays-demo[io,viz]"]
+""",
+    )
+    settings = settings_for(root, channel, extras=["complete"])
+    plan = make_plan(settings, read_project(root), Target.for_python("3.11"))
+    assert {p.name: p.reason for p in plan.packages} == {
+        "scipy": "auto: extra 'complete' via 'io'",
+        "matplotlib": "auto: extra 'complete' via 'viz'",
+    }
+    assert "arrays-demo" not in {p.name for p in plan.packages}
+
+
+def test_groups_with_include_group_say_where_they_come_from(
+    tmp_path: Path, channel: PypiServer
+) -> None:
+    root = write_project(
+        tmp_path,
+        """
+[project]
+name = "demo"
+dependencies = ["numpy"]
+
+[dependency-groups]
+plot = ["matplotlib"]
+test = ["pytest", {include-group = "plot"}]
+""",
+    )
+    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    assert plan.groups == ("test",)
+    assert {p.name: p.reason for p in plan.packages} == {
+        "numpy": "auto: dependencies",
+        "matplotlib": "auto: group 'test'",
+    }
+
+
+EMPTY_BUT_FOR_EXTRAS = """
+[project]
+name = "demo"
+dependencies = ["packaging"]
+
+[project.optional-dependencies]
+plot = ["matplotlib"]
+science = ["scipy", "numpy"]
+docs = ["sphinx"]
+"""
+
+
+def test_an_empty_plan_names_the_extras_that_would_fill_it(
+    tmp_path: Path, channel: PypiServer
+) -> None:
+    root = write_project(tmp_path, EMPTY_BUT_FOR_EXTRAS)
+    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    assert plan.packages == ()
+    assert plan.could_add == (
+        ("extra 'plot'", ("matplotlib",)),
+        ("extra 'science'", ("numpy", "scipy")),
+    )
+    sentence = plan.empty_sentence()
+    assert sentence is not None
+    assert sentence.startswith("Nothing to test: none of the project's dependencies has a wheel")
+    assert "extra 'plot' (matplotlib); extra 'science' (numpy, scipy)" in sentence
+    assert sentence in plan.warnings()
+    assert f"Warning: {sentence}" in plan.render()
+    note = "No test extra or dependency group found (looked for test, tests, testing)"
+    assert any(note in line for line in plan.notes())
+
+
+def test_strict_mode_stops_on_an_empty_plan(tmp_path: Path, channel: PypiServer) -> None:
+    from nightly_sessions.errors import ProofError
+    from nightly_sessions.testrun import require_channel
+
+    root = write_project(tmp_path, EMPTY_BUT_FOR_EXTRAS)
+    settings = settings_for(root, channel)
+    plan = make_plan(settings, read_project(root), Target.for_python("3.11"))
+    with pytest.raises(ProofError, match=r"Nothing to test: .* Strict mode stops here"):
+        require_channel(plan, settings)
+    lenient = settings_for(root, channel, strict=False)
+    require_channel(plan, lenient)  # not strict: the run goes on, the warning stays
+
+
+def test_a_plan_with_nightlies_has_no_empty_sentence_or_test_note(
+    project: Path, channel: PypiServer
+) -> None:
+    plan = make_plan(
+        settings_for(project, channel), read_project(project), Target.for_python("3.11")
+    )
+    assert plan.empty_sentence() is None
+    assert plan.notes() == []
+    assert plan.to_dict()["build_tools"] == []
