@@ -61,3 +61,15 @@ def bench(session: nox.Session) -> None:
     scripts = session.posargs or sorted(str(path) for path in Path("benchmarks").glob("bench_*.py"))
     for script in scripts:
         session.run("python", script)
+
+
+@nox.session
+def refresh_pins(session: nox.Session) -> None:
+    """Move each action pin to its newest release via the GitHub API (network; never in CI).
+
+    Rewrites copier-includes/pins.jinja and the action.yml snapshots the tests read,
+    refusing any action on node20 or older; GITHUB_TOKEN, if set, raises the rate limit.
+    Review the diff and the actions' release notes, then run `nox -s ci`.
+    """
+    session.install("jinja2", "pyyaml")
+    session.run("python", "maintainer/refresh_pins.py", *session.posargs)

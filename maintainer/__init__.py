@@ -1,0 +1,1 @@
+"""Tools for maintaining nightly-sessions itself (network, never run in CI)."""
