@@ -8,8 +8,11 @@ read, or a file name that is not a wheel or sdist, never crashes the caller.
 
 from __future__ import annotations
 
+import html.parser
 import itertools
+import json
 import threading
+import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from mousebender import simple
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -92,25 +95,29 @@ class IndexClient:
 
     def projects(self) -> list[str]:
         """The canonical names of all projects on the index's root page, sorted."""
-        page = self._get(f"{self.url}/")
+        page = self._get(_page_url(self.url))
         if page is None:
             raise ConfigError(
-                f"{redact(self.url)}/ answered HTTP 404, so it is not a simple index; "
+                f"{redact(_page_url(self.url))} answered HTTP 404, so it is not a simple index; "
                 "check the index URL (it usually ends in /simple)."
             )
+        _require_simple_page(page, "root")
         try:
             data = _parse(lambda: simple.parse_project_index(page.text, page.media_type))
             names = {canonicalize_name(item["name"]) for item in data["projects"]}
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise _unreadable(page.url, exc) from None
+        except _UnsupportedVersion as exc:
+            raise _unreadable(page.url, str(exc)) from None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise _unreadable(page.url, "a project entry could not be read") from None
         return sorted(names)
 
     def files(self, project: str) -> list[DistFile]:
         """The wheels and sdists of `project`; [] when the index does not have it (404)."""
         name = _canonical(project)
-        page = self._get(f"{self.url}/{name}/")
+        page = self._get(_page_url(self.url, name))
         if page is None:
             return []
+        _require_simple_page(page, "project")
         try:
             details = _parse(lambda: simple.parse_project_details(page.text, page.media_type, name))
             _check_api_version(details)
@@ -119,8 +126,10 @@ class IndexClient:
                 raise TypeError("'files' is not a list")
             found = (_dist_file(entry, page.url, name) for entry in entries)
             return [dist for dist in found if dist is not None]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise _unreadable(page.url, exc) from None
+        except _UnsupportedVersion as exc:
+            raise _unreadable(page.url, str(exc)) from None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise _unreadable(page.url, "a file entry could not be read") from None
 
     def files_many(self, projects: Iterable[str]) -> dict[str, list[DistFile]]:
         """`files` for each project, asked concurrently; keys are canonical names."""
@@ -187,25 +196,36 @@ def newest_compatible(
 
 
 def _check_url(url: str) -> str:
-    """The index URL without a trailing slash; its `/t/<token>/` is registered as a secret."""
-    text = url.strip().rstrip("/")
+    """The index URL without a trailing slash; the secrets in it are registered.
+
+    A `/t/<token>/` segment (anaconda.org) and every query value (a private index's
+    `?token=`) are secrets: no message may show them.
+    """
+    text = url.strip()
     try:
         parts = urlsplit(text)
         host = parts.hostname
     except ValueError:  # e.g. an unclosed [IPv6] bracket
         parts, host = urlsplit(""), None
-    segments = parts.path.split("/")
-    for before, token in itertools.pairwise(segments):
+    for before, token in itertools.pairwise(parts.path.split("/")):
         if before == "t":
             add_secret(token)
-    if parts.scheme in ("http", "https") and host:
-        return text
-    if parts.scheme == "file" and parts.path:
-        return text
+    for _key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        add_secret(value)
+        add_secret(urllib.parse.quote(value, safe=""))
+    if (parts.scheme in ("http", "https") and host) or (parts.scheme == "file" and parts.path):
+        return urlunsplit(parts._replace(path=parts.path.rstrip("/"), fragment=""))
     raise ConfigError(
         f"The index URL {redact(url)!r} is not an http(s) or file URL; "
         "set it to a simple index such as https://pypi.org/simple."
     )
+
+
+def _page_url(index_url: str, project: str | None = None) -> str:
+    """The index's root page, or `project`'s page; a query string stays at the end."""
+    parts = urlsplit(index_url)
+    path = f"{parts.path.rstrip('/')}/{project}/" if project else f"{parts.path.rstrip('/')}/"
+    return urlunsplit(parts._replace(path=path))
 
 
 def _canonical(project: str) -> NormalizedName:
@@ -239,21 +259,39 @@ def _parse(parse: Callable[[], _T]) -> _T:
         with _mousebender_lock, warnings.catch_warnings():
             warnings.simplefilter("ignore", simple.APIVersionWarning)
             return parse()
-    except (simple.UnsupportedMIMEType, simple.UnsupportedAPIVersion) as exc:
-        raise ValueError(str(exc)) from None
+    except simple.UnsupportedAPIVersion as exc:
+        raise _UnsupportedVersion(exc.args[0] if exc.args else "?") from None
+    except simple.UnsupportedMIMEType:
+        raise ValueError("unsupported content type") from None
+
+
+class _UnsupportedVersion(ValueError):
+    """A page of a simple API major version this client cannot read."""
+
+    def __init__(self, version: object) -> None:
+        super().__init__(
+            f"it speaks API version {version}, which this version of nightly-sessions cannot "
+            "read (update it)"
+        )
 
 
 def _check_api_version(details: Mapping[str, Any]) -> None:
     version = str(details.get("meta", {}).get("api-version", "1.0"))
     if version.split(".", maxsplit=1)[0] != "1":
-        raise ValueError(f"Unsupported API major version: {version!r}")
+        raise _UnsupportedVersion(version)
 
 
-def _unreadable(url: str, error: BaseException) -> NetworkError:
+def _require_simple_page(page: _Page, kind: str) -> None:
+    """Raise NetworkError naming the URL when `page` is not a simple index page."""
+    problem = _page_problem(page, kind)
+    if problem is not None:
+        raise _unreadable(page.url, problem)
+
+
+def _unreadable(url: str, why: str) -> NetworkError:
     return NetworkError(
-        f"{redact(url)} did not answer with a simple index page it could read "
-        f"({redact(type(error).__name__)}: {redact(str(error))}); "
-        "check that the URL points at a PEP 503 or PEP 691 index."
+        f"{redact(url)} did not answer with a simple index page: {why}; check that the "
+        "index URL points at a PEP 503 or PEP 691 index (it usually ends in /simple)."
     )
 
 
@@ -318,3 +356,109 @@ def _admits(requires_python: str | None, python: Version | None) -> bool:
         return SpecifierSet(requires_python).contains(python, prereleases=True)
     except InvalidSpecifier:
         return True
+
+
+# --- Is this a simple index page? (pure: text in, a reason or None out) ---------------
+
+_JSON_TYPE = simple.ACCEPT_JSON_V1
+_HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
+
+
+class _HtmlShape(html.parser.HTMLParser):
+    """What tells a PEP 503 page from any other HTML: its links, title and version meta."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str]] = []  # (href, text) of anchors that have an href
+        self.declared = False  # <meta name="pypi:repository-version">
+        self.title = ""
+        self._href: str | None = None
+        self._text: list[str] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "meta" and values.get("name") == "pypi:repository-version":
+            self.declared = True
+        elif tag == "title":
+            self._in_title = True
+        elif tag == "a" and values.get("href") is not None:
+            self._href, self._text = values["href"], []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag == "a" and self._href is not None:
+            self.links.append((self._href, "".join(self._text).strip()))
+            self._href = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        if self._href is not None:
+            self._text.append(data)
+
+
+def _page_problem(page: _Page, kind: str) -> str | None:
+    """Why `page` is no simple index page of `kind` ("root" or "project"); None if it is one.
+
+    An HTML answer alone proves nothing (a portal or a web app answers every path with
+    200), so a page must show a sign of PEP 503 or PEP 691, else the channel would look
+    empty and a run would pass having tested nothing.
+    """
+    if page.media_type == _JSON_TYPE:
+        return _json_problem(page.text, "projects" if kind == "root" else "files")
+    if page.media_type not in _HTML_TYPES:
+        return f"its content type is {page.media_type or 'missing'}, not HTML or PEP 691 JSON"
+    return _html_problem(page.text, kind)
+
+
+def _html_problem(text: str, kind: str) -> str | None:
+    """Why an HTML body is no PEP 503 page of `kind`; None if it is one."""
+    shape = _HtmlShape()
+    shape.feed(text)
+    shape.close()
+    if shape.declared or _conventional_title(shape.title, kind):
+        return None
+    if kind == "root":
+        if shape.links and all(_is_project_link(href, text) for href, text in shape.links):
+            return None
+        return "it is an HTML page whose links are not one per project"
+    if any(_is_file_link(href, text) for href, text in shape.links):
+        return None
+    return "it is an HTML page with no link to a file (PEP 503 names each file in its link)"
+
+
+def _json_problem(text: str, listing: str) -> str | None:
+    """Why a JSON body is no PEP 691 page with a `listing` list; None if it is one."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "its body is not JSON"
+    meta = data.get("meta") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or not isinstance(meta.get("api-version"), str):
+        return "it has no meta.api-version (PEP 691)"
+    if not isinstance(data.get(listing), list):
+        return f"it has no {listing!r} list (PEP 691)"
+    return None
+
+
+def _conventional_title(title: str, kind: str) -> bool:
+    """Whether the title is the one PyPI, pypiserver and anaconda.org give such a page."""
+    words = " ".join(title.split()).lower()
+    return words == "simple index" if kind == "root" else words.startswith("links for ")
+
+
+def _is_file_link(href: str, text: str) -> bool:
+    """PEP 503: a file's anchor text is the last part of its URL, a file name."""
+    name = urllib.parse.unquote(urlsplit(href).path.rpartition("/")[2])
+    return bool(text) and name == text and "." in name
+
+
+def _is_project_link(href: str, text: str) -> bool:
+    """PEP 503: a project's anchor text is its name and its URL ends in that name and `/`."""
+    path = urlsplit(href).path
+    if not text or not path.endswith("/"):
+        return False
+    last = urllib.parse.unquote(path.rstrip("/").rpartition("/")[2])
+    return canonicalize_name(last) == canonicalize_name(text)

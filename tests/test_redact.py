@@ -42,3 +42,29 @@ def test_short_values_are_not_registered() -> None:
 def test_token_at_the_end_of_a_url_is_hidden(text: str, expected: str) -> None:
     assert redact(text) == expected
     assert redact(redact(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "http://h/simple/upstreamlib/?token=PWs3cr3tQ8 answered HTTP 500",
+            "http://h/simple/upstreamlib/?token=*** answered HTTP 500",
+        ),
+        ("https://h/s?page=2&private_token=abc123&x=1", "https://h/s?page=2&private_token=***&x=1"),
+        (
+            "'https://h/s?X-Amz-Signature=f00d&sig=beef'",
+            "'https://h/s?X-Amz-Signature=***&sig=***'",
+        ),
+        ("https://h/simple/?apikey=k3y#frag", "https://h/simple/?apikey=***#frag"),
+        ("https://h/simple/?page=2", "https://h/simple/?page=2"),
+    ],
+)
+def test_secret_query_parameters_are_hidden(text: str, expected: str) -> None:
+    assert redact(text) == expected
+    assert redact(redact(text)) == expected
+
+
+def test_every_place_of_a_url_secret_at_once() -> None:
+    text = "GET https://me:pw0rd@h/t/tok-1234/chan/simple/np/?token=q-5678 failed"
+    assert redact(text) == "GET https://***@h/t/***/chan/simple/np/?token=*** failed"
