@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from sample_reports import report_bytes
 
 from maintainer.refresh_pins import (
     SNAPSHOTS,
@@ -35,6 +36,7 @@ from maintainer.refresh_pins import (
     runs_using,
     snapshot_path,
 )
+from nightly_sessions.job_reports import load_jobs
 from nightly_sessions.testing.template import ROOT, make_template_repo, render
 
 USES = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v?\d+(?:\.\d+)*)\s*$")
@@ -141,6 +143,26 @@ def test_every_uses_line_of_the_rendered_workflows_is_a_row(tmp_path: Path) -> N
                 assert match.groups() in rows, f"{path.name}: {line}"
                 used.add(match.groups())
     assert used == rows
+
+
+@pytest.mark.parametrize("layout", ["v4", "v5+"])
+def test_the_report_job_reads_one_artifact_as_it_reads_several(tmp_path: Path, layout: str) -> None:
+    """download-artifact v5+ puts a lone artifact a pattern matches straight into `path`.
+
+    v4 always made `path/<artifact name>/`. Each job's report sits in a folder of its
+    own job's name inside the artifact, so the tracking issue names it either way.
+    """
+    artifact = tmp_path if layout == "v5+" else tmp_path / "nightly-reports-py3.13-Linux"
+    (artifact / "py3.13-Linux").mkdir(parents=True)
+    (artifact / "py3.13-Linux" / "nightly-report.json").write_bytes(report_bytes("py3.13-Linux"))
+    (artifact / "py3.14-Linux").mkdir()
+    (artifact / "py3.14-Linux" / "nightly-report.json").write_text("{")  # cut short
+    jobs = load_jobs(tmp_path, expected=["py3.13-Linux", "py3.14-Linux"])
+    assert [(job.job, job.outcome) for job in jobs] == [
+        ("py3.13-Linux", "passed"),
+        ("py3.14-Linux", "absent"),
+    ]
+    assert jobs[1].problem != "no report was uploaded for this job"
 
 
 def test_the_script_writes_the_table_exactly_as_committed() -> None:
