@@ -110,12 +110,30 @@ class ProjectInfo:
         ]
         for extra in extras:
             found += self.extra_requirements(extra)
-        found += [
-            Sourced(requirement, f"group {group!r}")
-            for group in groups
-            for requirement in self._group_requirements(group)
-        ]
+        for group in groups:
+            found += self._group_sourced(group)
         return found
+
+    def _group_sourced(self, group: str) -> list[Sourced]:
+        """A group's requirements; one on the project itself brings its extras (xarray's
+        group `dev` asks for `xarray[complete,types]`).
+        """
+        found: list[Sourced] = []
+        for requirement in self._group_requirements(group):
+            if self._is_self(requirement):
+                for extra in sorted(requirement.extras):
+                    found += [
+                        Sourced(item.requirement, f"group {group!r} via {item.source}")
+                        for item in self.extra_requirements(extra)
+                    ]
+            else:
+                found.append(Sourced(requirement, f"group {group!r}"))
+        return found
+
+    def _is_self(self, requirement: Requirement) -> bool:
+        return bool(self.name) and canonicalize_name(requirement.name) == canonicalize_name(
+            self.name or ""
+        )
 
     def extra_requirements(self, extra: str) -> list[Sourced]:
         """The requirements of `extra`, with extras of the project itself expanded
@@ -138,7 +156,7 @@ class ProjectInfo:
         found: list[Sourced] = []
         for text in self.optional_dependencies[extra]:
             requirement = _requirement(text, where, self.path)
-            if self.name and canonicalize_name(requirement.name) == canonicalize_name(self.name):
+            if self._is_self(requirement):
                 for inner in sorted(requirement.extras):
                     if canonicalize_name(inner) not in seen:
                         found += self._expand_extra(inner, via=top, seen=seen)

@@ -318,3 +318,34 @@ def test_a_plan_with_nightlies_has_no_empty_sentence_or_test_note(
     assert plan.empty_sentence() is None
     assert plan.notes() == []
     assert plan.to_dict()["build_tools"] == []
+
+
+def test_a_group_that_asks_for_the_project_with_extras_brings_them(
+    tmp_path: Path, channel: PypiServer
+) -> None:
+    """xarray's only test requirements are the group `dev`, which asks for
+    `xarray[complete,types]`; `complete` itself names xarray's other extras.
+    """
+    root = write_project(
+        tmp_path,
+        """
+[project]
+name = "arrays"
+dependencies = ["numpy"]
+
+[project.optional-dependencies]
+viz = ["matplotlib"]
+complete = ["arrays[viz]", "scipy"]
+
+[dependency-groups]
+dev = ["pytest", "arrays[complete]"]
+""",
+    )
+    plan = make_plan(
+        settings_for(root, channel, groups=["dev"]), read_project(root), Target.for_python("3.11")
+    )
+    assert {p.name: p.reason for p in plan.packages} == {
+        "numpy": "auto: dependencies",
+        "matplotlib": "auto: group 'dev' via extra 'complete' via 'viz'",
+        "scipy": "auto: group 'dev' via extra 'complete'",
+    }
