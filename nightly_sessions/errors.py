@@ -2,8 +2,9 @@
 
 Exit codes (documented in the README):
     0  success
-    1  the tests failed (pytest's own exit code is passed through)
-    2  bad input: settings, pyproject.toml, command-line arguments, files
+    1  the tests failed, crashed or none ran (pytest's own code is in the report, never
+       passed through: its 2 to 5 would collide with the codes below)
+    2  bad input: settings, pyproject.toml, command-line arguments (pytest's too), files
     3  an index or API could not be reached or answered with an error
     4  the proof failed: a planned package is not the newest nightly (strict mode)
     5  an installer or build tool failed

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +17,14 @@ from textwrap import indent
 
 from nightly_sessions import install, runner
 from nightly_sessions.config import Settings
-from nightly_sessions.errors import NightlyError, ProofError
+from nightly_sessions.errors import ConfigError, NightlyError, ProofError
 from nightly_sessions.plan import InstallPlan, Target, make_plan
 from nightly_sessions.probe import probe
 from nightly_sessions.pyproject import read_project
 from nightly_sessions.redact import redact
 from nightly_sessions.report import (
     REPORT_LOG_NAME,
+    Outcome,
     RunReport,
     count_tests,
     version_table,
@@ -33,6 +36,80 @@ Log = Callable[[str], None]
 # Every exit code pytest's process can end with: a failing run is reported, never raised,
 # including a crash (-11 for SIGSEGV on POSIX, 0xC0000005 on Windows).
 ANY_EXIT_CODE = range(-(2**31), 2**32)
+
+
+@dataclass(frozen=True)
+class PytestEnd:
+    """What pytest's exit code means for the run: its exit code, outcome and sentence.
+
+    pytest's codes 2 to 5 collide with the documented codes of nightly-sessions, so they
+    are translated; pytest's own code stays in the report and in the sentence.
+    """
+
+    exit_code: int
+    outcome: Outcome
+    message: str | None
+
+
+_FAILED = "The tests failed against the nightlies (pytest exit code {code})"
+_TAIL = "; its last lines are above and in the report."
+_FIX_ARGS = "check 'pytest-args' in [tool.nightly-sessions] and the arguments after --"
+_PYTEST_ENDS: dict[int, PytestEnd] = {
+    0: PytestEnd(0, "passed", None),
+    2: PytestEnd(
+        1, "tests-failed",
+        _FAILED.format(code=2) + ": the run was interrupted, usually by errors while "
+        "collecting the tests" + _TAIL,
+    ),
+    3: PytestEnd(
+        1, "tests-failed",
+        _FAILED.format(code=3) + ": pytest crashed with an internal error, often in a plugin "
+        "that breaks on a nightly" + _TAIL,
+    ),
+    4: PytestEnd(
+        ConfigError.exit_code, "not-run",
+        f"The pytest arguments are wrong: pytest refused them (pytest exit code 4); {_FIX_ARGS}.",
+    ),
+    5: PytestEnd(
+        1, "not-run",
+        "No tests ran (pytest exit code 5: none collected), so the run proved nothing against "
+        f"the nightlies; {_FIX_ARGS} (test paths, -k, -m).",
+    ),
+}  # fmt: skip
+# pytest also ends with 4 when a conftest.py or plugin fails to import, which a nightly
+# can cause: that is a failed test run, not a bad argument.
+_LOAD_FAILURE = re.compile(
+    r"^(ImportError while loading conftest|ERROR: Error importing plugin)", re.MULTILINE
+)
+_LOAD_FAILED = PytestEnd(
+    1, "tests-failed",
+    _FAILED.format(code=4) + ": pytest could not load a conftest.py or plugin, which a nightly "
+    "can break (or a -p option names one that is not installed)" + _TAIL,
+)  # fmt: skip
+
+
+def judge_pytest(code: int, output: str = "") -> PytestEnd:
+    """Translate pytest's exit code into the run's: only documented codes leave nightly-sessions.
+
+    `output` (pytest's own) tells a conftest that fails to import from a bad argument.
+    """
+    if code == 4 and _LOAD_FAILURE.search(output):
+        return _LOAD_FAILED
+    if code in _PYTEST_ENDS:
+        return _PYTEST_ENDS[code]
+    if 0 < code < 256:
+        return PytestEnd(1, "tests-failed", _FAILED.format(code=code) + ".")
+    how = _signal_name(-code) if code < 0 else f"status {code:#x}"
+    return PytestEnd(
+        1, "tests-failed", _FAILED.format(code=code) + f": the run crashed, ended by {how}" + _TAIL
+    )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +141,12 @@ def require_channel(plan: InstallPlan, settings: Settings) -> None:
         raise ProofError(
             f"{sentences} Strict mode stops here, before installing anything; set "
             "'strict = false' to test anyway."
+        )
+    empty = plan.empty_sentence()
+    if settings.strict and empty:
+        raise ProofError(
+            f"{empty} Strict mode stops here, before installing anything; set "
+            "'strict = false' to run the tests without nightlies."
         )
 
 
@@ -150,16 +233,10 @@ def run_nightly_tests(
     )
     folder = settings.report_path / report.job
     try:
-        exit_code = _stages(
+        end = _stages(
             settings, env, report, target=target, pytest_args=pytest_args, folder=folder, log=log
         )
-        message = (
-            None
-            if exit_code == 0
-            else f"The tests failed against the nightlies (pytest exit code {exit_code})."
-        )
-        if not 0 <= exit_code < 256:
-            exit_code = 1  # a crash (a signal, a Windows status) is a failed test run
+        exit_code, message = end.exit_code, end.message
     except NightlyError as exc:
         report.error, report.output_tail = str(exc), exc.detail
         exit_code, message = exc.exit_code, str(exc)
@@ -181,8 +258,8 @@ def _stages(
     pytest_args: Sequence[str],
     folder: Path,
     log: Log,
-) -> int:
-    """Plan, install, prove, test; record each stage in `report`; return pytest's code."""
+) -> PytestEnd:
+    """Plan, install, prove, test; record each stage in `report`; return how pytest ended."""
     plan = plan_for(settings, target)
     report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
     log(plan.render())
@@ -194,11 +271,13 @@ def _stages(
     require_nightlies(report.versions, settings)
     report.stage = "tests"
     pytest_run = run_pytest(settings, env, pytest_args, folder)
-    exit_code = pytest_run.returncode
-    report.tests = count_tests(folder / REPORT_LOG_NAME, exit_code)
-    report.outcome = "passed" if exit_code == 0 else "tests-failed"
-    if exit_code != 0:
+    report.tests = count_tests(folder / REPORT_LOG_NAME, pytest_run.returncode)
+    end = judge_pytest(pytest_run.returncode, pytest_run.output)
+    report.outcome = end.outcome
+    if end.exit_code != 0:
         # A run that fails before or outside the report log (a conftest that cannot be
         # imported, a usage error, a crash) is explained only by pytest's last lines.
         report.output_tail = pytest_run.tail
-    return exit_code
+    if end.exit_code != 0 and pytest_run.returncode != 1:
+        report.error = end.message  # why a run without plain test failures failed
+    return end

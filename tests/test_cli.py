@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from nightly_world import NEWEST_NIGHTLY, World, build_world
 
-from nightly_sessions import cli
+from nightly_sessions import cli, issue, report
 from nightly_sessions.cli import main
 from nightly_sessions.config import load_settings
 from nightly_sessions.testing.pypi import PypiServer, free_port
@@ -248,3 +248,39 @@ def test_a_token_at_the_end_of_a_bad_url_is_redacted(
     err = capsys.readouterr().err
     assert "'htp://x/t/***'" in err
     assert "sekrit-TOKEN-123" not in err
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("pytest_args", "code", "pytest_code", "sentence"),
+    [
+        (["--bogus-flag"], 2, 4, "The pytest arguments are wrong: pytest refused them"),
+        (["-k", "nomatch"], 1, 5, "No tests ran (pytest exit code 5: none collected)"),
+    ],
+)
+def test_pytest_codes_that_collide_with_ours_are_translated(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    pytest_args: list[str],
+    code: int,
+    pytest_code: int,
+    sentence: str,
+) -> None:
+    use_world(world, monkeypatch)
+    python = new_venv(tmp_path)
+    project = ["--project", str(world.project)]
+    assert main([*project, "run", "--python", str(python), "--", *pytest_args]) == code
+    assert capsys.readouterr().err.startswith(f"nightly-sessions: {sentence}")
+    [path] = report.find_reports(world.project / "nightly-reports")
+    data = report.read_report(path)  # still a valid schema-1 report
+    assert (data["outcome"], data["stage"]) == ("not-run", "tests")
+    assert data["pytest"]["exit_code"] == pytest_code
+    assert data["error"].startswith(sentence)
+    lines: list[str] = []
+    parsed = issue.parse_session_args([str(path.parent.parent), "--dry-run", "--no-compare"])
+    assert parsed is not None
+    assert issue.run(parsed, load_settings(world.project), environ={}, log=lines.append) == 0
+    assert "The tests never ran: the `tests` step failed." in lines[0]
+    assert sentence in lines[0]

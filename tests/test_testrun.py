@@ -8,7 +8,7 @@ from nightly_sessions.config import load_settings
 from nightly_sessions.errors import ProofError
 from nightly_sessions.install import DependencyCheck
 from nightly_sessions.plan import InstallPlan, PlannedPackage
-from nightly_sessions.testrun import dependency_warning, require_channel
+from nightly_sessions.testrun import dependency_warning, judge_pytest, require_channel
 
 NIGHTLY = "https://h/t/tok-testrun-1/chan/simple"
 
@@ -48,3 +48,41 @@ def test_dependency_warning_shows_the_redacted_output() -> None:
     assert warning.startswith("Warning: the dependency check (`pip check`) found conflicts")
     assert "  consumer 1.0 has requirement tinyarray<1.1" in warning
     assert "tok-dep-2" not in warning
+
+
+DOCUMENTED_CODES = {0, 1, 2, 3, 4, 5, 130}
+
+
+CONFTEST_FAILS = "ImportError while loading conftest '/p/conftest.py'.\n"
+
+
+@pytest.mark.parametrize(
+    ("pytest_code", "output", "exit_code", "outcome", "words"),
+    [
+        (0, "", 0, "passed", None),
+        (1, "", 1, "tests-failed", "The tests failed against the nightlies (pytest exit code 1)."),
+        (2, "", 1, "tests-failed", "(pytest exit code 2): the run was interrupted"),
+        (3, "", 1, "tests-failed", "(pytest exit code 3): pytest crashed with an internal error"),
+        (4, "error: unrecognized arguments: --x", 2, "not-run", "The pytest arguments are wrong"),
+        (4, CONFTEST_FAILS, 1, "tests-failed", "could not load a conftest.py or plugin"),
+        (4, 'ERROR: Error importing plugin "x"', 1, "tests-failed", "could not load a conftest"),
+        (5, "", 1, "not-run", "No tests ran (pytest exit code 5: none collected)"),
+        (7, "", 1, "tests-failed", "The tests failed against the nightlies (pytest exit code 7)."),
+        (-11, "", 1, "tests-failed", "(pytest exit code -11): the run crashed, ended by SIGSEGV"),
+        (0xC0000005, "", 1, "tests-failed", "crashed, ended by status 0xc0000005"),
+    ],
+)
+def test_pytest_codes_become_documented_codes(
+    pytest_code: int, output: str, exit_code: int, outcome: str, words: str | None
+) -> None:
+    end = judge_pytest(pytest_code, output)
+    assert (end.exit_code, end.outcome) == (exit_code, outcome)
+    assert end.exit_code in DOCUMENTED_CODES
+    if words is None:
+        assert end.message is None
+    else:
+        assert end.message is not None
+        assert words in end.message
+        assert end.message[0].isupper()
+        assert end.message.endswith(".")
+        assert f"pytest exit code {pytest_code}" in end.message
