@@ -19,6 +19,7 @@ import argparse
 import functools
 import json
 import logging
+import re
 import sys
 import threading
 import warnings
@@ -39,16 +40,35 @@ def _status(error: BaseException) -> int | None:
     return args[1] if len(args) > 1 and isinstance(args[1], int) else None
 
 
+def _sentence(error: BaseException) -> str:
+    """What went wrong, as words: an exception's repr is no message for a user."""
+    import requests
+    from binstar_client import errors
+
+    if isinstance(error, errors.BinstarError):
+        return str(error.args[0]) if error.args else "anaconda.org answered with an error"
+    failures = requests.exceptions
+    sentences = (  # most specific first: a ConnectTimeout is a ConnectionError too
+        (failures.Timeout, "no answer came within the timeout"),
+        (failures.ConnectionError, "the connection was refused or dropped before an answer came"),
+        (failures.ChunkedEncodingError, "the answer was cut off on the way"),
+        (failures.ContentDecodingError, "the answer was garbled on the way"),
+        (failures.JSONDecodeError, "the answer was not the JSON anaconda.org sends"),
+        (failures.RequestException, "the request could not be completed"),
+    )
+    for kind, sentence in sentences:
+        if isinstance(error, kind):
+            return sentence
+    return "anaconda-client could not read an answer of the server"
+
+
 def _classify(error: BaseException, transferring: bool) -> tuple[str, int | None, str]:
     """(kind, HTTP status, message): kind is auth, forbidden, conflict, transient or error."""
     import requests
     from binstar_client import errors
 
     status = _status(error)
-    if isinstance(error, errors.BinstarError):
-        message = str(error.args[0]) if error.args else type(error).__name__
-    else:
-        message = f"{type(error).__name__}: {error}"
+    message = _sentence(error)
     if isinstance(error, errors.Unauthorized):
         status = 401
     elif isinstance(error, errors.Conflict):
@@ -189,8 +209,30 @@ class _Driver:
         return None, failure
 
 
-def _limit_storage_timeout(timeout: float) -> None:
-    """Give the storage transfer the job's timeout, like every API call.
+def _storage_failure(status: int, body: bytes) -> Exception:
+    """The error for a storage answer other than 201, whatever its body holds.
+
+    anaconda-client parses the body as S3's XML and fails on anything else (an HTML 503
+    from a proxy, an empty 502) with a parser error that would hide the status, so the
+    status decides here: 5xx is a ServerError (retried), the rest a plain BinstarError.
+    """
+    from binstar_client import errors
+
+    found = re.search(rb"<Code>\s*([A-Za-z]{1,64})\s*</Code>", body)
+    code = found.group(1).decode() if found else ""
+    because = f" ({code})" if code else ""
+    if code == "InvalidDigest":
+        because = " (InvalidDigest: the file changed or was damaged on the way)"
+    failure: Exception = (
+        errors.ServerError(f"the file storage failed{because}", status)
+        if status >= 500
+        else errors.BinstarError(f"the file storage refused the file{because}", status)
+    )
+    return failure
+
+
+def _guard_storage(timeout: float) -> None:
+    """Give the storage transfer the job's timeout, and judge its answer by status.
 
     `Binstar.upload` posts the file to storage through `multipart_files_upload`, which
     calls `requests.post` with a 10-hour default timeout: a stalled storage connection
@@ -203,11 +245,39 @@ def _limit_storage_timeout(timeout: float) -> None:
     if original is None:  # another layout than the pinned version's: leave it be
         return
 
-    def with_timeout(*args: Any, **kwargs: Any) -> Any:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", timeout)
-        return original(*args, **kwargs)
+        response = original(*args, **kwargs)
+        if response.status_code != 201:
+            raise _storage_failure(response.status_code, response.content or b"")
+        return response
 
-    binstar_client.multipart_files_upload = with_timeout
+    binstar_client.multipart_files_upload = guarded
+
+
+def _guard_api_answers() -> None:
+    """Judge an API error by its status when anaconda-client cannot read its body.
+
+    The client expects a JSON object; a JSON list or string (from a proxy, say) makes it
+    fail with an AttributeError that would hide the status and never be retried.
+    """
+    from binstar_client import Binstar, errors
+
+    original = Binstar._check_response
+
+    def check(self: Any, res: Any, allowed: Any = None) -> Any:
+        try:
+            return original(self, res, allowed)
+        except errors.BinstarError:
+            raise
+        except Exception:  # noqa: BLE001 - the body could not be read; the status can
+            status = int(res.status_code)
+            failure = errors.ServerError if status >= 500 else errors.BinstarError
+            raise failure(
+                f"anaconda.org answered HTTP {status} with an unreadable body", status
+            ) from None
+
+    Binstar._check_response = check
 
 
 def _uploader_class() -> Any:
@@ -261,7 +331,8 @@ def main() -> int:
     logger.setLevel(logging.WARNING)
     logger.propagate = False
 
-    _limit_storage_timeout(job["timeout"])
+    _guard_storage(job["timeout"])
+    _guard_api_answers()
     driver = _Driver(job)
     _emit(lock, event="start", client=binstar_client.__version__)
     driver.lock = lock

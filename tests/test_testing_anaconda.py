@@ -260,6 +260,26 @@ def test_faults_by_call_count_and_match(server: AnacondaServer) -> None:
         server.inject("nonsense", Fault.drop())
 
 
+@pytest.mark.parametrize(
+    ("fault", "status", "content_type", "body"),
+    [
+        (Fault.html(503), 503, "text/html", b"<html><head><title>503</title>"),
+        (Fault.empty(502), 502, "text/plain", b""),
+        (Fault.text(500), 500, "text/plain", b"upstream failed: not XML, not JSON"),
+    ],
+    ids=["html-503", "empty-502", "text-500"],
+)
+def test_proxy_faults_answer_the_storage_call_without_xml(
+    server: AnacondaServer, fault: Fault, status: int, content_type: str, body: bytes
+) -> None:
+    server.inject("storage", fault)
+    answer_status, answer, headers = call(server, "POST", "/storage/0001", raw=b"")
+    assert (answer_status, headers["content-type"]) == (status, content_type)
+    assert isinstance(answer, bytes)
+    assert answer.startswith(body)
+    assert b"<Code>" not in answer
+
+
 def test_slow_answers_and_latency(server: AnacondaServer) -> None:
     server.inject("user", Fault.slow(0.3))
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=0.1)

@@ -10,8 +10,10 @@ says `url: <server.url>` (`server.client_environment(folder)` writes one).
 
 Faults are injected by call name (see `CALLS`), optionally only for paths holding a
 substring: an HTTP error status with a JSON `error` (401 "Authentication token has
-expired", 403, 404, 500; S3-style XML for the storage call), a dropped connection, a call
-that takes effect but whose answer is lost, a slow answer, or a body of your choosing.
+expired", 403, 404, 500; S3-style XML for the storage call), what a proxy in front of
+the server sends instead (an HTML 503 page, an empty 502, a plain-text 500), a dropped
+connection, a call that takes effect but whose answer is lost, a slow answer, or a body
+of your choosing.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class Fault:
     message: str = "Internal Server Error (injected)"
     delay: float = 0.0
     body: bytes = b""
+    content_type: str = "application/json"
 
     @classmethod
     def error(cls, status: int = 500, message: str | None = None) -> Fault:
@@ -85,9 +88,28 @@ class Fault:
         return cls("slow", delay=seconds)
 
     @classmethod
-    def answer(cls, body: bytes | str, status: int = 200) -> Fault:
+    def answer(
+        cls, body: bytes | str, status: int = 200, content_type: str = "application/json"
+    ) -> Fault:
         """Answer with this body (for unreadable or surprising data)."""
-        return cls("body", status, body=body.encode() if isinstance(body, str) else body)
+        data = body.encode() if isinstance(body, str) else body
+        return cls("body", status, body=data, content_type=content_type)
+
+    @classmethod
+    def html(cls, status: int = 503) -> Fault:
+        """An HTML error page, as a proxy or load balancer in front of a server sends."""
+        page = f"<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"
+        return cls.answer(page, status, "text/html")
+
+    @classmethod
+    def empty(cls, status: int = 502) -> Fault:
+        """An error status with an empty body."""
+        return cls.answer(b"", status, "text/plain")
+
+    @classmethod
+    def text(cls, status: int = 500, body: str = "upstream failed: not XML, not JSON") -> Fault:
+        """An error status with a plain-text body (neither the API's JSON nor S3's XML)."""
+        return cls.answer(body, status, "text/plain")
 
 
 @dataclass
@@ -723,7 +745,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop(call, path, token)
             return
         if fault is not None and fault.kind in {"status", "body"}:
-            payload, kind = fault.body, "application/json"
+            payload, kind = fault.body, fault.content_type
             if fault.kind == "status" and call == "storage":  # storage speaks S3's XML
                 payload, kind = _xml_error("InternalError" if fault.status >= 500 else "Refused")
             elif fault.kind == "status":
