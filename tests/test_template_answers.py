@@ -1,0 +1,250 @@
+"""Odd strings as answers of every free-text question of the Copier template.
+
+Each is either refused by the question's validator with one readable sentence, or it
+reaches the generated files intact: the noxfile compiles and, imported with a stand-in
+`nightly_sessions`, registers exactly the answer; the workflows parse as YAML with the
+answer where it belongs and no GitHub expression of its making; the answers file records
+it. ACCEPTS says which strings each question takes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from test_template import BIN, WORKFLOWS, run_tool
+
+from nightly_sessions.testing.template import ANSWERS_FILE, BASE_ANSWERS, copy_template, render
+
+ODD = {
+    "plain": "nightly-failure",
+    "emoji": "bug: nightly 🔥",
+    "emoji-sequence": "🧑\u200d🔬 nightly",
+    "accented": "échec-nocturne",
+    "cjk": "夜间测试失败",
+    "single-quote": "it's-broken",
+    "double-quote": 'say-"nightly"',
+    "backslash": "nightly\\failure",
+    "expression": "${{ github.token }}",
+    "command": "$(id)",
+    "backticks": "`id`",
+    "comment": "nightly #1",
+    "colon": "nightly: failure",
+    "flow-list": "[a, b]",
+    "leading-space": " nightly",
+    "trailing-space": "nightly ",
+    "newline": "nightly\nfailure",
+    "trailing-newline": "nightly\n",
+    "tab": "nightly\tfailure",
+    "bell": "nightly\x07",
+    "line-separator": "nightly\u2028failure",
+    "right-to-left": "nightly\u202efailure",
+    "no-break-space": "nightly\u00a0failure",
+    "long": "nightly-" * 10 + "x",
+    "yaml-null": "null",
+    "yaml-bool": "on",
+    "yaml-float": "1e5",
+    "yaml-int": "1_000",
+    "yaml-hex": "0x10",
+}
+EXTRA = {
+    "test_cron": {
+        "long-s": "37 3 * * \u017fun",  # long s: "S" to a Unicode-wide ignorecase
+        "no-break-space": "37\u00a03 * * 1",
+        "trailing-newline": "37 3 * * 1\n",
+        "comment": "37 3 * * 1 #x",
+        "expression": "${{ 1 }} 3 * * 1",
+    },
+    "repository": {
+        "expression": "org/${{ x }}",
+        "trailing-newline": "org/name\n",
+        "single-quote": "org/it's",
+        "accented": "ünï/code",
+        "yaml-words": "1e5/null",
+        "yaml-bool": "yes/on",
+    },
+    "upload_token_secret": {"upper-bool": "TRUE", "yaml-bool-yes": "yes", "digit": "1TOKEN"},
+}
+EXTRA["build_cron"] = EXTRA["test_cron"]
+YAML_WORDS = {"plain", "long", "yaml-null", "yaml-bool", "yaml-float", "yaml-int", "yaml-hex"}
+# Name lists are split at commas and whitespace of any kind.
+SPLIT = {
+    "leading-space", "trailing-space", "newline", "trailing-newline", "tab", "line-separator",
+    "no-break-space",
+}  # fmt: skip
+ACCEPTS = {
+    "project_name": YAML_WORDS,
+    "nightly_packages": YAML_WORDS | SPLIT,
+    "test_extras": YAML_WORDS | SPLIT,
+    "test_groups": YAML_WORDS | SPLIT,
+    "test_cron": {"no-break-space", "trailing-newline"},
+    "build_cron": {"no-break-space", "trailing-newline"},
+    "channel": YAML_WORDS,
+    "upload_token_secret": {"yaml-null", "yaml-bool", "upper-bool", "yaml-bool-yes"},
+    "repository": {"yaml-words", "yaml-bool"},
+    "issue_label": {
+        "plain", "emoji", "emoji-sequence", "accented", "cjk", "expression", "command",
+        "backticks", "comment", "colon", "yaml-null", "yaml-bool", "yaml-float", "yaml-int",
+        "yaml-hex",
+    },
+}  # fmt: skip
+NAME_LISTS = {"nightly_packages": "packages", "test_extras": "extras", "test_groups": "groups"}
+ROWS = [
+    pytest.param(question, value, name in ACCEPTS[question], id=f"{question}-{name}")
+    for question in ACCEPTS
+    for name, value in {**ODD, **EXTRA.get(question, {})}.items()
+]
+# The secret reaches a workflow's env as a key only when the session uploads.
+SHAPE = {"upload_token_secret": {"upload_with": "session"}}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_template(tmp_path_factory.mktemp("plain") / "template")
+
+
+@pytest.fixture(scope="module")
+def baselines(template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The base answers rendered in each upload mode."""
+    root = tmp_path_factory.mktemp("baseline")
+    return {mode: render(template, root / mode, upload_with=mode) for mode in ("action", "session")}
+
+
+def register_call(noxfile: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Compile and run the noxfile with stand-ins for nox and nightly_sessions."""
+    code = compile(noxfile.read_text(encoding="utf-8"), str(noxfile), "exec")
+    calls: list[dict[str, Any]] = []
+    fake = types.ModuleType("nightly_sessions")
+    fake.register = lambda **settings: calls.append(settings)  # type: ignore[attr-defined]
+    nox = types.ModuleType("nox")
+    nox.options = types.SimpleNamespace()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "nightly_sessions", fake)
+    monkeypatch.setitem(sys.modules, "nox", nox)
+    namespace: dict[str, Any] = {"__name__": "noxfile"}
+    exec(code, namespace)
+    assert len(calls) == 1
+    return {"docstring": namespace["__doc__"], **calls[0]}
+
+
+def noxfile_values(question: str, value: str) -> dict[str, Any]:
+    """What the register call (and the docstring) should hold for this answer."""
+    if question in NAME_LISTS:
+        names = value.replace(",", " ").split()
+        return {NAME_LISTS[question]: "auto" if names == ["auto"] else names}
+    if question == "upload_token_secret":
+        return {"upload_token_env": value}
+    if question in ("channel", "issue_label"):
+        return {question: value}
+    return {}
+
+
+def workflows(project: Path) -> dict[str, str]:
+    return {name: (project / ".github" / "workflows" / name).read_text() for name in WORKFLOWS}
+
+
+def check_workflows(texts: dict[str, str], answers: dict[str, Any]) -> None:
+    """The answers that reach the workflows, read back from the parsed YAML."""
+    repository, channel = answers["repository"], answers.get("channel")
+    tests, wheels = (yaml.safe_load(texts[name]) for name in WORKFLOWS)
+    cron = " ".join(answers.get("test_cron", "37 3 * * 1").split())
+    assert tests[True]["schedule"] == [{"cron": cron}]  # YAML 1.1 reads `on` as true
+    cron = " ".join(answers.get("build_cron", "17 2 * * 0").split())
+    assert wheels[True]["schedule"] == [{"cron": cron}]
+    for workflow, first in ((tests, "tests"), (wheels, "build")):
+        assert workflow["jobs"][first]["steps"][0]["env"] == {"ANSWER": repository}
+        assert f"github.repository == '{repository}'" in workflow["jobs"]["report"]["if"]
+    upload = wheels["jobs"]["upload"]
+    channel = channel or "scientific-python-nightly-wheels"
+    assert upload["name"] == f"Upload to anaconda.org/{channel}"
+    url = f"https://anaconda.org/{channel}/{answers['project_name']}"
+    assert upload["environment"]["url"] == url
+    secret = answers.get("upload_token_secret", "ANACONDA_ORG_UPLOAD_TOKEN")
+    step = upload["steps"][-1]
+    if answers.get("upload_with") == "session":
+        assert step["env"][secret] == f"${{{{ secrets.{secret} }}}}"
+    else:
+        assert step["with"]["anaconda_nightly_upload_organization"] == channel
+        assert step["with"]["anaconda_nightly_upload_token"] == f"${{{{ secrets.{secret} }}}}"
+
+
+@pytest.mark.parametrize(("question", "value", "accepted"), ROWS)
+def test_an_odd_answer_is_refused_with_a_sentence_or_arrives_intact(
+    template: Path,
+    baselines: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    question: str,
+    value: str,
+    accepted: bool,
+) -> None:
+    data = {**SHAPE.get(question, {}), question: value}
+    project = tmp_path / "project"
+    try:
+        render(template, project, **data)
+    except ValueError as error:
+        prefix = f"Validation error for question '{question}': "
+        message = str(error)
+        assert message.startswith(prefix), message
+        sentence = message.removeprefix(prefix)
+        assert sentence.isprintable(), sentence  # one line, odd characters escaped
+        assert sentence.endswith("."), sentence
+        assert not accepted, message
+        assert not (project / "noxfile.py").exists()
+        return
+    assert accepted, f"{question}={value!r} was accepted"
+    baseline = baselines[data.get("upload_with", "action")]
+    expected = {
+        **register_call(baseline / "noxfile.py", monkeypatch),
+        **noxfile_values(question, value),
+    }
+    if question == "project_name":
+        expected["docstring"] = expected["docstring"].replace("skymap", value)
+    assert register_call(project / "noxfile.py", monkeypatch) == expected
+    texts = workflows(project)
+    for name, text in workflows(baseline).items():
+        assert texts[name].count("${{") == text.count("${{"), name
+    check_workflows(texts, {**BASE_ANSWERS, **data})
+    assert yaml.safe_load((project / ANSWERS_FILE).read_text())[question] == value
+
+
+# Accepted odd answers together, each render checked by the GitHub schema and zizmor.
+COMBINED = {
+    "yaml-words": {
+        "project_name": "1e5",
+        "repository": "yes/null",
+        "channel": "null",
+        "upload_token_secret": "on",
+        "upload_with": "session",
+        "nightly_packages": "0x10,\u2028on",
+        "test_extras": " 1_000 ",
+        "test_cron": "37\u00a03 * * 1\n",
+        "issue_label": "${{ github.token }} $(id) `id` #1",
+    },
+    "unicode": {
+        "project_name": "nightly-" * 10 + "x",
+        "repository": "1e5/on",
+        "channel": "1_000",
+        "upload_token_secret": "TRUE",
+        "test_groups": "null\ttest",
+        "issue_label": "bug: nightly 🔥 échec 夜间 🧑\u200d🔬",
+    },
+}
+
+
+def test_combined_odd_answers_pass_the_workflow_checks(template: Path, tmp_path: Path) -> None:
+    projects = [render(template, tmp_path / name, **data) for name, data in COMBINED.items()]
+    for project, data in zip(projects, COMBINED.values(), strict=True):
+        check_workflows(workflows(project), {**BASE_ANSWERS, **data})
+    files = [project / ".github" / "workflows" / name for project in projects for name in WORKFLOWS]
+    result = run_tool(
+        BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_tool(BIN / "zizmor", "--offline", "--no-config", "--format", "json", *projects)
+    assert json.loads(result.stdout) == [], result.stdout
+    assert result.returncode == 0, result.stderr
