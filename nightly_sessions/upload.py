@@ -224,18 +224,28 @@ def _send(
     """Upload, filling in `report`, and print it, also when the upload stops half-way."""
     http = HttpClient(timeout=options.http_timeout, retries=options.http_retries)
     job = UploadJob(options, AnacondaApi(options.api_url, token, http=http), client, token, say)
+    names = [item.path.name for item in local]
     try:
         _upload(job, local, report)
     except NightlyError as exc:
+        report.stop_before(names, _why_stopped(exc))
         say(report.render())
         error = _stopped(exc, options, report)
         if report.kept and error.detail:  # the cause in full, as the sentence names the copies
             say(error.detail)
         raise error from None
     except BaseException:  # Ctrl-C or SIGTERM: the report names any copy still kept
+        report.stop_before(names, "the upload was interrupted")
         say(report.render())
         raise
     say(report.render())
+
+
+def _why_stopped(exc: NightlyError) -> str:
+    """Why files were not sent, for the report's first line (the sentence comes after it)."""
+    if isinstance(exc, TokenRefused):
+        return f"anaconda.org refused the token ({exc.status}: {exc.server_message})"
+    return f"the upload stopped: {what_failed(exc)}"
 
 
 def _stopped(exc: NightlyError, options: UploadOptions, report: UploadReport) -> NightlyError:

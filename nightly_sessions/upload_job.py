@@ -7,7 +7,7 @@ below both of them: neither module has to import the other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -65,17 +65,34 @@ class UploadReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)  # copies of replaced files not on the channel
+    not_sent: list[str] = field(default_factory=list)  # the run stopped before judging them
+    why_not_sent: str = ""
+
+    def stop_before(self, names: Sequence[str], why: str) -> None:
+        """Note the files the run stopped before reaching, so no count claims they are fine."""
+        counted = {*self.uploaded, *(n for n, _ in self.skipped), *(n for n, _ in self.failed)}
+        self.not_sent += [
+            name for name in names if name not in counted and name not in self.not_sent
+        ]
+        self.why_not_sent = self.why_not_sent or why
+
+    def counts(self) -> str:
+        """ "3 uploaded, 0 skipped, 0 failed"; when files were not sent, they come first."""
+        counts = {"uploaded": self.uploaded, "skipped": self.skipped, "failed": self.failed}
+        if not self.not_sent:
+            return ", ".join(f"{len(items)} {word}" for word, items in counts.items())
+        head = f"{len(self.not_sent)} not sent because {self.why_not_sent}"
+        done = ", ".join(f"{len(items)} {word}" for word, items in counts.items() if items)
+        return f"{head}; {done}" if done else head
 
     def render(self) -> str:
         if self.planned:
             return "\n".join(self.planned)
-        counts = f"{len(self.uploaded)} uploaded, {len(self.skipped)} skipped"
-        lines = [
-            f"Upload to {self.channel} (label {self.label}): {counts}, {len(self.failed)} failed."
-        ]
+        lines = [f"Upload to {self.channel} (label {self.label}): {self.counts()}."]
         lines += [f"  uploaded  {name}" for name in self.uploaded]
         lines += [f"  skipped   {name}: {why}" for name, why in self.skipped]
         lines += [f"  FAILED    {name}: {why}" for name, why in self.failed]
+        lines += [f"  not sent  {name}" for name in self.not_sent]
         return "\n".join(lines)
 
     def markdown(self, stopped: str | None = None) -> str:
@@ -83,6 +100,7 @@ class UploadReport:
         rows = [(name, "uploaded", "") for name in self.uploaded]
         rows += [(name, "skipped", why) for name, why in self.skipped]
         rows += [(name, "**failed**", why) for name, why in self.failed]
+        rows += [(name, "**not sent**", self.why_not_sent) for name in self.not_sent]
         table = "\n".join(f"| `{name}` | {state} | {why} |" for name, state, why in rows)
         text = f"### Nightly upload to {self.channel}\n\n"
         if rows:

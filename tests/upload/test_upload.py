@@ -176,6 +176,37 @@ def test_expired_token_stops_at_once_with_what_to_do(server: AnacondaServer, dis
     assert server.count("stage") == 0
 
 
+def test_a_refused_token_is_the_summary_not_zero_counts(
+    server: AnacondaServer,
+    dist: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No "0 uploaded, 0 skipped, 0 failed" when three files were never sent; exit code 3."""
+    project = dist.parent
+    (project / "pyproject.toml").write_text('[project]\nname = "skymap"\nversion = "1.0"\n')
+    summary = tmp_path / "summary.md"
+    server.add_token("expired-token-1234", expired=True)
+    environ = {
+        "ANACONDA_ORG_UPLOAD_TOKEN": "expired-token-1234", "GITHUB_STEP_SUMMARY": str(summary),
+        "NIGHTLY_ANACONDA_API_URL": server.url,
+    }  # fmt: skip
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["--project", str(project), "upload"]) == 3 == NetworkError.exit_code
+    out, err = capfd.readouterr()
+    why = f"anaconda.org refused the token (401: {EXPIRED})"
+    assert "0 failed" not in out
+    assert f"Upload to {OWNER} (label main): 3 not sent because {why}.\n" in out
+    assert out.count("  not sent  skymap-") == 3
+    assert err.startswith("nightly-sessions: anaconda.org refused the token")
+    markdown = summary.read_text()
+    assert markdown.count(f"| **not sent** | {why} |") == 3
+    assert "expired-token-1234" not in out + err + markdown
+    assert server.count("stage") == 0
+
+
 def test_token_expiring_during_the_upload_stops_every_file(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
