@@ -78,11 +78,13 @@ class UploadReport:
 
     def counts(self) -> str:
         """ "3 uploaded, 0 skipped, 0 failed"; when files were not sent, they come first."""
-        counts = {"uploaded": self.uploaded, "skipped": self.skipped, "failed": self.failed}
+        counts = {
+            "uploaded": len(self.uploaded), "skipped": len(self.skipped), "failed": len(self.failed)
+        }  # fmt: skip
         if not self.not_sent:
-            return ", ".join(f"{len(items)} {word}" for word, items in counts.items())
+            return ", ".join(f"{count} {word}" for word, count in counts.items())
         head = f"{len(self.not_sent)} not sent because {self.why_not_sent}"
-        done = ", ".join(f"{len(items)} {word}" for word, items in counts.items() if items)
+        done = ", ".join(f"{count} {word}" for word, count in counts.items() if count)
         return f"{head}; {done}" if done else head
 
     def render(self) -> str:
