@@ -5,8 +5,9 @@ version whatever its age; delete the other releases of this one package. "Newest
 the latest upload time of a release's files, so a version re-uploaded every night counts
 as new. Every release and every upload time is read and parsed before anything is
 deleted: an API error, an empty or malformed release list, or a date that does not
-parse stops the whole cleanup with zero deletions (a failed read once wiped NumPy's
-nightlies, numpy#25907). It is a dry run unless `yes` is given, and prints every deletion.
+parse or lies more than a day in the future stops the whole cleanup with zero deletions
+(a failed read once wiped NumPy's nightlies, numpy#25907). It is a dry run unless `yes`
+is given, and prints every deletion.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from nightly_sessions.upload_job import DEFAULT_API_URL
 
 Log = Callable[[str], None]
 NOTHING_DELETED = "nothing was deleted"
+# How far ahead of this machine's clock an upload time may be and still be believed.
+# Beyond it the date is wrong (or our clock is), and a wrong date would make its
+# release "newest" and push a release that should be kept out of the newest N.
+CLOCK_SKEW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -154,32 +159,54 @@ def _versions(options: CleanupOptions, package: Mapping[str, Any] | None) -> lis
     return [str(version) for version in versions]
 
 
-def _release(options: CleanupOptions, version: str, data: Mapping[str, Any]) -> Release:
+def _upload_time(options: CleanupOptions, version: str, item: object, now: datetime) -> datetime:
+    """One file's upload time; Unreadable when it does not parse or lies in the future."""
+    raw = item.get("upload_time") if isinstance(item, dict) else item
+    moment = parse_time(raw)
+    if moment is None:
+        raise _unreadable(
+            options, f"release {version} has an upload time that does not parse ({raw!r})"
+        )
+    if in_the_future(moment, now):
+        name = item.get("basename") if isinstance(item, dict) else None
+        raise Unreadable(
+            f"Cleanup of {options.channel}/{options.package} stopped because "
+            f"{name or 'a file'} of release {version} was uploaded at {raw!r}, more than "
+            f"{CLOCK_SKEW.days} day ahead of this machine's clock "
+            f"({now.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC); {NOTHING_DELETED}; "
+            "check this machine's clock and the file on anaconda.org, then run again."
+        )
+    return moment
+
+
+def in_the_future(moment: datetime, now: datetime) -> bool:
+    """Whether an upload time is beyond the allowed clock skew: data no cleanup may trust."""
+    return moment > now + CLOCK_SKEW
+
+
+def _release(
+    options: CleanupOptions, version: str, data: Mapping[str, Any], now: datetime
+) -> Release:
     if data.get("version", version) != version:
         raise _unreadable(options, f"the API answered for {data.get('version')!r}, not {version}")
     files = data.get("distributions")
     if not isinstance(files, list):
         raise _unreadable(options, f"release {version} has no list of files")
-    times = []
-    for item in files:
-        moment = parse_time(item.get("upload_time") if isinstance(item, dict) else None)
-        if moment is None:
-            raw = item.get("upload_time") if isinstance(item, dict) else item
-            raise _unreadable(
-                options, f"release {version} has an upload time that does not parse ({raw!r})"
-            )
-        times.append(moment)
+    times = [_upload_time(options, version, item, now) for item in files]
     return Release(version, len(files), max(times) if times else None)
 
 
-def read_releases(api: AnacondaApi, options: CleanupOptions) -> list[Release]:
-    """Every release of the package with its latest upload time; raises on anything unreadable."""
+def read_releases(api: AnacondaApi, options: CleanupOptions, now: datetime) -> list[Release]:
+    """Every release of the package with its latest upload time; raises on anything unreadable.
+
+    An upload time beyond `now` plus CLOCK_SKEW counts as unreadable.
+    """
     try:
         versions = _versions(options, api.package(options.channel, options.package))
 
         def one(version: str) -> Release:
             data = api.release(options.channel, options.package, version)
-            return _release(options, version, data)
+            return _release(options, version, data, now)
 
         with ThreadPoolExecutor(max_workers=max(1, min(options.jobs, len(versions)))) as pool:
             return list(pool.map(one, versions))
@@ -266,7 +293,7 @@ def cleanup(
     http = HttpClient(timeout=options.http_timeout, retries=options.http_retries)
     api = AnacondaApi(options.api_url, token, http=http)
     try:
-        releases = read_releases(api, options)
+        releases = read_releases(api, options, moment)
         decisions = retention_plan(releases, keep=options.keep, days=options.days, now=moment)
         doomed = [decision.release for decision in decisions if not decision.keep]
         say(

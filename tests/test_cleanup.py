@@ -16,6 +16,7 @@ import pytest
 
 from nightly_sessions import cli
 from nightly_sessions.cleanup import (
+    CLOCK_SKEW,
     CleanupOptions,
     Release,
     Unreadable,
@@ -30,6 +31,7 @@ from nightly_sessions.testing.anaconda import (
     EXPIRED,
     AnacondaServer,
     Fault,
+    format_time,
     serve_anaconda,
 )
 
@@ -187,6 +189,33 @@ def test_any_unreadable_data_aborts_with_zero_deletions(
     assert "check the URL and your network" not in message
     assert server.count("release-delete") == server.count("dist-delete") == 0
     assert server.versions(OWNER, "skymap")[:3] == ["1.0.dev1", "1.0.dev2", "1.0.dev3"]
+
+
+def test_an_upload_time_in_the_future_aborts_before_the_first_delete(
+    server: AnacondaServer,
+) -> None:
+    """Taken as newest, a date 400 days ahead would push 1.0.dev4 out of the newest 5."""
+    seed(server, AGES)
+    when = NOW + timedelta(days=400)
+    server.add_file(OWNER, "skymap", "1.0.dev2", "skymap-1.0.dev2-cp313.whl", upload_time=when)
+    with pytest.raises(Unreadable) as caught:
+        cleanup(options(server, yes=True), environ=ENV, now=NOW)
+    assert str(caught.value) == (
+        f"Cleanup of {OWNER}/skymap stopped because skymap-1.0.dev2-cp313.whl of release "
+        f"1.0.dev2 was uploaded at '{format_time(when)}', more than 1 day ahead of this "
+        "machine's clock (2026-11-24 12:00 UTC); nothing was deleted; check this machine's "
+        "clock and the file on anaconda.org, then run again."
+    )
+    assert server.count("release-delete") == server.count("dist-delete") == 0
+    assert server.versions(OWNER, "skymap") == list(AGES)
+
+
+def test_an_upload_time_within_the_clock_skew_is_believed(server: AnacondaServer) -> None:
+    seed(server, {"1.0.dev1": 90, "1.0.dev2": 80})
+    ahead = NOW + CLOCK_SKEW - timedelta(minutes=1)  # another machine's clock, a little fast
+    server.add_file(OWNER, "skymap", "1.0.dev1", "skymap-1.0.dev1-cp313.whl", upload_time=ahead)
+    cleanup(options(server, yes=True, keep=1, days=30), environ=ENV, now=NOW)
+    assert server.versions(OWNER, "skymap") == ["1.0.dev1"]
 
 
 def test_missing_package_is_one_sentence(server: AnacondaServer) -> None:
