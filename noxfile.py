@@ -73,3 +73,15 @@ def refresh_pins(session: nox.Session) -> None:
     """
     session.install("jinja2", "pyyaml")
     session.run("python", "maintainer/refresh_pins.py", *session.posargs)
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Refresh nightly_sessions/locks/anaconda-client.txt from PyPI (network; never in CI).
+
+    The upload session installs anaconda-client from this lock with --require-hashes, as
+    it holds the token. Review the diff, then run `nox -s ci`.
+    """
+    session.install("-e", ".", "uv")
+    code = "from nightly_sessions.anaconda_client import refresh_lock; refresh_lock()"
+    session.run("python", "-c", code)

@@ -1,9 +1,11 @@
 """Run anaconda-client's uploader (the `_client_driver.py` script) under the Python that has it.
 
 The client is the official anaconda-client at a pinned version: the nox session installs it
-into its own environment; the command line uses the `anaconda` found on PATH. The token
-reaches it only through `BINSTAR_API_TOKEN`, and the API URL through a config folder made
-here (`BINSTAR_CONFIG_DIR`), so neither is ever on a command line.
+into its own environment from the lock shipped with this package (every dependency pinned,
+every file checked against its hash: that environment holds the token); the command line
+uses the `anaconda` found on PATH. The token reaches it only through `BINSTAR_API_TOKEN`,
+and the API URL through a config folder made here (`BINSTAR_CONFIG_DIR`), so neither is
+ever on a command line.
 """
 
 from __future__ import annotations
@@ -18,17 +20,24 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
+from nightly_sessions import runner
 from nightly_sessions.errors import ConfigError, ToolError
 from nightly_sessions.redact import add_secret, redact
 
+if TYPE_CHECKING:
+    from nightly_sessions.install import Environment
+
 ANACONDA_CLIENT_VERSION = "1.14.1"  # what scientific-python/upload-nightly-action pins
 REQUIREMENT = f"anaconda-client=={ANACONDA_CLIENT_VERSION}"
+# anaconda-client and every dependency, pinned with hashes (`nox -s lock` refreshes it).
+LOCK = Path(__file__).with_name("locks") / "anaconda-client.txt"
+LOCK_PYTHON = "3.10"  # the oldest supported Python; `--universal` covers the newer ones
 SITE = "nightly-sessions"  # a config "site": its url wins over any other config file
 DRIVER = Path(__file__).with_name("_client_driver.py")
 INSTALL_HINT = (
-    f"install it with `python -m pip install {REQUIREMENT}` "
+    f"install it with `python -m pip install --require-hashes -r {LOCK}` "
     "(or run `nox -s upload_nightly`, which installs it)"
 )
 REINSTALL_HINT = f"reinstall it with `python -m pip install --force-reinstall {REQUIREMENT}`"
@@ -87,6 +96,56 @@ class ClientRun:
     error: str | None  # the client could not start or reach the API at all
     warnings: str
     error_status: int | None = None  # the HTTP status behind `error`, when there was one
+
+
+def install_arguments(lock: Path = LOCK) -> list[str]:
+    """Installer arguments for the client from the lock, every file checked against its hash.
+
+    The environment they fill holds the upload token, so no dependency may float to a
+    version, or a file, that nobody reviewed.
+    """
+    return ["--require-hashes", "--requirement", str(lock)]
+
+
+def install_client(env: Environment, index_url: str) -> None:
+    """Install anaconda-client and its dependencies from the lock into `env`, hash-checked."""
+    from nightly_sessions.install import index_environment
+
+    runner.run(
+        env.install(*install_arguments()),
+        what=f"install {REQUIREMENT} from {LOCK.name} (hash-checked) from {index_url}",
+        env=index_environment(index_url),
+    )
+
+
+def locked_requirements(lock: Path = LOCK) -> list[str]:
+    """The lock's pins without their hashes (`name==version ; marker`), e.g. to download them."""
+    pins = []
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            pins.append(line.removesuffix("\\").strip())
+    return pins
+
+
+def lock_command(uv: str, source: Path, output: Path) -> list[str]:
+    """The `uv pip compile` that writes the lock: universal, hashed, from `source`."""
+    return [
+        uv, "pip", "compile", str(source), "--output-file", str(output), "--universal",
+        "--generate-hashes", "--python-version", LOCK_PYTHON, "--no-cache", "--quiet",
+        "--custom-compile-command",
+        f"nox -s lock (uv pip compile --universal --generate-hashes --python-version {LOCK_PYTHON})",
+    ]  # fmt: skip
+
+
+def refresh_lock(uv: str | None = None, lock: Path = LOCK) -> None:
+    """Resolve REQUIREMENT again from PyPI and rewrite the lock (`nox -s lock`; network)."""
+    from nightly_sessions.install import ISOLATION, find_uv
+
+    with tempfile.TemporaryDirectory(prefix="nightly-lock-") as temporary:
+        source = Path(temporary) / "anaconda-client.in"
+        source.write_text(REQUIREMENT + "\n", encoding="utf-8")
+        command = lock_command(uv or find_uv() or "uv", source, lock)
+        runner.run(command, what=f"lock {REQUIREMENT}", env=ISOLATION)
 
 
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh"})

@@ -277,7 +277,8 @@ def _prepare_output(output: Path) -> None:
 @contextlib.contextmanager
 def stand_ins(output: Path) -> Iterator[World]:
     """Start every stand-in; stop them all when the block ends."""
-    wheelhouse = download_wheels((*TEST_TOOLS, build.TOOLS["build"], anaconda_client.REQUIREMENT))
+    tools = (*TEST_TOOLS, build.TOOLS["build"], *anaconda_client.locked_requirements())
+    wheelhouse = download_wheels(tools)
     shutil.copytree(wheelhouse, output / "indexes" / "base")
     tinyarray_wheel(output / "indexes" / "base", "1.0")
     tinyarray_wheel(output / "indexes" / "nightly", GOOD_NIGHTLY)

@@ -99,12 +99,10 @@ def check_dist(session: nox.Session, settings: Settings) -> None:
 
 
 def _anaconda_client(session: nox.Session, settings: Settings) -> Path:
-    """Install the pinned anaconda-client into the session; the Python that runs it."""
+    """Install anaconda-client into the session from its hashed lock; the Python that runs it."""
     from nightly_sessions import anaconda_client
 
-    install.install_tools(
-        environment(session), [anaconda_client.REQUIREMENT], settings.base_index_url
-    )
+    anaconda_client.install_client(environment(session), settings.base_index_url)
     found = shutil.which("anaconda", path=session.bin) or str(Path(session.bin) / "anaconda")
     return anaconda_client.find_client(found)
 

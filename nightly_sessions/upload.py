@@ -32,6 +32,7 @@ from nightly_sessions.anaconda import (
 )
 from nightly_sessions.anaconda_client import (
     ANACONDA_CLIENT_VERSION,
+    INSTALL_HINT,
     ClientFile,
     ClientRun,
     ClientStopped,
@@ -382,8 +383,7 @@ def _run(job: UploadJob, files: Sequence[ClientFile]) -> ClientRun:
     )  # fmt: skip
     if run.version is None:
         raise ToolError(
-            f"anaconda-client could not be used with {python} ({run.error}); "
-            f"install it with `python -m pip install anaconda-client=={ANACONDA_CLIENT_VERSION}`."
+            f"anaconda-client could not be used with {python} ({run.error}); {INSTALL_HINT}."
         )
     if run.version != ANACONDA_CLIENT_VERSION:
         say(f"note: anaconda-client {run.version} is in use; {ANACONDA_CLIENT_VERSION} is tested")

@@ -396,8 +396,8 @@ def test_command_line_upload_and_refusal(
 
 @pytest.fixture(scope="session")
 def client_wheelhouse() -> Path:
-    """anaconda-client and its dependencies, downloaded once, for sessions to install offline."""
-    return download_wheels((anaconda_client.REQUIREMENT,))
+    """anaconda-client and its dependencies as locked, downloaded once, to install offline."""
+    return download_wheels(tuple(anaconda_client.locked_requirements()))
 
 
 @pytest.mark.integration
@@ -426,6 +426,7 @@ def test_nox_session_installs_the_pinned_client_and_uploads(
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert TOKEN not in output
-    assert f"{anaconda_client.REQUIREMENT}" in output  # installed into the session at the pin
+    # installed into the session from the lock, every file checked against its hash
+    assert f"--require-hashes --requirement {anaconda_client.LOCK}" in output
     assert "lists every uploaded file" in output
     assert_channel_holds(server, wheels(dist))
