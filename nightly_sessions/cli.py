@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from nightly_sessions import (
     __version__,
@@ -47,8 +48,21 @@ class Command:
     run: Handler
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse in the project's voice: a bad command line is one redacted sentence, exit 2.
+
+    argparse's own message starts in lower case and echoes values as given, tokens too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sentence = f"The command line is wrong: {message}; see `{self.prog} --help`."
+        print(f"nightly-sessions: {redact(sentence)}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(ConfigError.exit_code)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m nightly_sessions",
         description="Test against nightly wheels, build and publish your own (SPEC 4).",
     )

@@ -204,7 +204,7 @@ def _repairs_markdown(repairs: Sequence[Mapping[str, Any]]) -> list[str]:
         "",
     ]
     lines += [
-        f"- `{r['requirement']}` (needed by `{r['required_by']}`): `{r.get('installed')}`"
+        f"- `{r.get('requirement')}` (needed by `{r.get('required_by')}`): `{r.get('installed')}`"
         for r in repairs
     ]
     return lines
@@ -302,17 +302,43 @@ _FIELDS: dict[str, type] = {
     "job": str, "python": str, "platform": str, "stage": str, "nightly_index": str,
     "packages": list, "repairs": list,
 }  # fmt: skip
+# Fields that may be null; a value of another type would break the Markdown.
+_OPTIONAL_FIELDS: dict[str, type] = {
+    "project": str, "error": str, "output_tail": str, "dependency_check": dict, "pytest": dict,
+}  # fmt: skip
+_KIND_NAMES = {str: "text", dict: "a table", list: "a list"}
 _PYTEST_FIELDS = ("exit_code", "report_log", "passed", "failed", "errors", "skipped")
 
 
 def schema_problem(data: Mapping[str, Any]) -> str | None:
-    """What makes `data` unusable as a schema-1 report, or None when it is usable."""
+    """What makes `data` unusable as a schema-1 report, or None when it is usable.
+
+    Checked to the depth the Markdown and the tracking issue read it, so a hand-edited or
+    damaged report is one sentence there, never a traceback.
+    """
     for key, kind in _FIELDS.items():
         if not isinstance(data.get(key), kind):
-            return f"{key!r} is missing or not a {kind.__name__}"
+            return f"{key!r} is missing or not {_KIND_NAMES[kind]}"
+    for key, kind in _OPTIONAL_FIELDS.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            return f"{key!r} is not {_KIND_NAMES[kind]}"
     if data.get("outcome") not in {"passed", "tests-failed", "not-run"}:
         return f"'outcome' is {data.get('outcome')!r}"
-    tests = data.get("pytest")
-    if tests is not None and (not isinstance(tests, dict) or not set(_PYTEST_FIELDS) <= set(tests)):
+    if not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in data["packages"]):
+        return "an entry of 'packages' is not a table with a name"
+    if not all(isinstance(r, dict) for r in data["repairs"]):
+        return "an entry of 'repairs' is not a table"
+    return _pytest_problem(data.get("pytest"))
+
+
+def _pytest_problem(tests: Mapping[str, Any] | None) -> str | None:
+    if tests is None:
+        return None
+    if not set(_PYTEST_FIELDS) <= set(tests):
         return "'pytest' lacks the exit code and counts"
+    counts = [tests[key] for key in ("passed", "failed", "errors", "skipped")]
+    if not all(isinstance(n, int) for n in counts) or not isinstance(
+        tests["exit_code"], (int, type(None))
+    ):
+        return "'pytest' has counts or an exit code that are not whole numbers"
     return None

@@ -284,3 +284,14 @@ def test_pytest_codes_that_collide_with_ours_are_translated(
     assert issue.run(parsed, load_settings(world.project), environ={}, log=lines.append) == 0
     assert "The tests never ran: the `tests` step failed." in lines[0]
     assert sentence in lines[0]
+
+
+def test_a_bad_command_line_is_one_redacted_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["upload", "--jobs", "https://user:cli-tok-9@127.0.0.1:1/"])
+    assert stopped.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last == (
+        "nightly-sessions: The command line is wrong: argument --jobs: invalid int value: "
+        "'https://***@127.0.0.1:1/'; see `python -m nightly_sessions upload --help`."
+    )

@@ -127,10 +127,20 @@ def test_odd_lines_in_a_report_log_are_skipped(tmp_path: Path) -> None:
     assert count_tests(log).passed == 1
 
 
+COUNTS = {"exit_code": 1, "report_log": "x", "passed": 1, "failed": 1, "errors": 0, "skipped": 0}
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"job": None}, "'job' is missing or not a str"),
+        ({"job": None}, "'job' is missing or not text"),
+        ({"packages": "numpy"}, "'packages' is missing or not a list"),
+        ({"packages": [{"installed": "1.0"}]}, "an entry of 'packages' is not a table with a name"),
+        ({"repairs": ["numpy"]}, "an entry of 'repairs' is not a table"),
+        ({"output_tail": 5}, "'output_tail' is not text"),
+        ({"error": ["x"]}, "'error' is not text"),
+        ({"dependency_check": True}, "'dependency_check' is not a table"),
+        ({"pytest": {**COUNTS, "passed": "3"}}, "'pytest' has counts or an exit code that are not"),
         ({"outcome": "weird"}, "'outcome' is 'weird'"),
         ({"pytest": {"exit_code": 1}}, "'pytest' lacks the exit code and counts"),
     ],
