@@ -306,7 +306,7 @@ _FIELDS: dict[str, type] = {
 _OPTIONAL_FIELDS: dict[str, type] = {
     "project": str, "error": str, "output_tail": str, "dependency_check": dict, "pytest": dict,
 }  # fmt: skip
-_KIND_NAMES = {str: "text", dict: "a table", list: "a list"}
+_KIND_NAMES: dict[type, str] = {str: "text", dict: "a table", list: "a list"}
 _PYTEST_FIELDS = ("exit_code", "report_log", "passed", "failed", "errors", "skipped")
 
 
