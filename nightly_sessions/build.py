@@ -9,7 +9,9 @@ unless every file passes `wheels.check_files` and the version rules.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import os
 import re
 import shutil
@@ -21,13 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from nightly_sessions import runner, versioning, wheels
 from nightly_sessions.config import DEFAULT_BASE_INDEX, Settings
 from nightly_sessions.errors import ConfigError, ToolError
-from nightly_sessions.install import Environment, index_environment, install_tools
+from nightly_sessions.install import Environment, find_uv, index_environment, install_tools
 from nightly_sessions.project_copy import copy_project
 from nightly_sessions.pyproject import read_pyproject, table
 from nightly_sessions.versioning import GitState, VersionSource
@@ -47,6 +50,7 @@ class BuildOptions:
     native: bool = False
     isolation: bool = True
     tool_args: tuple[str, ...] = ()
+    version_only: bool = False
 
     @property
     def print_identifiers(self) -> bool:
@@ -54,8 +58,9 @@ class BuildOptions:
 
 
 BUILD_HELP = """\
-nox -s build_nightly -- [--native] [--no-isolation] [CIBUILDWHEEL OPTIONS]
+nox -s build_nightly -- [--version-only] [--native] [--no-isolation] [CIBUILDWHEEL OPTIONS]
 
+  --version-only   print the nightly version and check it against the releases; no build
   --native         build a plain wheel for this machine instead of running cibuildwheel
   --no-isolation   build with the session's installed backend (no isolated environment)
   anything else    goes to cibuildwheel (compiled projects), e.g. --platform linux,
@@ -69,12 +74,13 @@ def wants_help(args: Sequence[str]) -> bool:
 
 
 def parse_build_args(args: Sequence[str]) -> BuildOptions:
-    """Our own flags (--native, --no-isolation); everything else goes to cibuildwheel."""
-    ours = {"--native", "--no-isolation"}
+    """Our own flags (--native, --no-isolation, --version-only); the rest go to cibuildwheel."""
+    ours = {"--native", "--no-isolation", "--version-only"}
     return BuildOptions(
         native="--native" in args,
         isolation="--no-isolation" not in args,
         tool_args=tuple(arg for arg in args if arg not in ours),
+        version_only="--version-only" in args,
     )
 
 
@@ -84,6 +90,30 @@ class BuildResult:
 
     files: list[Path]
     version: Version | None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything decided before the build runs."""
+
+    source: VersionSource
+    git: GitState | None
+    compiled: bool
+    version: Version | None  # None when the build computes it
+    backend: str = ""
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One build: what was decided, the copy it runs in, and where it reports."""
+
+    settings: Settings
+    options: BuildOptions
+    job: _Job
+    copy: Path  # the project folder in the temporary copy
+    variables: Mapping[str, str]  # the nightly version for scm backends
+    now: datetime
+    log: Log
 
 
 # What kind of project this is.
@@ -287,6 +317,264 @@ def collect(files: Sequence[Path], dist_dir: Path, name: str, log: Log) -> list[
     return sorted(placed)
 
 
+# The interpreter: one that satisfies requires-python.
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """An installed Python and its version."""
+
+    version: Version
+    path: Path
+
+
+def requires_python(root: Path) -> SpecifierSet | None:
+    """[project] requires-python of the project, if it sets one."""
+    text = table(read_pyproject(root / "pyproject.toml"), "project").get("requires-python")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        raise ConfigError(
+            f"requires-python = {text!r} in {root / 'pyproject.toml'} is not a version "
+            'specifier; write one such as ">=3.10".'
+        ) from None
+
+
+def choose_interpreter(
+    spec: SpecifierSet, current: Interpreter, installed: Sequence[Interpreter]
+) -> Interpreter | None:
+    """The current Python when it satisfies `spec`, else the newest installed one that does."""
+    fitting = [
+        python
+        for python in (current, *installed)
+        if spec.contains(python.version, prereleases=True)
+    ]
+    if current in fitting:
+        return current
+    return max(fitting, key=lambda python: python.version, default=None)
+
+
+def suggest_python(spec: SpecifierSet) -> str:
+    """The oldest minor Python 3 release `spec` allows, for `uv python install`."""
+    for minor in range(8, 100):
+        if spec.contains(f"3.{minor}.0", prereleases=True):
+            return f"3.{minor}"
+    return str(spec)
+
+
+def no_interpreter_error(
+    root: Path, spec: SpecifierSet, name: str, found: Sequence[Interpreter]
+) -> ConfigError:
+    versions = ", ".join(sorted({str(python.version) for python in found})) or "none"
+    wanted = suggest_python(spec)
+    return ConfigError(
+        f"{name} needs Python {spec} (requires-python in {root / 'pyproject.toml'}), but no "
+        f"installed CPython satisfies it (found: {versions}); install one, for example "
+        f"with `uv python install {wanted}`, and build again."
+    )
+
+
+def python_version(python: Path) -> Version:
+    """The version of the interpreter at `python`."""
+    command = [str(python), "-c", "import platform; print(platform.python_version())"]
+    try:
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        return Version(output.strip())
+    except (OSError, subprocess.CalledProcessError, InvalidVersion):
+        raise ToolError(
+            f"Cannot run the Python {python} to read its version; check that it works."
+        ) from None
+
+
+def installed_pythons(uv: str) -> list[Interpreter]:
+    """The CPythons uv finds (managed ones and those on PATH); none when uv is missing."""
+    command = [uv, "python", "list", "--only-installed", "--output-format", "json"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        entries = json.loads(result.stdout) if result.returncode == 0 else []
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        return []
+    found = []
+    for entry in entries:
+        if entry.get("implementation") != "cpython" or entry.get("variant", "default") != "default":
+            continue
+        with contextlib.suppress(InvalidVersion, TypeError):
+            found.append(Interpreter(Version(entry["version"]), Path(entry["path"])))
+    return found
+
+
+def new_environment(
+    python: Path, env: Environment, folder: Path, index_url: str, requirements: Sequence[str]
+) -> Environment:
+    """A fresh environment of `python` holding `requirements`, managed as `env` is."""
+    if env.installer == "uv":
+        create = [env.uv, "venv", "--quiet", "--python", str(python), str(folder)]
+    else:
+        create = [str(python), "-m", "venv", str(folder)]
+    runner.run(create, what=f"create an environment of {python}")
+    bin_dir = folder / ("Scripts" if sys.platform == "win32" else "bin")
+    created = Environment(
+        bin_dir / ("python.exe" if sys.platform == "win32" else "python"), env.installer, env.uv
+    )
+    if requirements:
+        install_tools(created, requirements, index_url)
+    return created
+
+
+def fitting_environment(run: _Run, env: Environment) -> Environment:
+    """`env`, or a new environment of a Python that satisfies requires-python."""
+    root = run.settings.project_root
+    spec = requires_python(root)
+    if spec is None:
+        return env
+    current = Interpreter(python_version(env.python), env.python)
+    if spec.contains(current.version, prereleases=True):
+        return env
+    if not run.options.isolation:
+        raise ConfigError(
+            f"--no-isolation builds with Python {current.version} of {env.python}, which "
+            f"requires-python {spec} in {root / 'pyproject.toml'} excludes; drop "
+            "--no-isolation, or run in an environment of a Python that satisfies it."
+        )
+    uv = env.uv if env.installer == "uv" else (find_uv() or "uv")
+    found = installed_pythons(uv)
+    chosen = choose_interpreter(spec, current, found)
+    if chosen is None:
+        raise no_interpreter_error(root, spec, run.job.source.name, [current, *found])
+    run.log(
+        f"Python {current.version} does not satisfy requires-python {spec} of "
+        f"{run.job.source.name}; building with Python {chosen.version} ({chosen.path})."
+    )
+    folder = run.copy.parent / "python"
+    return new_environment(chosen.path, env, folder, run.settings.base_index_url, [TOOLS["build"]])
+
+
+# The version the build will make, found without compiling.
+
+
+def meson_argv(root: Path, command: Sequence[str], python: Path) -> list[str]:
+    """How meson would run `command` from meson.build, with `python` for Python scripts.
+
+    Meson runs a script in the source folder through its shebang, and a Python one with
+    the Python that runs meson: the build environment's.
+    """
+    program, *args = command
+    if program in {"python", "python3"}:
+        return [str(python), *args]
+    script = root / program
+    if not script.is_file():
+        return [program, *args]
+    with script.open(encoding="utf-8", errors="replace") as handle:
+        first = handle.readline()
+    words = first[2:].split() if first.startswith("#!") else []
+    if program.endswith(".py") or (words and "python" in Path(words[-1]).name):
+        return [str(python), str(script), *args]
+    return [*words, str(script), *args] if words else [str(script), *args]
+
+
+def _run_meson_command(
+    copy: Path, source: VersionSource, python: Path, variables: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    argv = meson_argv(copy, source.meson_command, python)
+    meson = {
+        "MESON_SOURCE_ROOT": str(copy),
+        "MESON_BUILD_ROOT": str(copy / "build"),
+        "MESON_SUBDIR": "",
+    }
+    environ = runner.merged_environment({**meson, **variables})
+    try:
+        return subprocess.run(
+            argv, cwd=copy, env=environ, capture_output=True, text=True, timeout=300, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(argv, 1, "", str(exc))
+
+
+def requirements_environment(run: _Run, env: Environment) -> Environment:
+    """An environment of `env`'s Python with [build-system] requires, as an isolated build has."""
+    system = table(read_pyproject(run.copy / "pyproject.toml"), "build-system")
+    requires = [str(item) for item in system.get("requires", [])]
+    folder = run.copy.parent / "requirements"
+    return new_environment(env.python, env, folder, run.settings.base_index_url, requires)
+
+
+def meson_version(run: _Run, env: Environment) -> Version:
+    """What meson.build's version command prints in the copy, given the nightly variables.
+
+    It runs first with the session's Python; when that lacks what the script imports
+    (setuptools-scm, say) and the build is isolated, again with the build requirements.
+    """
+    source = run.job.source
+    result = _run_meson_command(run.copy, source, env.python, run.variables)
+    if result.returncode != 0 and run.options.isolation:
+        ready = requirements_environment(run, env)
+        result = _run_meson_command(run.copy, source, ready.python, run.variables)
+    command = " ".join(source.meson_command)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
+        raise ToolError(
+            f"The version command of meson.build (`{command}`) failed ({lines[-1]}); make it "
+            "run from the project folder with the build requirements installed.",
+            detail=result.stderr,
+        )
+    text = result.stdout.strip()
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise ConfigError(
+            f"The version command of meson.build (`{command}`) printed {text!r}, not a PEP 440 "
+            "version; make it print one such as 1.2.0.dev0."
+        ) from None
+
+
+def sdist_version(run: _Run, env: Environment) -> Version:
+    """The version of an sdist built from the copy: the backend's own, without compiling."""
+    output = run.copy.parent / "probe"
+    command = [str(env.python), "-m", "build", "--sdist", str(run.copy), "--outdir", str(output)]
+    if not run.options.isolation:
+        command.append("--no-isolation")
+    elif env.installer == "uv":
+        command.append("--installer=uv")
+    environment = build_environment(
+        run.settings, env, run.variables, cibuildwheel=False, environ=os.environ
+    )
+    run_tool(command, what="build an sdist to read the version", env=environment, cwd=run.copy)
+    return built_version(wheels.find_dist_files(output))
+
+
+def probe_needs_sdist(job: _Job) -> bool:
+    """Whether only the backend can say the version: versioneer, or an unreadable meson.build."""
+    computed = job.version is None and job.source.kind in {"computed", "versioneer", "scm"}
+    return computed and not job.source.meson_command
+
+
+def planned_version(run: _Run, env: Environment) -> Version:
+    """The version the build will make, read without compiling."""
+    job = run.job
+    if job.source.meson_command:
+        return meson_version(run, env)
+    if job.version is not None:
+        return job.version  # stamped, or taken by the backend through its own variables
+    if job.source.current is not None and job.source.kind in {"static", "file"}:
+        return job.source.current  # the "project" scheme builds the version as it is
+    return sdist_version(run, env)
+
+
+def run_tool(
+    command: Sequence[str], *, what: str, env: Mapping[str, str | None], cwd: Path
+) -> None:
+    """Run a build tool in the copy; its failure names only what exists afterwards."""
+    result = runner.run(command, what=what, env=env, cwd=cwd, ok_codes=range(-255, 256))
+    if result.returncode != 0:
+        raise ToolError(
+            f"Failed to {what} ({Path(command[0]).name} exited with code {result.returncode}); "
+            "its output is above.",
+            detail=result.tail,
+        )
+
+
 # The whole step.
 
 
@@ -309,28 +597,22 @@ def _check_rules(
     )
 
 
-@dataclass(frozen=True)
-class _Job:
-    """Everything decided before the build runs."""
-
-    source: VersionSource
-    git: GitState | None
-    compiled: bool
-    version: Version | None  # None when the build computes it
-
-
 def _prepare(settings: Settings, options: BuildOptions, now: datetime, log: Log) -> _Job:
     root = settings.project_root
     source = versioning.find_version_source(root)
     git = versioning.git_state(root)
     versioning.require_history(root, source, git)
     compiled = is_compiled(root)
+    backend = str(
+        table(read_pyproject(root / "pyproject.toml"), "build-system").get("build-backend", "")
+    )
     if options.tool_args and not (compiled and not options.native):
         raise ConfigError(
             f"The arguments {' '.join(options.tool_args)} are for cibuildwheel, but {source.name} "
             "is built with `python -m build` here; drop them."
         )
-    container = compiled and not options.native and not options.print_identifiers
+    building = not (options.print_identifiers or options.version_only)
+    container = compiled and not options.native and building
     linux = container and cibuildwheel_platform(options.tool_args, os.environ) == "linux"
     if linux and not container_engine_works(os.environ):
         raise no_container_error(os.environ)
@@ -345,11 +627,32 @@ def _prepare(settings: Settings, options: BuildOptions, now: datetime, log: Log)
         log(
             f"Nightly version of {source.name}: {version} (from {source.current} in {source.where})."
         )
-        if not options.print_identifiers:
-            _check_rules(version, source, settings, git, now)
+        _check_rules(version, source, settings, git, now)
     else:
-        log(f"The build computes the version of {source.name} ({source.where}); checking it after.")
-    return _Job(source, git, compiled, version)
+        log(f"The build computes the version of {source.name} ({source.where}); reading it first.")
+    return _Job(source, git, compiled, version, backend)
+
+
+def _check_planned(planned: Version, job: _Job, settings: Settings, now: datetime) -> None:
+    """Hold the version the build will make to the rules, before anything compiles."""
+    if job.version is None:
+        _check_rules(planned, job.source, settings, job.git, now)
+    elif planned != job.version:
+        _ignored(planned, job, settings, now)
+
+
+def _ignored(made: Version, job: _Job, settings: Settings, now: datetime) -> None:
+    assert job.version is not None
+    problems = versioning.rule_problems(
+        made, job.source, released=_released(settings, job.source.name),
+        index_url=settings.base_index_url, git=job.git, now=now,
+    )  # fmt: skip
+    backend = job.backend or "setuptools.build_meta:__legacy__"
+    raise ConfigError(
+        versioning.ignored_version_problem(
+            job.source, backend=backend, made=made, nightly=job.version, own_ok=not problems
+        )
+    )
 
 
 def build_nightly(
@@ -361,45 +664,78 @@ def build_nightly(
     now: datetime | None = None,
     log: Log = print,
 ) -> BuildResult:
-    """Build, check every file and the version rules, then move the files into the dist folder.
+    """Check the version, build, check every file, then move the files into the dist folder.
 
-    The build runs in a temporary copy of the project, so the tree stays as it was.
+    The build runs in a temporary copy of the project, so the tree stays as it was. The
+    version it will make is read and checked first, so a refusal comes before a compile.
     """
     if now is None:
         now = versioning.build_moment(os.environ)
         if os.environ.get(versioning.BUILD_DATE_VARIABLE, "").strip():
             log(f"Build moment from {versioning.BUILD_DATE_VARIABLE}: {now.isoformat()}.")
     job = _prepare(settings, options, now, log)
-    cibuildwheel = job.compiled and not options.native
-    if install:
-        install_tools(
-            env, [TOOLS["cibuildwheel" if cibuildwheel else "build"]], settings.base_index_url
-        )
     variables = version_variables(job.source, job.version)
     with tempfile.TemporaryDirectory(prefix="nightly-build-") as temporary:
-        staging = Path(temporary) / "dist"
         source_dir = copy_project(settings.project_root, Path(temporary) / "src")
         if job.version is not None and job.source.stamp is not None:
             stamp_version(source_dir, job.source, job.version)
-        command = build_command(env, source_dir, staging, compiled=job.compiled, options=options)
-        environment = build_environment(
-            settings, env, variables, cibuildwheel=cibuildwheel, environ=os.environ
-        )
-        # cibuildwheel copies its working folder into the Linux containers.
-        what = f"build the nightly of {job.source.name}"
-        runner.run(command, what=what, env=environment, cwd=source_dir)
+        run = _Run(settings, options, job, source_dir, variables, now, log)
+        build_env = _environment(run, env, install=install)
         if options.print_identifiers:
-            return BuildResult([], job.version)
-        files = wheels.find_dist_files(staging) if staging.is_dir() else []
-        if not files:
-            raise ToolError(
-                f"The build of {job.source.name} made no wheel or sdist; see its output above."
-            )
-        version = _verify(files, job, settings, now)
-        wheels.require_valid(files, for_upload=not options.native)
-        placed = collect(files, settings.dist_path, job.source.name, log)
+            return _build(run, build_env)
+        planned = planned_version(run, build_env)
+        _check_planned(planned, job, settings, now)
+        if options.version_only:
+            log(f"Nightly version of {job.source.name}: {planned} (checked, nothing built).")
+            return BuildResult([], planned)
+        return _build(run, build_env)
+
+
+def _environment(run: _Run, env: Environment, *, install: bool) -> Environment:
+    """The environment that builds: `env` with the pinned tools, or one of a fitting Python."""
+    cibuildwheel = run.job.compiled and not run.options.native
+    uses_python = not cibuildwheel or probe_needs_sdist(run.job)
+    fitting = env
+    if uses_python and not run.options.print_identifiers:
+        fitting = fitting_environment(run, env)
+    if install and fitting is env:
+        install_tools(env, _tools(run.job, run.options), run.settings.base_index_url)
+    return fitting
+
+
+def _tools(job: _Job, options: BuildOptions) -> list[str]:
+    """The pinned tools this run needs in the session."""
+    cibuildwheel = job.compiled and not options.native
+    needed = [] if options.version_only else [TOOLS["cibuildwheel" if cibuildwheel else "build"]]
+    if probe_needs_sdist(job) and TOOLS["build"] not in needed:
+        needed.append(TOOLS["build"])
+    return needed
+
+
+def _build(run: _Run, env: Environment) -> BuildResult:
+    """Run the build tool in the copy, check what it made, move it to the dist folder."""
+    job, options, settings = run.job, run.options, run.settings
+    cibuildwheel = job.compiled and not options.native
+    staging = run.copy.parent / "dist"
+    command = build_command(env, run.copy, staging, compiled=job.compiled, options=options)
+    environment = build_environment(
+        settings, env, run.variables, cibuildwheel=cibuildwheel, environ=os.environ
+    )
+    # cibuildwheel copies its working folder into the Linux containers.
+    what = f"build the nightly of {job.source.name}"
+    run_tool(command, what=what, env=environment, cwd=run.copy)
+    if options.print_identifiers:
+        return BuildResult([], job.version)
+    files = wheels.find_dist_files(staging) if staging.is_dir() else []
+    if not files:
+        raise ToolError(
+            f"The build of {job.source.name} made no wheel or sdist; see its output above."
+        )
+    version = _verify(files, job, settings, run.now)
+    wheels.require_valid(files, for_upload=not options.native)
+    placed = collect(files, settings.dist_path, job.source.name, run.log)
     for path in placed:
-        log(f"Built {path}")
+        run.log(f"Built {path}")
     return BuildResult(placed, version)
 
 
@@ -409,11 +745,7 @@ def _verify(files: Sequence[Path], job: _Job, settings: Settings, now: datetime)
     if job.version is None:
         _check_rules(version, job.source, settings, job.git, now)
     elif version != job.version:
-        raise ToolError(
-            f"The build of {job.source.name} made version {version} instead of the nightly "
-            f"version {job.version}, so its backend ignored {job.source.where}; "
-            'set version_scheme = "project" and make the build produce a nightly version.'
-        )
+        _ignored(version, job, settings, now)
     names = {canonicalize_name(str(wheels.read_metadata(path).get("Name", ""))) for path in files}
     if names != {job.source.name}:
         raise ToolError(

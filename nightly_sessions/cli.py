@@ -211,11 +211,16 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-isolation", action="store_true", help="build with the backends installed there"
     )
+    parser.add_argument(
+        "--version-only", action="store_true",
+        help="print the nightly version and check it against the releases, without building",
+    )  # fmt: skip
     parser.add_argument("tool_args", nargs="*", help="arguments for cibuildwheel (after --)")
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     flags = ["--native"] * args.native + ["--no-isolation"] * args.no_isolation
+    flags += ["--version-only"] * args.version_only
     options = build.parse_build_args([*flags, *args.tool_args])
     env = _environment(args, settings)
     build.build_nightly(settings, options, env, install=args.install)

@@ -13,7 +13,7 @@ import contextlib
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -79,6 +79,8 @@ class VersionSource:
 
     `fix` says how the maintainer moves the version, with `{version}` for the target.
     `overrides` are the variables through which an scm backend takes a version as given.
+    `meson_command`, run in the project folder, prints the version meson-python will build,
+    so it can be read (and checked) without compiling.
     """
 
     kind: SourceKind
@@ -88,6 +90,7 @@ class VersionSource:
     current: Version | None = None
     stamp: Stamp | None = None
     overrides: tuple[str, ...] = ()
+    meson_command: tuple[str, ...] = ()  # what project() in meson.build runs for its version
 
     @property
     def stamped(self) -> bool:
@@ -97,10 +100,11 @@ class VersionSource:
 
 @dataclass(frozen=True)
 class GitState:
-    """The commit being built."""
+    """The commit being built, and the tags on it (a version at a tag names its commit)."""
 
     commit: str
     time: datetime
+    tags: tuple[str, ...] = ()
 
     @property
     def short(self) -> str:
@@ -131,7 +135,8 @@ def git_state(root: Path) -> GitState | None:
     if not line:
         return None
     commit, stamp = line.split()
-    return GitState(commit, datetime.fromtimestamp(int(stamp), tz=timezone.utc))
+    tags = tuple((_git(root, "tag", "--points-at", "HEAD") or "").split())
+    return GitState(commit, datetime.fromtimestamp(int(stamp), tz=timezone.utc), tags)
 
 
 def require_history(root: Path, source: VersionSource, git: GitState | None) -> None:
@@ -253,13 +258,12 @@ def _parse(text: str, where: str) -> Version:
 
 def _scm_source(root: Path, name: str, tool: str, pattern: str | None) -> VersionSource:
     dist = re.sub(r"[-_.]+", "_", name).upper()
+    # setuptools-scm reads _FOR_<DIST> only when told the distribution name; hatch-vcs and
+    # version scripts run from meson.build (get_version(root=...)) do not tell it, so both.
+    scm = ("SETUPTOOLS_SCM_PRETEND_VERSION", f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{dist}")
     overrides = {
-        "setuptools-scm": (f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{dist}",),
-        # hatch-vcs does not tell setuptools-scm the distribution name.
-        "hatch-vcs": (
-            "SETUPTOOLS_SCM_PRETEND_VERSION",
-            f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{dist}",
-        ),
+        "setuptools-scm": scm,
+        "hatch-vcs": scm,
         "pdm-backend": (f"PDM_BUILD_SCM_VERSION_FOR_{dist}", "PDM_BUILD_SCM_VERSION"),
     }[tool]
     current = latest_tag(root, pattern) or Version("0.0")
@@ -304,7 +308,10 @@ def _dynamic_source(root: Path, data: dict[str, Any], name: str) -> VersionSourc
         return _setuptools_dynamic(root, data, name, setuptools["version"])
     if scm or any(backend in requires for backend in SCM_BACKENDS):
         pattern = table(data, "tool", "setuptools_scm").get("tag_regex") or None
-        return _scm_source(root, name, "setuptools-scm", pattern)
+        source = _scm_source(root, name, "setuptools-scm", pattern)
+        if backend == "mesonpy":  # a version script that calls setuptools-scm
+            return replace(source, meson_command=_meson_command(root))
+        return source
     if "versioneer" in table(data, "tool") or "versioneer" in requires:
         return _versioneer_source(name)
     found = _backend_source(root, data, name, backend) or _setup_py_source(root, name)
@@ -371,7 +378,52 @@ def _meson_source(root: Path, name: str) -> VersionSource:
         "the command run by meson.build",
         "make the version command in meson.build produce {version} or later "
         "(with +git<date>.<hash> appended, as numpy does)",
+        meson_command=_meson_command(root),
     )
+
+
+# `version: run_command(...)` in project() of meson.build, as numpy, scipy and scikit-image
+# have it. Only string literals, `/` joins and the source-root functions are understood.
+_MESON_RUN = r"(?s)\bproject\s*\((?:[^()]|\([^()]*\))*?\bversion\s*:\s*run_command\s*\("
+_MESON_TOKEN = re.compile(
+    r"""(?P<skip>\s+|\#[^\n]*|\w+\s*:\s*\w+|[\[\],])|'(?P<string>(?:[^'\\\n]|\\.)*)'"""
+    r"""|(?P<root>meson\.(?:project_|global_|current_)?source_(?:root|dir)\(\s*\))"""
+    r"""|(?P<op>[/()])"""
+)
+
+
+def meson_version_command(text: str) -> tuple[str, ...]:
+    """The command `version: run_command(...)` in project() runs, from the source root.
+
+    Empty when there is none or it uses anything but literals: the build alone can run it.
+    """
+    start = re.search(_MESON_RUN, text)
+    parts: list[str] = []
+    joining = False
+    position = start.end() if start else len(text)
+    while (token := _MESON_TOKEN.match(text, position)) is not None:
+        position = token.end()
+        if token.group("skip"):
+            continue
+        if token.group("op") in {"(", ")"}:
+            return tuple(parts) if token.group("op") == ")" else ()
+        if token.group("op") == "/":
+            joining = bool(parts)
+            continue
+        value = "." if token.group("root") else re.sub(r"\\(.)", r"\1", token.group("string"))
+        parts[-1:] = [_meson_join(parts[-1], value)] if joining else [*parts[-1:], value]
+        joining = False
+    return ()
+
+
+def _meson_join(left: str, right: str) -> str:
+    """Meson's `/` on paths: the right side wins when it is absolute."""
+    return right if right.startswith("/") else f"{left.rstrip('/')}/{right}"
+
+
+def _meson_command(root: Path) -> tuple[str, ...]:
+    meson = root / "meson.build"
+    return meson_version_command(_read_text(meson)) if meson.is_file() else ()
 
 
 def _not_found(name: str) -> ConfigError:
@@ -540,13 +592,24 @@ def suggest_after(newest: Version) -> Version:
     return Version(f"{epoch}{major}.{minor + 1}.0.dev0")
 
 
+def scheme_setting(scheme: str) -> str:
+    """How to choose a version scheme, as the advice in messages spells it."""
+    return f'version-scheme = "{scheme}" under [tool.nightly-sessions] in pyproject.toml'
+
+
 def _identifies_build(version: Version, git: GitState | None, now: datetime) -> bool:
-    """Whether the version names this build: the commit's hash, or its or today's date."""
+    """Whether the version names this build: the commit's hash or tag, or its or today's date.
+
+    versioneer and setuptools-scm give a tagged commit the tag's version (1.3.0.dev0),
+    which names that commit as well as a hash would.
+    """
     text = str(version)
     dates = {f"{now.astimezone(timezone.utc):%Y%m%d}"}
     if git is not None:
         dates.add(f"{git.time:%Y%m%d}")
         if version.local and re.search(rf"(?<![0-9a-f]){git.commit[:7]}", version.local):
+            return True
+        if version in {_tag_version(tag, None) for tag in git.tags}:
             return True
     return any(date in text for date in dates)
 
@@ -579,10 +642,33 @@ def rule_problems(
     if not _identifies_build(version, git, now):
         problems.append(
             f"The nightly version {version} of {source.name} does not change from build to "
-            "build, so each upload would overwrite the last; use version_scheme = "
-            '"dev-date" (the default), or make the version carry the date and commit.'
+            "build, so each upload would overwrite the last; set "
+            f"{scheme_setting('dev-date')} (the default), or make the version carry the "
+            "date and commit."
         )
     return problems
+
+
+def ignored_version_problem(
+    source: VersionSource, *, backend: str, made: Version, nightly: Version, own_ok: bool
+) -> str:
+    """Why the build makes `made` rather than the nightly version, and how to make it agree.
+
+    `own_ok` says `made` obeys the rules itself, so building the project's own version
+    (the "project" scheme) is a fix too.
+    """
+    if source.meson_command:  # an scm version, read by a script run from meson.build
+        command = " ".join(source.meson_command)
+        cause = f"the version command of meson.build (`{command}`) ignores {source.overrides[0]}"
+        fix = "make it print what setuptools_scm.get_version(...) returns, which honours it"
+    else:
+        cause = f"the build backend {backend} does not take its version from {source.where}"
+        fix = "configure the version in pyproject.toml where that backend reads it"
+    own = f", or build the version it makes: set {scheme_setting('project')}" if own_ok else ""
+    return (
+        f"The build of {source.name} makes version {made} instead of the nightly version "
+        f"{nightly}, so {cause}; {fix}{own}."
+    )
 
 
 def require_rules(

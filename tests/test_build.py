@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from build_samples import SAMPLES, commit, git, sample, tree_state
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from nightly_sessions import build, cli, runner
 from nightly_sessions.build import BuildOptions, BuildResult
 from nightly_sessions.config import load_settings
 from nightly_sessions.errors import ConfigError, ToolError
-from nightly_sessions.install import Environment
+from nightly_sessions.install import Environment, find_uv
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.wheelhouse import download_wheels, make_sdist, make_wheel
 from nightly_sessions.versioning import find_version_source
@@ -26,6 +31,11 @@ from nightly_sessions.versioning import find_version_source
 HERE = Environment(Path(sys.executable), "pip")  # the test environment holds every backend
 FAST = BuildOptions(isolation=False)
 NATIVE = BuildOptions(native=True, isolation=False)
+
+
+def version_only(options: BuildOptions) -> BuildOptions:
+    return dataclasses.replace(options, version_only=True)
+
 
 # The newest release of each sample on the base index.
 RELEASES = {
@@ -36,7 +46,9 @@ RELEASES = {
     "demo-versioneer": "1.2.0",
     "demo-meson": "0.2.0",
     "demo-ext": "1.9.0",
+    "demo-meson-scm": "0.3.0",
 }
+NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +62,17 @@ def release_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServ
 
 
 def run_build(
-    root: Path, index: str, options: BuildOptions = FAST, **settings: str
+    root: Path,
+    index: str,
+    options: BuildOptions = FAST,
+    env: Environment = HERE,
+    now: datetime | None = None,
+    **settings: str,
 ) -> tuple[BuildResult, list[str]]:
     logs: list[str] = []
     loaded = load_settings(root, {"base_index_url": index, **settings}, environ={})
-    return build.build_nightly(loaded, options, HERE, install=False, log=logs.append), logs
+    result = build.build_nightly(loaded, options, env, install=False, now=now, log=logs.append)
+    return result, logs
 
 
 CASES = [
@@ -65,6 +83,7 @@ CASES = [
     ("versioneer", "demo-versioneer", "v1.3.0.dev0", FAST),
     ("meson", "demo-meson", None, NATIVE),
     ("c_extension", "demo-ext", None, NATIVE),
+    ("meson_scm", "demo-meson-scm", "v0.4.0", FAST),
 ]
 
 
@@ -80,7 +99,13 @@ def test_sample_builds_a_fresh_nightly_per_commit(
 ) -> None:
     root = sample(tmp_path, kind, tag)
     before = tree_state(root)
-    first, logs = run_build(root, release_index.url, options)
+    started = time.perf_counter()
+    only, _ = run_build(root, release_index.url, version_only(options), now=NOW)
+    print(f"--version-only of {kind}: {time.perf_counter() - started:.2f} s")
+    assert only.files == []
+    assert not (root / "dist").exists()
+    first, logs = run_build(root, release_index.url, options, now=NOW)
+    assert first.version == only.version  # what --version-only says is what the build makes
     assert tree_state(root) == before
     assert first.version is not None
     assert first.version.is_prerelease
@@ -153,10 +178,13 @@ def test_a_backend_that_ignores_the_stamped_version_is_caught(
     (root / "demo_static" / "__init__.py").write_text('"""Doc."""\n\n__version__ = "7.0.0.dev0"\n')
     commit(root, "flit reads the module, not git")
     git(root, "tag", "v1.2.0")
-    with pytest.raises(
-        ToolError, match=r"made version 7\.0\.0\.dev0 instead of the nightly version"
-    ):
+    with pytest.raises(ConfigError) as caught:
         run_build(root, release_index.url)
+    message = str(caught.value)
+    assert "makes version 7.0.0.dev0 instead of the nightly version 1.2.1.dev" in message
+    assert "the build backend flit_core.buildapi does not take its version from git tags" in message
+    assert "version-scheme" not in message  # 7.0.0.dev0 is the same on every build
+    assert not (root / "dist").exists()
 
 
 @pytest.mark.integration
@@ -195,11 +223,11 @@ def test_linux_without_a_container_engine_says_how_to_build_locally(
 
 @pytest.mark.integration
 def test_cibuildwheel_prints_identifiers_without_a_container(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], release_index: PypiServer
 ) -> None:
     root = sample(tmp_path, "c_extension")
     options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
-    result, logs = run_build(root, "http://127.0.0.1:9/simple", options)
+    result, logs = run_build(root, release_index.url, options)
     assert result.files == []
     assert "Nightly version of demo-ext: 2.0.1.dev" in logs[0]
     output = capfd.readouterr().out
@@ -269,11 +297,12 @@ def record_build(monkeypatch: pytest.MonkeyPatch) -> list[Invocation]:
     calls: list[Invocation] = []
 
     def fake_run(
-        command: Sequence[str], *, what: str, env: dict[str, str | None], cwd: Path
-    ) -> None:
+        command: Sequence[str], *, what: str, env: dict[str, str | None], cwd: Path, **_: object
+    ) -> runner.Completed:
         kept = {name: value for name, value in env.items() if value is not None}
         pyproject = (cwd / "pyproject.toml").read_text()
         calls.append(Invocation(list(command), kept, cwd, pyproject))
+        return runner.Completed(0, "", "")
 
     monkeypatch.setattr(runner, "run", fake_run)
     return calls
@@ -281,7 +310,11 @@ def record_build(monkeypatch: pytest.MonkeyPatch) -> list[Invocation]:
 
 @pytest.mark.parametrize(("kind", "tag"), [("setuptools_scm", "v1.1.0"), ("c_extension", None)])
 def test_the_run_wide_build_date_reaches_cibuildwheel(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, tag: str | None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    release_index: PypiServer,
+    kind: str,
+    tag: str | None,
 ) -> None:
     """Every job of a run gets NIGHTLY_BUILD_DATE, so wheels built after midnight match."""
     from cibuildwheel.options import CommandLineArguments, compute_options
@@ -290,7 +323,7 @@ def test_the_run_wide_build_date_reaches_cibuildwheel(
     monkeypatch.setenv("NIGHTLY_BUILD_DATE", "2025-03-04T23:59:59Z")
     calls = record_build(monkeypatch)
     options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
-    result, _ = run_build(root, "http://127.0.0.1:9/simple", options)
+    result, _ = run_build(root, release_index.url, options)
     assert result.version is not None
     assert result.version.local is not None
     assert result.version.local.startswith("20250304.g")
@@ -496,3 +529,325 @@ def test_help_is_ours_not_cibuildwheels() -> None:
     assert build.wants_help(["--platform", "linux", "-h"])
     assert not build.wants_help(["--platform", "linux"])
     assert "--native" in build.BUILD_HELP
+
+
+# --version-only, and the check before anything compiles.
+
+
+def test_parse_version_only() -> None:
+    options = build.parse_build_args(["--version-only", "--platform", "linux"])
+    assert options.version_only
+    assert options.tool_args == ("--platform", "linux")
+    assert "--version-only" in build.BUILD_HELP
+
+
+@pytest.mark.integration
+def test_a_computed_version_below_the_release_is_refused_before_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_index: Callable[[Path], PypiServer]
+) -> None:
+    """scikit-image's layout: meson.build runs a script; it is run first, alone."""
+    directory = tmp_path / "index"
+    make_wheel(directory, "demo-meson", "0.4.0")
+    root = sample(tmp_path, "meson")
+    calls = record_build(monkeypatch)
+    with pytest.raises(ConfigError) as caught:
+        run_build(root, start_index(directory).url, NATIVE)
+    assert "sorts below 0.4.0" in str(caught.value)
+    assert "make the version command in meson.build produce 0.5.0.dev0 or later" in str(
+        caught.value
+    )
+    assert calls == []
+
+
+@pytest.mark.integration
+def test_printing_identifiers_checks_the_version_too(
+    tmp_path: Path, start_index: Callable[[Path], PypiServer]
+) -> None:
+    directory = tmp_path / "index"
+    make_wheel(directory, "demo-ext", "2.0.5")
+    root = sample(tmp_path, "c_extension")
+    options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
+    with pytest.raises(ConfigError, match=r"sorts below 2\.0\.5"):
+        run_build(root, start_index(directory).url, options)
+
+
+@pytest.mark.integration
+def test_cli_version_only(
+    tmp_path: Path,
+    release_index: PypiServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = sample(tmp_path, "versioneer", "v1.3.0.dev0")
+    monkeypatch.setenv("NIGHTLY_BASE_INDEX_URL", release_index.url)
+    args = ["--project", str(root), "build", "--version-only", "--no-isolation"]
+    assert cli.main([*args, "--installer", "pip"]) == 0
+    assert "Nightly version of demo-versioneer: 1.3.0.dev0+1.g" in capsys.readouterr().out
+    assert not (root / "dist").exists()
+
+
+def test_a_failed_build_names_no_report(tmp_path: Path, release_index: PypiServer) -> None:
+    root = sample(tmp_path, "static")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("flit_core.buildapi", "no_such_backend"))
+    with pytest.raises(ToolError) as caught:
+        run_build(root, release_index.url)
+    message = str(caught.value)
+    assert message.startswith("Failed to build the nightly of demo-static (python exited with")
+    assert message.endswith("; its output is above.")
+
+
+# Each piece of advice a refusal gives, carried out on a sample, makes the build work.
+
+IGNORING_SCRIPT = """\
+#!/usr/bin/env python3
+import pathlib
+import subprocess
+
+root = pathlib.Path(__file__).parent.parent
+try:
+    line = subprocess.check_output(
+        ["git", "log", "-1", "--format=%cd %h", "--date=format:%Y%m%d", "--abbrev=7"],
+        cwd=root, text=True, stderr=subprocess.DEVNULL,
+    )
+except (OSError, subprocess.CalledProcessError):  # an sdist: PKG-INFO holds the version
+    rows = (root / "PKG-INFO").read_text().splitlines()
+    print(next(row for row in rows if row.startswith("Version: "))[len("Version: "):])
+else:
+    date, commit = line.split()
+    print(f"0.5.0.dev0+git{date}.{commit}")
+"""
+
+
+def _index_with(directory: Path, name: str, version: str) -> Path:
+    make_wheel(directory, name, version)
+    return directory
+
+
+def _refusal_static(tmp_path: Path) -> tuple[Path, BuildOptions, dict[str, str]]:
+    return sample(tmp_path, "static"), FAST, {"demo-static": "1.2.1"}
+
+
+def _refusal_scm(tmp_path: Path) -> tuple[Path, BuildOptions, dict[str, str]]:
+    return sample(tmp_path, "setuptools_scm", "v1.1.0"), FAST, {"demo-scm": "1.1.5"}
+
+
+def _refusal_versioneer(tmp_path: Path) -> tuple[Path, BuildOptions, dict[str, str]]:
+    return sample(tmp_path, "versioneer", "v1.2.0"), FAST, {"demo-versioneer": "1.1.0"}
+
+
+def _refusal_meson(tmp_path: Path) -> tuple[Path, BuildOptions, dict[str, str]]:
+    return sample(tmp_path, "meson"), NATIVE, {"demo-meson": "0.4.0"}
+
+
+def _refusal_meson_script(tmp_path: Path) -> tuple[Path, BuildOptions, dict[str, str]]:
+    """A version script that works out its own version and ignores setuptools-scm's."""
+    root = sample(tmp_path, "meson_scm", "v0.4.0")
+    (root / "tools" / "version.py").write_text(IGNORING_SCRIPT)
+    commit(root, "own version script")
+    return root, FAST, {"demo-meson-scm": "0.3.0"}
+
+
+def _refusal_same_version(tmp_path: Path) -> tuple[Path, BuildOptions, dict[str, str]]:
+    root = sample(tmp_path, "static")
+    with (root / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.nightly-sessions]\nversion-scheme = "project"\n')
+    commit(root, "build the version as it is")
+    return root, FAST, {"demo-static": "1.1.0"}
+
+
+def _refusal_backend(tmp_path: Path) -> tuple[Path, BuildOptions, dict[str, str]]:
+    """hatch-vcs settings, but flit builds and reads __version__ from the module."""
+    root = sample(tmp_path, "static")
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text().replace('version = "1.2.0"', 'dynamic = ["version"]')
+    pyproject.write_text(text + '\n[tool.hatch.version]\nsource = "vcs"\n')
+    (root / "demo_static" / "__init__.py").write_text('"""Doc."""\n\n__version__ = "7.0.0.dev0"\n')
+    commit(root, "flit reads the module, not git")
+    git(root, "tag", "v1.2.0")
+    return root, FAST, {"demo-static": "1.1.0"}
+
+
+REFUSALS = {
+    "static-below": (_refusal_static, {}),
+    "scm-below": (_refusal_scm, {}),
+    "versioneer-release": (_refusal_versioneer, {}),
+    "same-every-build": (_refusal_same_version, {}),
+    "meson-below": (_refusal_meson, {}),
+    "meson-script-ignores-scm": (_refusal_meson_script, {}),
+    "backend-ignores-source": (_refusal_backend, {}),
+}
+
+
+def _set_toml(root: Path, header: str, line: str, key: str) -> None:
+    """Set `line` in table `header` of pyproject.toml, in place of the line setting `key`."""
+    pyproject = root / "pyproject.toml"
+    rows = pyproject.read_text().splitlines()
+    if header not in rows:
+        rows += ["", header]
+    start = rows.index(header) + 1
+    end = next((n for n in range(start, len(rows)) if rows[n].startswith("[")), len(rows))
+    kept = [row for row in rows[start:end] if not re.match(rf"{re.escape(key)}\s*=", row)]
+    rows[start:end] = [line, *kept]
+    pyproject.write_text("\n".join(rows) + "\n")
+
+
+def _drop_table(root: Path, header: str) -> None:
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text()
+    start = text.index(header)
+    end = text.find("\n[", start + 1)
+    pyproject.write_text(text[:start] + (text[end + 1 :] if end != -1 else ""))
+
+
+# How a maintainer carries out each fix a sentence can give: (pattern, action).
+Advice = Callable[[Path, re.Match[str]], None]
+ADVICE: list[tuple[str, Advice]] = [
+    (
+        r'set version = "(?P<version>[^"]+)" in \[project\] of pyproject.toml',
+        lambda root, m: _set_toml(root, "[project]", f'version = "{m["version"]}"', "version"),
+    ),
+    (
+        r'git tag -a (?P<tag>\S+) -m "(?P<message>[^"]+)"',
+        lambda root, m: git(root, "tag", "-a", m["tag"], "-m", m["message"]),
+    ),
+    (
+        r'set version-scheme = "(?P<scheme>[^"]+)" under \[tool.nightly-sessions\] in pyproject',
+        lambda root, m: _set_toml(
+            root, "[tool.nightly-sessions]", f'version-scheme = "{m["scheme"]}"', "version-scheme"
+        ),
+    ),
+    (
+        r"make the version command in meson.build produce (?P<version>\S+) or later",
+        lambda root, m: (root / "tools" / "version.py").write_text(
+            (root / "tools" / "version.py")
+            .read_text()
+            .replace('BASE = "0.3.0.dev0"', f'BASE = "{m["version"]}"')
+        ),
+    ),
+    (
+        r"make it print what setuptools_scm.get_version\(\.\.\.\) returns",
+        lambda root, _: shutil.copy(
+            SAMPLES / "meson_scm" / "tools" / "version.py", root / "tools" / "version.py"
+        ),
+    ),
+    (
+        r"configure the version in pyproject.toml where that backend reads it",
+        lambda root, _: _drop_table(root, "[tool.hatch.version]"),
+    ),
+]
+
+
+def _pieces(problem: str) -> list[tuple[int, re.Match[str]]]:
+    """Every piece of advice for one problem that ADVICE knows how to carry out."""
+    return [
+        (number, match)
+        for number, (pattern, _) in enumerate(ADVICE)
+        for match in re.finditer(pattern, problem)
+    ]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_each_piece_of_advice_works_when_applied(
+    tmp_path: Path, start_index: Callable[[Path], PypiServer], case: str
+) -> None:
+    """A refusal gives one line per problem, each with one or more fixes; try every fix."""
+    make, settings = REFUSALS[case]
+    root, options, released = make(tmp_path / "refused")
+    [(name, newest)] = released.items()
+    index = start_index(_index_with(tmp_path / "index", name, newest))
+    with pytest.raises(ConfigError) as caught:
+        run_build(root, index.url, options, **settings)
+    problems = [_pieces(line) for line in str(caught.value).splitlines()]
+    assert all(problems), f"a problem without advice the test can carry out: {caught.value}"
+    for attempt in range(max(map(len, problems))):
+        fresh, _, _ = make(tmp_path / f"applied-{attempt}")
+        applied = [pieces[attempt % len(pieces)] for pieces in problems]
+        for number, match in applied:
+            ADVICE[number][1](fresh, match)
+        result, _ = run_build(fresh, index.url, options, **settings)
+        assert result.files, f"{[match.group(0) for _, match in applied]} did not work"
+        assert result.version is not None
+        assert result.version > Version(newest)
+
+
+# The interpreter that builds satisfies requires-python.
+
+
+def _requires(root: Path, spec: str) -> None:
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text().replace("[project]\n", f'[project]\nrequires-python = "{spec}"\n')
+    pyproject.write_text(text)
+
+
+def test_choose_interpreter() -> None:
+    current = build.Interpreter(Version("3.11.7"), Path("/venv/bin/python"))
+    older = build.Interpreter(Version("3.10.13"), Path("/usr/bin/python3.10"))
+    newer = build.Interpreter(Version("3.13.0"), Path("/usr/bin/python3.13"))
+    newest = build.Interpreter(Version("3.14.0rc1"), Path("/usr/bin/python3.14"))
+    found = [older, newer, newest]
+    assert build.choose_interpreter(SpecifierSet(">=3.10"), current, found) == current
+    assert build.choose_interpreter(SpecifierSet(">=3.12"), current, found) == newest
+    assert build.choose_interpreter(SpecifierSet(">=3.12,<3.14"), current, found) == newer
+    assert build.choose_interpreter(SpecifierSet(">=3.99"), current, found) is None
+    assert build.suggest_python(SpecifierSet(">=3.12")) == "3.12"
+    assert build.suggest_python(SpecifierSet(">=3.10,!=3.10.*")) == "3.11"
+
+
+def test_an_invalid_requires_python_is_named(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = "3.12+"\n')
+    with pytest.raises(ConfigError, match=r"requires-python = '3.12\+' in .*pyproject.toml"):
+        build.requires_python(tmp_path)
+
+
+@pytest.mark.integration
+def test_no_fitting_python_is_one_sentence(tmp_path: Path, release_index: PypiServer) -> None:
+    root = sample(tmp_path, "static")
+    _requires(root, ">=3.99")
+    with pytest.raises(ConfigError) as caught:
+        run_build(root, release_index.url, BuildOptions())
+    message = str(caught.value)
+    assert message.startswith("demo-static needs Python >=3.99 (requires-python in ")
+    assert f"{root / 'pyproject.toml'}), but no installed CPython satisfies it" in message
+    assert "`uv python install 3.99`" in message
+    assert message.count(". ") == 0
+    assert not (root / "dist").exists()
+
+
+@pytest.mark.integration
+def test_no_isolation_with_an_excluded_python_says_what_to_do(
+    tmp_path: Path, release_index: PypiServer
+) -> None:
+    root = sample(tmp_path, "static")
+    _requires(root, ">=3.99")
+    with pytest.raises(ConfigError, match="drop --no-isolation"):
+        run_build(root, release_index.url, FAST)
+
+
+@pytest.mark.integration
+def test_a_fitting_session_python_is_kept(tmp_path: Path, release_index: PypiServer) -> None:
+    root = sample(tmp_path, "static")
+    _requires(root, ">=3.10")
+    result, logs = run_build(root, release_index.url, FAST)
+    assert result.files
+    assert not any("does not satisfy requires-python" in line for line in logs)
+
+
+@pytest.mark.integration
+def test_another_installed_python_builds_when_the_sessions_is_excluded(
+    tmp_path: Path, session_index: PypiServer
+) -> None:
+    """requires-python names another installed CPython exactly; the build switches to it."""
+    uv = find_uv()
+    current = Version(platform.python_version())
+    others = [p for p in build.installed_pythons(uv or "uv") if p.version != current]
+    if uv is None or not others:
+        pytest.skip("needs uv and a second installed CPython")
+    other = max(others, key=lambda python: python.version)
+    root = sample(tmp_path, "static")
+    _requires(root, f"=={other.version}")
+    env = Environment(Path(sys.executable), "uv", uv)
+    result, logs = run_build(root, session_index.url, BuildOptions(), env=env)
+    assert result.files
+    assert any(f"building with Python {other.version}" in line for line in logs)

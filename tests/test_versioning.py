@@ -95,7 +95,10 @@ def test_sample_version_sources(
 
 def test_scm_override_variables(tmp_path: Path) -> None:
     scm = find_version_source(sample(tmp_path, "setuptools_scm"))
-    assert scm.overrides == ("SETUPTOOLS_SCM_PRETEND_VERSION_FOR_DEMO_SCM",)
+    assert scm.overrides == (
+        "SETUPTOOLS_SCM_PRETEND_VERSION",
+        "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_DEMO_SCM",
+    )
     hatch = find_version_source(sample(tmp_path, "hatch_vcs"))
     assert "SETUPTOOLS_SCM_PRETEND_VERSION" in hatch.overrides
     assert scm.current == Version("0.0")  # no tags yet: setuptools-scm starts from 0.0 too
