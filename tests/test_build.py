@@ -851,3 +851,21 @@ def test_another_installed_python_builds_when_the_sessions_is_excluded(
     result, logs = run_build(root, session_index.url, BuildOptions(), env=env)
     assert result.files
     assert any(f"building with Python {other.version}" in line for line in logs)
+
+
+def test_meson_argv_runs_python_scripts_with_the_build_python(tmp_path: Path) -> None:
+    python = Path("/env/bin/python")
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "version.py").write_text("#!/usr/bin/env python3\n")
+    (tmp_path / "version.sh").write_text("#!/bin/sh -e\n")
+    script = str(tmp_path / "tools" / "version.py")
+    assert build.meson_argv(tmp_path, ["tools/version.py", "--x"], python) == [
+        str(python), script, "--x",
+    ]  # fmt: skip
+    assert build.meson_argv(tmp_path, ["python3", "tools/version.py"], python) == [
+        str(python), "tools/version.py",
+    ]  # fmt: skip
+    assert build.meson_argv(tmp_path, ["version.sh"], python) == [
+        "/bin/sh", "-e", str(tmp_path / "version.sh"),
+    ]  # fmt: skip
+    assert build.meson_argv(tmp_path, ["git", "describe"], python) == ["git", "describe"]

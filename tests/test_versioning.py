@@ -512,3 +512,62 @@ def test_versions_from_git_need_the_history(tmp_path: Path) -> None:
         versioning.require_history(shallow, source, git_state(shallow))
     static = find_version_source(sample(tmp_path, "static"))
     versioning.require_history(plain, static, None)  # a static version needs no git
+
+
+@pytest.mark.parametrize(
+    ("meson_build", "command"),
+    [
+        (  # numpy, scipy
+            (
+                "project(\n  'numpy',\n  'c', 'cpp',\n  version: run_command(['numpy/_build_utils/"
+                "gitversion.py'], check: true).stdout().strip(),\n)\n"
+            ),
+            ("numpy/_build_utils/gitversion.py",),
+        ),
+        (
+            (
+                "project('demo', 'c', version: run_command(['python3', 'tools/version.py'],"
+                " check: true).stdout().strip())"
+            ),
+            ("python3", "tools/version.py"),
+        ),
+        (
+            (
+                "project('q', ['c'], meson_version: '>=0.55',  # a comment\n"
+                "  version: run_command('head', meson.project_source_root() / 'VERSION')"
+                ".stdout().strip())"
+            ),
+            ("head", "./VERSION"),
+        ),
+        ("project('f', 'c', version: run_command('releng' / 'v.py').stdout())", ("releng/v.py",)),
+        ("project('f', 'c', version: run_command(script, check: true).stdout())", ()),
+        ("project('f', 'c', version: run_command(find_program('x')).stdout())", ()),
+        ("project('f', 'c', version: '1.0')\nrun_command('x')", ()),
+    ],
+)
+def test_meson_version_command(meson_build: str, command: tuple[str, ...]) -> None:
+    assert versioning.meson_version_command(meson_build) == command
+
+
+def test_meson_sources_carry_their_version_command() -> None:
+    computed = find_version_source(SAMPLES / "meson")
+    assert computed.meson_command == ("python3", "tools/version.py")
+    scm = find_version_source(SAMPLES / "meson_scm")
+    assert (scm.kind, scm.meson_command) == ("scm", ("tools/version.py",))
+    assert "SETUPTOOLS_SCM_PRETEND_VERSION" in scm.overrides
+
+
+def test_a_version_at_a_tag_on_the_commit_identifies_the_build(tmp_path: Path) -> None:
+    """versioneer builds the tagged commit as 1.3.0.dev0: the tag names the commit."""
+    root = sample(tmp_path, "versioneer", "v1.2.0")
+    git(root, "tag", "-a", "v1.3.0.dev0", "-m", "Start 1.3.0.dev0")
+    state = versioning.git_state(root)
+    assert state is not None
+    assert "v1.3.0.dev0" in state.tags
+    source = find_version_source(root)
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    rules = {"released": [Version("1.2.0")], "index_url": "x", "now": now}
+    assert versioning.rule_problems(Version("1.3.0.dev0"), source, git=state, **rules) == []
+    untagged = GitState(state.commit, state.time)
+    [problem] = versioning.rule_problems(Version("1.3.0.dev0"), source, git=untagged, **rules)
+    assert 'set version-scheme = "dev-date" under [tool.nightly-sessions]' in problem
