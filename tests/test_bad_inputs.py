@@ -186,8 +186,10 @@ CASES = [
     case("check-dist-not-a-wheel", 2, "check-dist", "{tmp}/notes.txt", files={"notes.txt": b"hello"}),
     case("check-dist-corrupt-wheel", 2, "check-dist", "{tmp}/dist", files={WHEEL: b"not a zip file"}),
     case("check-dist-unknown-option", 2, "check-dist", "--bogus-flag"),
+    case("check-dist-folder-holds-a-non-wheel", 2, "check-dist", "{tmp}/dist", files={"dist/notes.txt": b"hello"}),
     # upload
     case("upload-missing-dist-dir", 2, "upload", "--dry-run", "--dist-dir", "{tmp}/nowhere"),
+    case("upload-dist-dir-holds-a-non-wheel", 2, "upload", "--dry-run", "--dist-dir", "{tmp}/dist", files={"dist/notes.txt": b"hello"}),
     case("upload-jobs-not-a-number", 2, "upload", "--dry-run", "--jobs", "many"),
     case("upload-jobs-zero", 2, "upload", "--dry-run", "--jobs", "0"),
     case("upload-attempts-negative", 2, "upload", "--dry-run", "--attempts", "-1"),
@@ -325,13 +327,14 @@ def world_places(request: pytest.FixtureRequest, tmp: Path, project: Path) -> di
 
 
 def run_row(
-    row: Case, tmp: Path, request: pytest.FixtureRequest
+    row: Case, tmp: Path, request: pytest.FixtureRequest | None
 ) -> subprocess.CompletedProcess[str]:
     """Run the row's command line as a user would, in a clean loopback-only environment."""
     project = write_project(row, tmp)
     places = {"tmp": str(tmp), "project": str(project), "self": sys.executable}
     env_places: dict[str, str] = {}
     if row.world:
+        assert request is not None, "a world row needs the index fixtures"
         found = world_places(request, tmp, project)
         places["python"] = found.pop("python")
         env_places = found
@@ -379,6 +382,13 @@ def test_bad_input_is_one_sentence_with_a_documented_code(
     if row.secret:
         assert row.secret not in output
     assert not (tmp_path / "network.log").exists(), "a connection beyond loopback was tried"
+
+
+def test_the_guard_refuses_and_records_a_connection_beyond_loopback(tmp_path: Path) -> None:
+    row = Case("guard", 3, ("plan",), {"NIGHTLY_INDEX_URL": "https://example.invalid/simple/"})
+    result = run_row(row, tmp_path, None)
+    assert result.returncode == 3
+    assert (tmp_path / "network.log").read_text() == "example.invalid\n"
 
 
 def test_the_table_covers_every_command() -> None:
