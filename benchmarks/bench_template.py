@@ -57,7 +57,7 @@ def make_template_repo(path: Path) -> Path:
             shutil.copy2(source, path / part)
     run(path, "git", "init", "--quiet", "--initial-branch=main")
     commit(path, "Template", "v1")
-    workflow = path / "template" / ".github" / "workflows" / "nightly-tests.yml.jinja"
+    workflow = path / "template" / ".github" / "workflows" / "{{ tests_workflow }}.jinja"
     text = workflow.read_text().replace(
         "permissions: {}\n", 'permissions: {}\n\nenv:\n  FORCE_COLOR: "1"\n'
     )

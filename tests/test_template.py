@@ -65,7 +65,9 @@ ALL_PLATFORMS = [
     "windows-11-arm",
 ]
 RUNNER_OS = {"ubuntu-latest": "Linux", "macos-latest": "macOS", "windows-latest": "Windows"}
-NOX_COMMAND = re.compile(r'^uvx --from "nox==[\d.]+" nox --session (\w+)(?: (.*))?$')
+NOX_COMMAND = re.compile(
+    r'^uvx --from "nox==[\d.]+" nox (?:--noxfile noxfile_nightly\.py )?--session (\w+)(?: (.*))?$'
+)
 NOX_PIN = re.compile(r'run: uvx --from "(nox==[\d.]+)" nox ')
 REPOSITORY = "example-org/skymap"
 DEFAULT_PYTHONS = ["3.14", "3.15"]  # the newest two stable releases (December 2026)
@@ -748,9 +750,12 @@ def test_noxfile_pins_nightly_sessions_to_the_template_commit(
     assert 'nox.needs_version = ">=2025.2.9"' in text
     assert 'python=["3.13"]' in text
     assert git(template_repo, "cat-file", "-t", commit) == "commit"
-    module = (rendered["module-layout"] / "noxfile_nightly.py").read_text()
+    # noxfile_nightly.py is a noxfile of its own: the same PEP 723 block, and REQUIREMENT
+    # for the noxfile.py that loads it.
+    module_path = rendered["module-layout"] / "noxfile_nightly.py"
+    module = module_path.read_text()
     assert f'REQUIREMENT = "{expected}"' in module
-    assert f'# dependencies = ["{nox_pin}", "<REQUIREMENT>"]' in module
+    assert nox.project.load_toml(str(module_path))["dependencies"] == [nox_pin, expected]
 
 
 def test_register_call_carries_the_answers(rendered: dict[str, Path]) -> None:
@@ -804,8 +809,15 @@ def message_after_copy(src: str, commit: str | None, **data: Any) -> str:
     context.update(
         project_name="skymap",
         repository=REPOSITORY,
+        noxfile="noxfile.py",
+        dependabot=True,
         _copier_answers={"_src_path": src},
-        _copier_conf={"answers_file": ANSWERS_FILE, "vcs_ref_hash": commit},
+        _copier_conf={
+            "answers_file": ANSWERS_FILE,
+            "vcs_ref_hash": commit,
+            "dst_path": "/nonexistent/project",
+        },
+        _external_data={},
         **data,
     )
     return words(environment.from_string(config["_message_after_copy"]).render(context))

@@ -33,7 +33,7 @@ V2_LINE = '  FORCE_COLOR: "1"  # added in v2'
 
 def change_template_to_v2(repo: Path) -> str:
     """Add a top-level `env:` to the test workflow; commit and tag it v2."""
-    path = repo / "template" / ".github" / "workflows" / "nightly-tests.yml.jinja"
+    path = repo / "template" / ".github" / "workflows" / "{{ tests_workflow }}.jinja"
     text = path.read_text()
     text = text.replace("permissions: {}\n", f"permissions: {{}}\n\nenv:\n{V2_LINE}\n", 1)
     path.write_text(text)
@@ -233,9 +233,16 @@ def test_switching_the_noxfile_as_the_readme_says_deletes_nothing(tmp_path: Path
 
     with git_environment():
         copier.run_recopy(
-            project, answers_file=ANSWERS_FILE, defaults=True, unsafe=True, quiet=True
+            project,
+            answers_file=ANSWERS_FILE,
+            defaults=True,
+            overwrite=True,  # the workflows now name noxfile_nightly.py
+            unsafe=True,
+            quiet=True,
         )
 
     assert noxfile.read_text() == own
     assert "REQUIREMENT = " in (project / "noxfile_nightly.py").read_text()
     assert yaml.safe_load(answers.read_text())["noxfile"] == "noxfile_nightly.py"
+    workflow = (project / ".github/workflows/nightly-tests.yml").read_text()
+    assert "nox --noxfile noxfile_nightly.py --session nightly_tests" in workflow

@@ -1,0 +1,241 @@
+"""First contact on real projects: copy the template, list the sessions, plan the nightlies.
+
+Each project of the corpus (tests/corpus, verbatim files of real SPEC 4 adopters) becomes
+a git repository with its newest release tag and a commit after it, as a `fetch-depth: 0`
+checkout has it. Then, as a maintainer would:
+
+- `copier copy --trust --defaults <template> .` with the copier command line;
+- the exact `uvx --from nox==... nox ...` command of the generated tests workflow, in
+  nox's script mode (the noxfile's PEP 723 block installs nightly-sessions from the
+  template's commit), lists the sessions and prints the nightly plan against a loopback
+  channel that carries the project's nightly dependencies;
+- where the project has a noxfile.py of its own, the advice printed after the copy is
+  applied to it, and plain `nox -l` lists its sessions and the nightly ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from nightly_sessions.testing.pypi import PypiServer
+from nightly_sessions.testing.template import GIT_ENV, ROOT, commit_all, git
+from nightly_sessions.testing.wheelhouse import make_wheel
+
+pytestmark = pytest.mark.integration
+
+CORPUS = Path(__file__).parent / "corpus"
+ENTRIES: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "corpus.toml").read_text())
+ANSWERS_FILE = ".copier-answers.nightly-sessions.yml"
+BIN = Path(sys.executable).parent
+# What a checkout of nightly-sessions holds that installing it from git needs.
+PACKAGE_PARTS = ("copier.yml", "copier-includes", "template", "nightly_sessions", "pyproject.toml")
+
+# What "auto" must plan from the channel for each project, read from its pyproject.toml:
+# the channel packages among [project.dependencies], the runtime extra `default` when the
+# dependencies are empty, and the conventional test extra or group (test, tests, testing).
+EXPECTED_PLAN: dict[str, set[str]] = {
+    "networkx": {"numpy", "scipy", "pandas", "matplotlib"},  # all from the extra 'default'
+    "xarray": {"numpy", "pandas"},
+    "zarr": {"numpy"},
+    "scikit-image": {"numpy", "scipy", "networkx", "pillow"},
+    "numpy": set(),  # no dependencies: the plan is empty and says what would fill it
+    "scipy": {"numpy", "matplotlib"},  # the test group includes optional-runtime-deps
+    "statsmodels": {"numpy", "scipy", "pandas"},
+    "shapely": {"numpy"},
+    "dask": {"pandas"},  # its test extra asks for pandas[test]; numpy is only in extras
+    "astropy": {"numpy"},
+    # The extra 'tests' names sunpy's own extras, three levels deep.
+    "sunpy": {
+        "numpy",
+        "astropy",
+        "contourpy",
+        "h5py",
+        "matplotlib",
+        "pandas",
+        "scikit-image",
+        "scipy",
+    },
+    "h5py": set(),  # dependencies come from setup.py (dynamic): nothing to read
+    "awkward": {"numpy"},
+    "boost-histogram": {"numpy"},
+}
+
+
+def run(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("NOX_", "VIRTUAL_ENV"))}
+    clean.pop("PYTHONPATH", None)
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env={**clean, **GIT_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """nightly-sessions itself (package and template) as a git repository tagged v1."""
+    repo = tmp_path_factory.mktemp("first-contact") / "nightly-sessions"
+    repo.mkdir()
+    for part in PACKAGE_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, repo / part)
+    (repo / "README.md").write_text("nightly-sessions\n", encoding="utf-8")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, "nightly-sessions", "v1")
+    return repo
+
+
+def import_project(slug: str, folder: Path) -> Path:
+    """The corpus files of `slug` as a repository at one commit after its release tag."""
+    entry = ENTRIES[slug]
+    project = folder / slug
+    shutil.copytree(CORPUS / slug, project)
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, f"{slug} as released", entry["release_tag"])
+    (project / "CHANGES.rst").write_text("Work after the release.\n", encoding="utf-8")
+    commit_all(project, "Work after the release")
+    return project
+
+
+def snapshot(project: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(project)): path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    }
+
+
+def dependabot_covers_actions(path: Path) -> bool:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return any(
+        entry.get("package-ecosystem") == "github-actions" for entry in data.get("updates", [])
+    )
+
+
+def workflow_nox_command(workflow: Path) -> list[str]:
+    """The nox command line of the tests workflow's test step, up to its --session."""
+    data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    steps = data["jobs"]["tests"]["steps"]
+    line = next(step["run"] for step in steps if step.get("name") == "Test against nightly wheels")
+    words = shlex.split(line)
+    words = words[: words.index("--session")]
+    assert words[:2] == ["uvx", "--from"], line
+    return [str(BIN / "uv"), "tool", "run", *words[1:]]
+
+
+def add_to_script_block(noxfile: Path, requirement: str, lines: str) -> None:
+    """Apply the advice printed after the copy to the project's own noxfile.py."""
+    text = noxfile.read_text(encoding="utf-8")
+    one_line = re.search(r"^# dependencies = \[(.*)\]$", text, flags=re.MULTILINE)
+    if one_line:
+        inner = one_line[1].rstrip(", ")
+        text = text.replace(one_line[0], f'# dependencies = [{inner}, "{requirement}"]')
+    elif "# /// script" in text:
+        text = re.sub(
+            r"^# dependencies = \[$", f'\\g<0>\n#     "{requirement}",', text, flags=re.MULTILINE
+        )
+    else:
+        text = f'# /// script\n# dependencies = ["nox", "{requirement}"]\n# ///\n' + text
+    noxfile.write_text(text + "\n" + lines, encoding="utf-8")
+
+
+@pytest.mark.parametrize("slug", sorted(ENTRIES))
+def test_first_contact(
+    slug: str, template: Path, tmp_path: Path, nightly_index: PypiServer
+) -> None:
+    entry = ENTRIES[slug]
+    project = import_project(slug, tmp_path)
+    before = snapshot(project)
+
+    copied = run(
+        [str(BIN / "copier"), "copy", "--trust", "--defaults", str(template), "."], project
+    )
+    output = copied.stdout + copied.stderr
+    assert copied.returncode == 0, output
+    assert "conflict" not in output
+    assert "Traceback" not in output
+
+    # Nothing of the project changed; only the template's own files are new.
+    after = snapshot(project)
+    assert {name: after[name] for name in before} == before
+    new = set(after) - set(before)
+    noxfile = "noxfile_nightly.py" if entry["has_noxfile"] else "noxfile.py"
+    tests_workflow = ".github/workflows/nightly-tests.yml"
+    wheels_workflow = ".github/workflows/" + (
+        "nightly-sessions-wheels.yml"
+        if "nightly-wheels.yml" in entry["colliding_workflows"]
+        else "nightly-wheels.yml"
+    )
+    expected = {ANSWERS_FILE, noxfile, tests_workflow, wheels_workflow}
+    if not entry["has_dependabot"]:
+        expected.add(".github/dependabot.yml")
+    assert new == expected
+
+    own_dependabot = project / ".github/dependabot.yml"
+    advice = "add this entry under `updates:` in .github/dependabot.yml"
+    if entry["has_dependabot"] and not dependabot_covers_actions(own_dependabot):
+        assert advice in output
+        assert "- package-ecosystem: github-actions" in output
+    else:
+        assert advice not in output
+
+    # The exact nox command of the generated workflow, in script mode.
+    nox = workflow_nox_command(project / tests_workflow)
+    assert ("--noxfile" in nox) == entry["has_noxfile"]
+    listed = run([*nox, "-l"], project)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    for session in ("nightly_tests", "nightly_plan", "build_nightly", "nightly_issue"):
+        assert session in listed.stdout
+
+    for name in entry["nightly_dependencies"]:
+        make_wheel(nightly_index.directory, name, "99.0.0.dev0")
+    planned = run(
+        [*nox, "--session", "nightly_plan"], project, env={"NIGHTLY_INDEX_URL": nightly_index.url}
+    )
+    plan_output = planned.stdout + planned.stderr
+    assert planned.returncode == 0, plan_output
+    rows = re.findall(
+        r"^\s+(\S+)\s+nightly index\s+99\.0\.0\.dev0\s+(auto: .+?)\s*$", plan_output, re.MULTILINE
+    )
+    assert {name for name, _ in rows} == EXPECTED_PLAN[slug], plan_output
+    if not EXPECTED_PLAN[slug]:
+        assert "Nothing to test:" in plan_output
+
+    if entry["has_noxfile"]:
+        requirement = re.search(r'REQUIREMENT = "([^"]+)"', (project / noxfile).read_text())
+        assert requirement is not None
+        lines = re.search(r"^ +(import runpy\n +runpy\.run_path\(.*\))$", output, re.MULTILINE)
+        assert lines is not None, output
+        snippet = "\n".join(line.strip() for line in lines[1].splitlines()) + "\n"
+        own_sessions = run([*nox[: nox.index("--noxfile")], "-l"], project)
+        assert own_sessions.returncode == 0, own_sessions.stdout + own_sessions.stderr
+        add_to_script_block(project / "noxfile.py", requirement[1], snippet)
+        both = run([*nox[: nox.index("--noxfile")], "-l"], project)
+        assert both.returncode == 0, both.stdout + both.stderr
+        assert "nightly_tests" in both.stdout
+        assert "- tests" in own_sessions.stdout or "* tests" in own_sessions.stdout
+        assert re.search(r"^[*-] tests\b", both.stdout, re.MULTILINE), both.stdout
