@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from nightly_world import build_world
 
+from nightly_sessions.cli import COMMANDS
 from nightly_sessions.testing.wheelhouse import make_wheel
 
 CLOSED = "http://127.0.0.1:1"  # nothing listens on port 1: refused at once
@@ -77,9 +78,10 @@ socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (
 class Case:
     """One bad input: the arguments after `python -m nightly_sessions`, and what must happen.
 
-    `{tmp}`, `{project}` and `{python}` in arguments and environment values are filled in
-    per row; `files` are written below `{tmp}` first. `world` rows get loopback indexes
-    with a nightly and a fresh virtual environment as `{python}`, so pytest really runs.
+    `{tmp}`, `{project}`, `{self}` (this interpreter) and `{python}` in arguments and
+    environment values are filled in per row; `files` are written below `{tmp}` first.
+    `world` rows get loopback indexes with nightlies and a fresh virtual environment as
+    `{python}`, so pytest really runs.
     """
 
     id: str
@@ -268,7 +270,7 @@ CASES = [
 
 
 def fill(text: str, places: Mapping[str, str]) -> str:
-    """`text` with its {tmp}, {project} and {python} filled in."""
+    """`text` with its {tmp}, {project}, {self} and {python} filled in."""
     for name, value in places.items():
         text = text.replace("{" + name + "}", value)
     return text
@@ -392,8 +394,6 @@ def test_the_guard_refuses_and_records_a_connection_beyond_loopback(tmp_path: Pa
 
 
 def test_the_table_covers_every_command() -> None:
-    from nightly_sessions.cli import COMMANDS
-
     rows = [param.values[0] for param in CASES]  # type: ignore[attr-defined]
     commands = {next((a for a in row.args if a in COMMANDS), None) for row in rows}
     assert set(COMMANDS) <= commands
