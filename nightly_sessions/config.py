@@ -20,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.pyproject import read_pyproject
+from nightly_sessions.pythons import auto_pythons
 from nightly_sessions.redact import redact
 from nightly_sessions.versioning import SCHEMES
 
@@ -136,7 +137,9 @@ def _optional_name_list(value: object) -> tuple[str, ...] | None:
     return _name_list(value)
 
 
-def _python_versions(value: object) -> tuple[str, ...]:
+def _python_versions(value: object) -> tuple[str, ...] | Literal["auto"]:
+    if value in ("auto", ["auto"]):
+        return "auto"
     versions = _string_list(value)
     for version in versions:
         try:
@@ -240,8 +243,10 @@ KEYS: dict[str, Key] = {
     ),
     "python": Key(
         _python_versions,
-        'a list of versions such as "3.12"',
-        "Python versions of `nightly_tests`; empty: the one running nox",
+        '"auto" or a list of versions such as "3.12"',
+        'Python versions of `nightly_tests`; empty: the one running nox; "auto": the newest '
+        "two released that requires-python and the classifiers allow, and the pre-release",
+        "NIGHTLY_PYTHON",
     ),
     "installer": Key(
         _choice("auto", "uv", "pip"),
@@ -396,6 +401,15 @@ def load_settings(
     merged.update(_layer(table, f"[{TABLE}] of {pyproject}"))
     merged.update(_layer(overrides or {}, "nightly_sessions.register(...)"))
     merged.update(_environment_layer(os.environ if environ is None else environ))
+    if merged.get("python") == "auto":
+        project = read_pyproject(pyproject).get("project", {})
+        project = project if isinstance(project, dict) else {}
+        classifiers = project.get("classifiers", [])
+        merged["python"] = auto_pythons(
+            project.get("requires-python"),
+            classifiers if isinstance(classifiers, list) else [],
+            pyproject,
+        )
     return Settings(project_root=root, **merged)  # type: ignore[arg-type]
 
 

@@ -24,6 +24,7 @@ from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError, describe_os_error
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import plan_targets
+from nightly_sessions.pythons import any_installed, missing_sentence
 from nightly_sessions.redact import redact
 
 SessionBody = Callable[[nox.Session, Settings], None]
@@ -187,6 +188,24 @@ def _venv_backend(settings: Settings, spec: SessionSpec) -> str:
     return {"uv": "uv", "pip": "virtualenv"}.get(settings.installer, "uv|virtualenv")
 
 
+def _no_interpreter(sentence: str) -> SessionSpec:
+    """A stand-in for a per-Python session none of whose Pythons exists: nox would skip
+    each one and end green, having tested nothing.
+    """
+
+    def fail(session: nox.Session, settings: Settings) -> None:  # noqa: ARG001
+        _fail(session, sentence)
+
+    fail.__name__ = "nightly_tests"
+    return SessionSpec(fail, "Test against nightly dependencies.", needs_env=False)
+
+
+def _installed_or_stand_in(spec: SessionSpec, settings: Settings) -> SessionSpec:
+    if spec.per_python and settings.python and not any_installed(settings.python):
+        return _no_interpreter(missing_sentence(settings.python))
+    return spec
+
+
 def register(**overrides: Any) -> None:
     """Define every nightly session, with settings merged once, up front."""
     try:
@@ -194,7 +213,8 @@ def register(**overrides: Any) -> None:
     except NightlyError as exc:
         print(f"nightly-sessions: {redact(str(exc))}", file=sys.stderr)  # noqa: T201
         raise SystemExit(exc.exit_code) from None
-    for name, spec in SESSIONS.items():
+    for name, declared in SESSIONS.items():
+        spec = _installed_or_stand_in(declared, settings)
         python = list(settings.python) or None if spec.per_python and spec.needs_env else None
         define = nox.session(
             name=name,

@@ -225,3 +225,18 @@ def test_bad_setting_stops_before_any_session(world: World) -> None:
         "Setting 'installer' in environment variable NIGHTLY_INSTALLER is 'conda'" in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_no_configured_python_installed_fails_instead_of_skipping(world: World) -> None:
+    """nox skips a session whose interpreter is missing and ends green; not this one."""
+    pyproject = world.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'python = ["3.98", "3.99"]\n')
+    result = run_nox(world, "-s", "nightly_tests")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "None of the Pythons nightly_tests runs on (3.98, 3.99) is installed here" in output
+    assert "skipped" not in output.lower()
+    assert "Traceback" not in output
+    chosen = run_nox(world, "-s", "nightly_plan", NIGHTLY_PYTHON="3.11")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "on Python 3.11" in chosen.stdout

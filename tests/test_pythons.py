@@ -1,0 +1,107 @@
+"""`python = "auto"`: the Pythons nightly_tests runs on, read from the project."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nightly_sessions.config import load_settings
+from nightly_sessions.errors import ConfigError
+from nightly_sessions.pythons import (
+    PRERELEASE,
+    RELEASED,
+    any_installed,
+    auto_pythons,
+    classifier_versions,
+    missing_sentence,
+)
+
+WHERE = Path("pyproject.toml")
+
+
+def classifiers(*versions: str) -> list[str]:
+    return [
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        *(f"Programming Language :: Python :: {version}" for version in versions),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("requires", "listed", "expected"),
+    [
+        # networkx: a lower bound and one patch release excluded; classifiers up to 3.14.
+        (">=3.12,!=3.14.1", classifiers("3.12", "3.13", "3.14"), ("3.13", "3.14", PRERELEASE)),
+        # No classifiers: the newest two released that requires-python allows.
+        (">=3.11", [], ("3.14", "3.15", PRERELEASE)),
+        # An upper bound keeps the pre-release out.
+        (">=3.10,<3.14", [], ("3.12", "3.13")),
+        # Classifiers that lag behind requires-python (sunpy lists 3.11 under >=3.12).
+        (">=3.12", classifiers("3.11"), ("3.12", PRERELEASE)),
+        # Nothing at all: every released Python is allowed.
+        (None, [], ("3.14", "3.15", PRERELEASE)),
+        # A patch-level lower bound still admits its minor version.
+        (">=3.13.2", classifiers("3.13", "3.14", "3.15"), ("3.14", "3.15", PRERELEASE)),
+    ],
+)
+def test_auto_takes_the_newest_supported_pythons(
+    requires: str | None, listed: list[str], expected: tuple[str, ...]
+) -> None:
+    assert auto_pythons(requires, listed, WHERE) == expected
+
+
+def test_classifier_versions_ignore_other_classifiers() -> None:
+    assert classifier_versions([*classifiers("3.12"), "Topic :: Science", 3]) == ["3.12"]
+
+
+@pytest.mark.parametrize(
+    ("requires", "sentence"),
+    [
+        (">=4", r"No released Python \(3\.10, .*3\.15\) satisfies requires-python >=4"),
+        ("3.12", r"requires-python = '3\.12' in pyproject\.toml is not a version specifier"),
+    ],
+)
+def test_auto_without_a_python_is_a_sentence(requires: str, sentence: str) -> None:
+    with pytest.raises(ConfigError, match=sentence):
+        auto_pythons(requires, [], WHERE)
+
+
+def test_auto_setting_reads_the_project(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nrequires-python = ">=3.10,<3.13"\n'
+        '[tool.nightly-sessions]\npython = "auto"\n',
+        encoding="utf-8",
+    )
+    assert load_settings(tmp_path, environ={}).python == ("3.11", "3.12")
+    overridden = load_settings(tmp_path, environ={"NIGHTLY_PYTHON": "3.11"})
+    assert overridden.python == ("3.11",)
+    assert load_settings(tmp_path, {"python": ["auto"]}, environ={}).python == ("3.11", "3.12")
+
+
+def test_installed_looks_on_path_before_asking_uv() -> None:
+    seen: list[str] = []
+
+    def which(name: str) -> str | None:
+        seen.append(name)
+        return "/usr/bin/python3.13" if name == "python3.13" else None
+
+    assert any_installed(["3.13", "3.99"], which)
+    assert seen[0] == "python3.13"
+    assert not any_installed(["3.98", "3.99"], lambda name: None)  # uv has no 3.98 either
+
+
+def test_missing_sentence_names_the_pythons_and_the_way_out() -> None:
+    sentence = missing_sentence(["3.98", "3.99"])
+    assert sentence.startswith("None of the Pythons nightly_tests runs on (3.98, 3.99)")
+    assert "uv python install 3.99" in sentence
+    assert "NIGHTLY_PYTHON=3.X" in sentence
+    assert sentence.endswith(".")
+
+
+def test_the_template_offers_the_same_pythons() -> None:
+    config = yaml.safe_load((Path(__file__).parents[1] / "copier.yml").read_text())
+    offered = list(config["python_versions"]["choices"].values())
+    assert [v for v in offered if re.fullmatch(r"3\.\d+", v)] == [*RELEASED, PRERELEASE]
