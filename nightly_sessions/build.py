@@ -698,8 +698,9 @@ def _environment(run: _Run, env: Environment, *, install: bool) -> Environment:
     fitting = env
     if uses_python and not run.options.print_identifiers:
         fitting = fitting_environment(run, env)
-    if install and fitting is env:
-        install_tools(env, _tools(run.job, run.options), run.settings.base_index_url)
+    tools = _tools(run.job, run.options) if install and fitting is env else []
+    if tools:
+        install_tools(env, tools, run.settings.base_index_url)
     return fitting
 
 

@@ -668,14 +668,15 @@ def _refusal_backend(tmp_path: Path) -> tuple[Path, BuildOptions, dict[str, str]
     return root, FAST, {"demo-static": "1.1.0"}
 
 
-REFUSALS = {
-    "static-below": (_refusal_static, {}),
-    "scm-below": (_refusal_scm, {}),
-    "versioneer-release": (_refusal_versioneer, {}),
-    "same-every-build": (_refusal_same_version, {}),
-    "meson-below": (_refusal_meson, {}),
-    "meson-script-ignores-scm": (_refusal_meson_script, {}),
-    "backend-ignores-source": (_refusal_backend, {}),
+Refusal = Callable[[Path], tuple[Path, BuildOptions, dict[str, str]]]
+REFUSALS: dict[str, Refusal] = {
+    "static-below": _refusal_static,
+    "scm-below": _refusal_scm,
+    "versioneer-release": _refusal_versioneer,
+    "same-every-build": _refusal_same_version,
+    "meson-below": _refusal_meson,
+    "meson-script-ignores-scm": _refusal_meson_script,
+    "backend-ignores-source": _refusal_backend,
 }
 
 
@@ -701,7 +702,7 @@ def _drop_table(root: Path, header: str) -> None:
 
 
 # How a maintainer carries out each fix a sentence can give: (pattern, action).
-Advice = Callable[[Path, re.Match[str]], None]
+Advice = Callable[[Path, re.Match[str]], object]
 ADVICE: list[tuple[str, Advice]] = [
     (
         r'set version = "(?P<version>[^"]+)" in \[project\] of pyproject.toml',
@@ -753,12 +754,12 @@ def test_each_piece_of_advice_works_when_applied(
     tmp_path: Path, start_index: Callable[[Path], PypiServer], case: str
 ) -> None:
     """A refusal gives one line per problem, each with one or more fixes; try every fix."""
-    make, settings = REFUSALS[case]
+    make = REFUSALS[case]
     root, options, released = make(tmp_path / "refused")
     [(name, newest)] = released.items()
     index = start_index(_index_with(tmp_path / "index", name, newest))
     with pytest.raises(ConfigError) as caught:
-        run_build(root, index.url, options, **settings)
+        run_build(root, index.url, options)
     problems = [_pieces(line) for line in str(caught.value).splitlines()]
     assert all(problems), f"a problem without advice the test can carry out: {caught.value}"
     for attempt in range(max(map(len, problems))):
@@ -766,7 +767,7 @@ def test_each_piece_of_advice_works_when_applied(
         applied = [pieces[attempt % len(pieces)] for pieces in problems]
         for number, match in applied:
             ADVICE[number][1](fresh, match)
-        result, _ = run_build(fresh, index.url, options, **settings)
+        result, _ = run_build(fresh, index.url, options)
         assert result.files, f"{[match.group(0) for _, match in applied]} did not work"
         assert result.version is not None
         assert result.version > Version(newest)

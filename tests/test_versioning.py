@@ -565,9 +565,13 @@ def test_a_version_at_a_tag_on_the_commit_identifies_the_build(tmp_path: Path) -
     assert state is not None
     assert "v1.3.0.dev0" in state.tags
     source = find_version_source(root)
-    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    rules = {"released": [Version("1.2.0")], "index_url": "x", "now": now}
-    assert versioning.rule_problems(Version("1.3.0.dev0"), source, git=state, **rules) == []
+    released, now = [Version("1.2.0")], datetime(2030, 1, 1, tzinfo=timezone.utc)
+    problems = versioning.rule_problems(
+        Version("1.3.0.dev0"), source, released=released, index_url="x", git=state, now=now
+    )
+    assert problems == []
     untagged = GitState(state.commit, state.time)
-    [problem] = versioning.rule_problems(Version("1.3.0.dev0"), source, git=untagged, **rules)
+    [problem] = versioning.rule_problems(
+        Version("1.3.0.dev0"), source, released=released, index_url="x", git=untagged, now=now
+    )
     assert 'set version-scheme = "dev-date" under [tool.nightly-sessions]' in problem
