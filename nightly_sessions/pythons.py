@@ -8,6 +8,7 @@ takes the newest released Pythons in both, plus the next one while it is a pre-r
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -113,3 +114,17 @@ def missing_sentence(versions: Sequence[str]) -> str:
         f"would be tested: install one (e.g. `uv python install {versions[-1]}`), or choose "
         "installed ones for this run with NIGHTLY_PYTHON=3.X (or the 'python' setting)."
     )
+
+
+def matrix_outputs(versions: Sequence[str], runner_oses: Sequence[str]) -> dict[str, str]:
+    """The test matrix's Pythons (JSON) and the job names its reports carry, as step outputs
+    of the workflow's first job, so the matrix follows the project's pyproject.toml.
+    """
+    jobs = [f"py{version}-{runner}" for runner in runner_oses for version in versions]
+    return {"python": json.dumps(list(versions)), "jobs": " ".join(jobs)}
+
+
+def write_outputs(outputs: dict[str, str], path: Path) -> None:
+    """Append `name=value` lines to the GitHub Actions output file."""
+    with path.open("a", encoding="utf-8") as file:
+        file.writelines(f"{name}={value}\n" for name, value in outputs.items())

@@ -19,12 +19,11 @@ import nox
 
 # The other sessions' modules are imported when their session runs: `nox -l` and
 # `nox -s nightly_plan` then load only what planning needs (measured in bench_plan.py).
-from nightly_sessions import install, testrun
+from nightly_sessions import install, pythons, testrun
 from nightly_sessions.config import Settings, load_settings
 from nightly_sessions.errors import NightlyError, describe_os_error
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import plan_targets
-from nightly_sessions.pythons import any_installed, missing_sentence
 from nightly_sessions.redact import redact
 
 SessionBody = Callable[[nox.Session, Settings], None]
@@ -59,6 +58,20 @@ def nightly_plan(session: nox.Session, settings: Settings) -> None:  # noqa: ARG
     """Print, for each Python `nightly_tests` runs on, where each nightly package comes from."""
     plans = [testrun.plan_for(settings, target) for target in plan_targets(settings)]
     print("\n\n".join(plan.render() for plan in plans))  # noqa: T201
+
+
+def nightly_pythons(session: nox.Session, settings: Settings) -> None:
+    """Print the Pythons nightly_tests runs on; in Actions, also as the matrix's outputs.
+
+    Arguments after -- are the runner OS names (runner.os) of the test matrix, which
+    name its jobs' reports.
+    """
+    versions = settings.python or (f"{sys.version_info[0]}.{sys.version_info[1]}",)
+    outputs = pythons.matrix_outputs(versions, session.posargs or ["Linux"])
+    print(" ".join(versions))  # noqa: T201
+    if target := os.environ.get("GITHUB_OUTPUT"):
+        pythons.write_outputs(outputs, Path(target))
+        session.log(f"Test matrix: {outputs['python']}; report names: {outputs['jobs']}")
 
 
 def nightly_issue(session: nox.Session, settings: Settings) -> None:
@@ -143,6 +156,9 @@ SESSIONS: dict[str, SessionSpec] = {
         nightly_tests, "Test against nightly dependencies.", per_python=True
     ),
     "nightly_plan": SessionSpec(nightly_plan, "Show the nightly install plan.", needs_env=False),
+    "nightly_pythons": SessionSpec(
+        nightly_pythons, "Print the Pythons nightly_tests runs on.", needs_env=False
+    ),
     "build_nightly": SessionSpec(build_nightly, "Build nightly wheels into the dist folder."),
     "check_dist": SessionSpec(check_dist, "Check built files for the channel.", needs_env=False),
     "nightly_issue": SessionSpec(
@@ -201,8 +217,8 @@ def _no_interpreter(sentence: str) -> SessionSpec:
 
 
 def _installed_or_stand_in(spec: SessionSpec, settings: Settings) -> SessionSpec:
-    if spec.per_python and settings.python and not any_installed(settings.python):
-        return _no_interpreter(missing_sentence(settings.python))
+    if spec.per_python and settings.python and not pythons.any_installed(settings.python):
+        return _no_interpreter(pythons.missing_sentence(settings.python))
     return spec
 
 

@@ -16,7 +16,9 @@ from nightly_sessions.pythons import (
     any_installed,
     auto_pythons,
     classifier_versions,
+    matrix_outputs,
     missing_sentence,
+    write_outputs,
 )
 
 WHERE = Path("pyproject.toml")
@@ -105,3 +107,19 @@ def test_the_template_offers_the_same_pythons() -> None:
     config = yaml.safe_load((Path(__file__).parents[1] / "copier.yml").read_text())
     offered = list(config["python_versions"]["choices"].values())
     assert [v for v in offered if re.fullmatch(r"3\.\d+", v)] == [*RELEASED, PRERELEASE]
+
+
+def test_matrix_outputs_name_each_job_as_its_report(tmp_path: Path) -> None:
+    outputs = matrix_outputs(["3.14", "3.16"], ["Linux", "macOS"])
+    assert outputs == {
+        "python": '["3.14", "3.16"]',
+        "jobs": "py3.14-Linux py3.16-Linux py3.14-macOS py3.16-macOS",
+    }
+    target = tmp_path / "github-output"
+    target.write_text("earlier=1\n", encoding="utf-8")
+    write_outputs(outputs, target)
+    assert target.read_text(encoding="utf-8").splitlines() == [
+        "earlier=1",
+        'python=["3.14", "3.16"]',
+        "jobs=py3.14-Linux py3.16-Linux py3.14-macOS py3.16-macOS",
+    ]

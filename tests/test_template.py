@@ -70,7 +70,9 @@ NOX_COMMAND = re.compile(
 )
 NOX_PIN = re.compile(r'run: uvx --from "(nox==[\d.]+)" nox ')
 REPOSITORY = "example-org/skymap"
-DEFAULT_PYTHONS = ["3.14", "3.15"]  # the newest two stable releases (December 2026)
+DEFAULT_PYTHONS = ["auto"]  # read from pyproject.toml at every run (the `pythons` job)
+NEWEST_STABLE = ["3.14", "3.15"]  # the newest two stable releases (December 2026)
+AUTO_MATRIX = "${{ fromJSON(needs.pythons.outputs.python) }}"
 DIST_ENV = {"NIGHTLY_DIST_DIR": "dist"}  # where the artifacts are kept and gathered
 
 
@@ -115,6 +117,10 @@ def _combinations() -> dict[str, dict[str, Any]]:
         test_oses=["ubuntu-latest", "windows-latest"],
         issue_label="upstream-nightly",
     )
+    combos["auto-pythons"] = {
+        "python_versions": ["auto"],
+        "test_oses": ["ubuntu-latest", "macos-latest"],
+    }
     combos["module-layout"] = {
         "noxfile": "noxfile_nightly.py",
         "python_versions": ["3.11"],
@@ -322,7 +328,7 @@ def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, 
                     assert parsers[match[1]](arguments) is not None
     assert seen == {
         "nightly_tests", "nightly_issue", "nightly_keepalive", "build_nightly", "check_dist",
-        "upload_nightly", "nightly_freshness",
+        "upload_nightly", "nightly_freshness", "nightly_pythons",
     }  # fmt: skip
 
 
@@ -338,7 +344,13 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         matrix = tests["strategy"]["matrix"]
         pythons = answers.get("python_versions", DEFAULT_PYTHONS)
         oses = answers.get("test_oses", ["ubuntu-latest"])
-        assert (matrix["python-version"], matrix["os"]) == (pythons, oses)
+        if pythons == ["auto"]:
+            check_pythons_job(data["jobs"]["pythons"], oses)
+            assert tests["needs"] == ["pythons"]
+            assert (matrix["python-version"], matrix["os"]) == (AUTO_MATRIX, oses)
+        else:
+            assert "pythons" not in data["jobs"]
+            assert (matrix["python-version"], matrix["os"]) == (pythons, oses)
         [setup] = [step for step in steps(tests) if "setup-python" in step.get("uses", "")]
         assert setup["with"]["allow-prereleases"] is True  # the "3.16 (pre-release)" answer
         _, run = nox_steps(tests)["nightly_tests"]
@@ -355,7 +367,9 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
             "if-no-files-found": "warn",
             "retention-days": 30,
         }
-        expected = {"tests"} | when(issue_jobs(answers), "report")
+        expected = (
+            {"tests"} | when(issue_jobs(answers), "report") | when(pythons == ["auto"], "pythons")
+        )
         assert set(data["jobs"]) == expected | when(answers.get("keepalive", True), "keepalive")
         if issue_jobs(answers):
             check_report_job(data["jobs"]["report"], pythons, oses)
@@ -506,8 +520,21 @@ def test_a_repository_answer_that_does_not_match_is_a_warning(rendered: dict[str
             )
 
 
+def check_pythons_job(job: dict[str, Any], oses: list[str]) -> None:
+    """python_versions auto: the first job reads the matrix from pyproject.toml."""
+    assert job["permissions"] == {"contents": "read"}
+    assert job["outputs"] == {
+        "python": "${{ steps.pythons.outputs.python }}",
+        "jobs": "${{ steps.pythons.outputs.jobs }}",
+    }
+    arguments, step = nox_steps(job)["nightly_pythons"]
+    assert step["id"] == "pythons"
+    assert arguments.split() == ["--", *(RUNNER_OS[os] for os in oses)]
+
+
 def check_report_job(job: dict[str, Any], pythons: list[str], oses: list[str]) -> None:
-    assert job["needs"] == ["tests"]
+    auto = pythons == ["auto"]
+    assert job["needs"] == (["pythons", "tests"] if auto else ["tests"])
     assert job["if"] == acts_upstream("always()")
     assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
     assert job["concurrency"] == {"group": "nightly-tracking-issue", "cancel-in-progress": False}
@@ -520,7 +547,9 @@ def check_report_job(job: dict[str, Any], pythons: list[str], oses: list[str]) -
     assert step["env"] == {
         "GITHUB_TOKEN": "${{ github.token }}",
         "NIGHTLY_TESTS_RESULT": "${{ needs.tests.result }}",
-        "NIGHTLY_EXPECT_JOBS": " ".join(expected_jobs),
+        "NIGHTLY_EXPECT_JOBS": (
+            "${{ needs.pythons.outputs.jobs }}" if auto else " ".join(expected_jobs)
+        ),
     }
 
 
@@ -538,15 +567,19 @@ CIBW_PLATFORM_TAG = {
 def test_offered_pythons_are_supported_releases_and_the_next_pre_release() -> None:
     config = yaml.safe_load((ROOT / "copier.yml").read_text())
     choices: dict[str, str] = config["python_versions"]["choices"]
-    versions = [tuple(map(int, value.split("."))) for value in choices.values()]
+    versions = [tuple(map(int, value.split("."))) for value in choices.values() if value != "auto"]
     assert versions == sorted(versions)
     # nightly-sessions itself runs on every one of them.
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert min(versions) >= tuple(map(int, requires.removeprefix(">=").split(".")))
     stable = [value for label, value in choices.items() if label == value]
-    [(label, pre_release)] = [(label, v) for label, v in choices.items() if label != v]
+    [(label, pre_release)] = [
+        (label, v) for label, v in choices.items() if label != v and v != "auto"
+    ]
     assert (label, pre_release) == (f"{pre_release} (pre-release)", list(choices.values())[-1])
-    assert config["python_versions"]["default"] == stable[-2:] == DEFAULT_PYTHONS
+    assert next(iter(choices.values())) == "auto"
+    assert config["python_versions"]["default"] == DEFAULT_PYTHONS
+    assert stable[-2:] == NEWEST_STABLE
     # The pinned cibuildwheel builds every stable one on every runner the template offers.
     platforms = tomllib.loads(
         (resources.files("cibuildwheel") / "resources" / "build-platforms.toml").read_text()
@@ -937,8 +970,9 @@ def test_generated_noxfiles_list_the_nightly_sessions(
         output, _ = process.communicate(timeout=120)
         assert process.returncode == 0, f"{name}: {output}"
         pythons = COMBINATIONS[name].get("python_versions", DEFAULT_PYTHONS)
-        for python in pythons:
+        for python in pythons if pythons != ["auto"] else []:
             assert f"nightly_tests-{python}" in output, f"{name}: {output}"
+        assert "nightly_tests" in output, f"{name}: {output}"
         for session in ("nightly_plan", "nightly_issue", "nightly_keepalive", "build_nightly"):
             assert session in output, f"{name}: {output}"
         if name == "module-layout":
@@ -976,7 +1010,7 @@ def plain_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (
             "python_versions",
             ["3.9"],  # end of life; nightly-sessions needs 3.10
-            "'3.9' is not in ['3.10', '3.11', '3.12', '3.13', '3.14', '3.15', '3.16']",
+            "'3.9' is not in ['auto', '3.10', '3.11', '3.12', '3.13', '3.14', '3.15', '3.16']",
         ),
         ("python_versions", ["3.17"], "'3.17' is not in"),
         ("python_versions", [], "Choose at least one Python version."),
