@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -492,12 +493,62 @@ def _run_meson_command(
         return subprocess.CompletedProcess(argv, 1, "", str(exc))
 
 
-def requirements_environment(run: _Run, env: Environment) -> Environment:
-    """An environment of `env`'s Python with [build-system] requires, as an isolated build has."""
+def _build_requires(run: _Run) -> list[str]:
     system = table(read_pyproject(run.copy / "pyproject.toml"), "build-system")
-    requires = [str(item) for item in system.get("requires", [])]
+    return [str(item) for item in system.get("requires", [])]
+
+
+def requirement_for(module: str, requires: Sequence[str]) -> str:
+    """The build requirement that provides `module`, else the module's own name (a
+    dependency of one, such as packaging for setuptools-scm).
+    """
+    return next(
+        (text for text in requires if _provides(text, module)), module.split(".", maxsplit=1)[0]
+    )
+
+
+# How many missing imports a version script may reveal one after the other.
+IMPORT_ROUNDS = 5
+
+
+def _rerun_with_imports(
+    run: _Run, env: Environment, failed: subprocess.CompletedProcess[str]
+) -> subprocess.CompletedProcess[str]:
+    """Run the version script again with what it failed to import, one module at a time;
+    all build requirements, as an isolated build has, only as a last resort, since the
+    large ones (numpy, Cython...) are rarely what a version script imports.
+    """
+    requires = _build_requires(run)
     folder = run.copy.parent / "requirements"
-    return new_environment(env.python, env, folder, run.settings.base_index_url, requires)
+    ready = new_environment(env.python, env, folder, run.settings.base_index_url, [])
+    result = failed
+    for _ in range(IMPORT_ROUNDS):
+        missing = missing_module(result.stderr)
+        if missing is None:
+            break
+        install_tools(ready, [requirement_for(missing, requires)], run.settings.base_index_url)
+        result = _run_meson_command(run.copy, run.job.source, ready.python, run.variables)
+        if result.returncode == 0:
+            return result
+    if requires:
+        install_tools(ready, requires, run.settings.base_index_url)
+        result = _run_meson_command(run.copy, run.job.source, ready.python, run.variables)
+    return result
+
+
+def _provides(requirement: str, module: str) -> bool:
+    """Whether `requirement` is the distribution of the top-level `module` (by name)."""
+    try:
+        name = canonicalize_name(Requirement(requirement).name)
+    except InvalidRequirement:
+        return False
+    return name == canonicalize_name(module.split(".", maxsplit=1)[0])
+
+
+def missing_module(output: str) -> str | None:
+    """The module a Python script could not import, from its traceback."""
+    match = re.search(r"No module named '([\w.]+)'", output)
+    return match[1] if match else None
 
 
 def meson_version(run: _Run, env: Environment) -> Version:
@@ -509,8 +560,7 @@ def meson_version(run: _Run, env: Environment) -> Version:
     source = run.job.source
     result = _run_meson_command(run.copy, source, env.python, run.variables)
     if result.returncode != 0 and run.options.isolation:
-        ready = requirements_environment(run, env)
-        result = _run_meson_command(run.copy, source, ready.python, run.variables)
+        result = _rerun_with_imports(run, env, result)
     command = " ".join(source.meson_command)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
@@ -695,6 +745,8 @@ def _environment(run: _Run, env: Environment, *, install: bool) -> Environment:
     """The environment that builds: `env` with the pinned tools, or one of a fitting Python."""
     cibuildwheel = run.job.compiled and not run.options.native
     uses_python = not cibuildwheel or probe_needs_sdist(run.job)
+    if run.options.version_only:  # only the backend (an sdist) needs the project's Python
+        uses_python = probe_needs_sdist(run.job)
     fitting = env
     if uses_python and not run.options.print_identifiers:
         fitting = fitting_environment(run, env)

@@ -73,9 +73,9 @@ def run(
                 sys.stdout.flush()
     result = Completed(process.returncode, "".join(lines), "".join(tail))
     if result.returncode not in ok_codes:
-        message = (
-            f"Failed to {what} ({args[0]} exited with code {result.returncode}); "
-            "its output is above and in the report."
-        )
+        # The output is on screen only when echoed; otherwise its last line says why.
+        last = next((line.strip() for line in reversed(tail) if line.strip()), "no output")
+        shown = "its output is above" if echo else f"it ended with: {last}"
+        message = f"Failed to {what} ({args[0]} exited with code {result.returncode}); {shown}."
         raise ToolError(redact(message), detail=result.tail)
     return result

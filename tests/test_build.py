@@ -870,3 +870,19 @@ def test_meson_argv_runs_python_scripts_with_the_build_python(tmp_path: Path) ->
         "/bin/sh", "-e", str(tmp_path / "version.sh"),
     ]  # fmt: skip
     assert build.meson_argv(tmp_path, ["git", "describe"], python) == ["git", "describe"]
+
+
+def test_a_version_script_missing_a_module_names_the_one_requirement_to_install() -> None:
+    """statsmodels' meson version script imports setuptools_scm alone; installing all its
+    build requirements (numpy, scipy, Cython) just to print a version would take minutes.
+    """
+    output = "Traceback (most recent call last):\nModuleNotFoundError: No module named 'setuptools_scm'\n"
+    assert build.missing_module(output) == "setuptools_scm"
+    assert build.missing_module("SyntaxError: invalid syntax") is None
+    assert build._provides("setuptools_scm>=9.2.0,<10", "setuptools_scm")
+    assert build._provides("setuptools-scm[toml]", "setuptools_scm.version")
+    assert not build._provides("meson-python", "mesonpy")
+    assert not build._provides("not a requirement!", "x")
+    requires = ["meson-python", "setuptools_scm>=9.2.0,<10", "numpy>=2"]
+    assert build.requirement_for("setuptools_scm", requires) == "setuptools_scm>=9.2.0,<10"
+    assert build.requirement_for("packaging.version", requires) == "packaging"

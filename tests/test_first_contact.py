@@ -15,32 +15,38 @@ checkout has it. Then, as a maintainer would:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.version import Version
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from nightly_sessions.testing.pypi import PypiServer
+from nightly_sessions.pythons import auto_pythons
+from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.template import GIT_ENV, ROOT, commit_all, git
-from nightly_sessions.testing.wheelhouse import make_wheel
+from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
 
 pytestmark = pytest.mark.integration
 
 CORPUS = Path(__file__).parent / "corpus"
 ENTRIES: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "corpus.toml").read_text())
 ANSWERS_FILE = ".copier-answers.nightly-sessions.yml"
+# uv (script mode, `uvx`) installs from the loopback PyPI stand-in of the running test.
+INDEX: dict[str, str] = {}
 BIN = Path(sys.executable).parent
 # What a checkout of nightly-sessions holds that installing it from git needs.
 PACKAGE_PARTS = ("copier.yml", "copier-includes", "template", "nightly_sessions", "pyproject.toml")
@@ -48,6 +54,10 @@ PACKAGE_PARTS = ("copier.yml", "copier-includes", "template", "nightly_sessions"
 # What "auto" must plan from the channel for each project, read from its pyproject.toml:
 # the channel packages among [project.dependencies], the runtime extra `default` when the
 # dependencies are empty, and the conventional test extra or group (test, tests, testing).
+# versioneer's version comes from an sdist, whose build needs setuptools, Cython and numpy
+# from the base index; the stand-in here does not carry them.
+NEEDS_BUILD_TOOLS = {"shapely"}
+
 EXPECTED_PLAN: dict[str, set[str]] = {
     "networkx": {"numpy", "scipy", "pandas", "matplotlib"},  # all from the extra 'default'
     "xarray": {"numpy", "pandas"},
@@ -76,6 +86,26 @@ EXPECTED_PLAN: dict[str, set[str]] = {
 }
 
 
+@pytest.fixture(scope="module")
+def pypi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServer]:
+    """The PyPI stand-in: the nox that the workflows pin, and what installing
+    nightly-sessions from git needs (its dependencies and its build backend).
+    """
+    metadata = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    dependencies = [d for d in metadata["project"]["dependencies"] if "python_version" not in d]
+    nox_pin = re.search(
+        r"set NOX = '([^']+)'", (ROOT / "copier-includes/workflows.jinja").read_text()
+    )
+    assert nox_pin is not None
+    wheels = download_wheels([nox_pin[1], *dependencies, "hatchling==1.33.0"])
+    folder = tmp_path_factory.mktemp("pypi") / "simple"
+    shutil.copytree(wheels, folder)
+    # What statsmodels' meson version script imports (its build requires <10).
+    shutil.copytree(download_wheels(["setuptools-scm==9.2.2"]), folder, dirs_exist_ok=True)
+    with serve_directory(folder) as server:
+        yield server
+
+
 def run(
     command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess[str]:
@@ -84,7 +114,7 @@ def run(
     return subprocess.run(
         command,
         cwd=cwd,
-        env={**clean, **GIT_ENV, **(env or {})},
+        env={**clean, **GIT_ENV, **INDEX, **(env or {})},
         capture_output=True,
         text=True,
         check=False,
@@ -165,8 +195,14 @@ def add_to_script_block(noxfile: Path, requirement: str, lines: str) -> None:
 
 @pytest.mark.parametrize("slug", sorted(ENTRIES))
 def test_first_contact(
-    slug: str, template: Path, tmp_path: Path, nightly_index: PypiServer
+    slug: str,
+    template: Path,
+    tmp_path: Path,
+    nightly_index: PypiServer,
+    pypi: PypiServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setitem(INDEX, "UV_DEFAULT_INDEX", pypi.url)
     entry = ENTRIES[slug]
     project = import_project(slug, tmp_path)
     before = snapshot(project)
@@ -211,6 +247,25 @@ def test_first_contact(
     for session in ("nightly_tests", "nightly_plan", "build_nightly", "nightly_issue"):
         assert session in listed.stdout
 
+    # The `pythons` job of the tests workflow: the matrix from requires-python and the
+    # classifiers, as GitHub Actions step outputs.
+    github_output = tmp_path / "github-output"
+    github_output.touch()
+    pythons = run(
+        [*nox, "--session", "nightly_pythons", "--", "Linux"],
+        project,
+        env={"GITHUB_OUTPUT": str(github_output)},
+    )
+    assert pythons.returncode == 0, pythons.stdout + pythons.stderr
+    outputs = dict(line.split("=", 1) for line in github_output.read_text().splitlines())
+    expected_pythons = auto_pythons(
+        entry["requires_python"],
+        [f"Programming Language :: Python :: {v}" for v in entry["python_classifiers"]],
+        project / "pyproject.toml",
+    )
+    assert json.loads(outputs["python"]) == list(expected_pythons)
+    assert outputs["jobs"] == " ".join(f"py{v}-Linux" for v in expected_pythons)
+
     for name in entry["nightly_dependencies"]:
         make_wheel(nightly_index.directory, name, "99.0.0.dev0")
     planned = run(
@@ -224,6 +279,28 @@ def test_first_contact(
     assert {name for name, _ in rows} == EXPECTED_PLAN[slug], plan_output
     if not EXPECTED_PLAN[slug]:
         assert "Nothing to test:" in plan_output
+
+    # The nightly version, checked against the release tag, without compiling.
+    versioned = run(
+        [*nox, "--session", "build_nightly", "--", "--version-only"],
+        project,
+        env={"NIGHTLY_BASE_INDEX_URL": pypi.url},
+    )
+    version_output = versioned.stdout + versioned.stderr
+    assert "Traceback" not in version_output
+    if slug in NEEDS_BUILD_TOOLS:  # the PyPI stand-in lacks them: a sentence, no traceback
+        assert versioned.returncode != 0
+        assert "Failed to install build==" in version_output, version_output
+    else:
+        assert versioned.returncode == 0, version_output
+        found = re.search(
+            rf"Nightly version of {re.escape(entry['project_name'])}: (\S+) \(checked, nothing built\)",
+            version_output,
+        )
+        assert found is not None, version_output
+        nightly = Version(found[1])
+        assert nightly.is_devrelease
+        assert nightly > Version(entry["release_version"])
 
     if entry["has_noxfile"]:
         requirement = re.search(r'REQUIREMENT = "([^"]+)"', (project / noxfile).read_text())

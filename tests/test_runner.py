@@ -29,6 +29,15 @@ def test_failure_names_what_failed_and_keeps_the_tail() -> None:
     assert caught.value.detail is not None
     assert caught.value.detail.splitlines()[-1] == "99"
     assert len(caught.value.detail.splitlines()) == runner.TAIL_LINES
+    # Not echoed, the output is nowhere on screen: the sentence carries its last line.
+    assert str(caught.value).endswith("exited with code 3); it ended with: 99.")
+
+
+def test_a_failure_on_screen_points_above(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ToolError) as caught:
+        runner.run([sys.executable, "-c", "print('why'); raise SystemExit(2)"], what="run it")
+    assert str(caught.value).endswith("exited with code 2); its output is above.")
+    assert "why" in capfd.readouterr().out
 
 
 def test_missing_program_is_a_sentence() -> None:
