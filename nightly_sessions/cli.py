@@ -21,6 +21,7 @@ from nightly_sessions import (
     build,
     cleanup,
     freshness,
+    init,
     install,
     issue,
     keepalive,
@@ -266,5 +267,10 @@ COMMANDS: dict[str, Command] = {
         "fail when this project's newest nightly is about to be deleted from the channel",
         freshness.add_arguments,
         freshness.run_command,
+    ),
+    "init": Command(
+        "copy the template into the project, answering its name and repository from it",
+        init.add_arguments,
+        init.run_command,
     ),
 }

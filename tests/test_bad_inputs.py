@@ -214,6 +214,11 @@ CASES = [
     case("freshness-dependency-days-negative", 2, "freshness", "--dependency-days", "-1"),
     case("freshness-bad-days-variable", 2, "freshness", env={"NIGHTLY_FRESHNESS_DAYS": "abc"}),
     case("freshness-unreachable", 3, "freshness"),
+    # init
+    case("init-without-template", 2, "init", "--print"),
+    case("init-template-path-missing", 2, "init", "--template", "{tmp}/no-such-template"),
+    case("init-template-without-copier-yml", 2, "init", "--template", "{tmp}", files={"tpl/README.md": b"x"}),
+    case("init-template-copier-refuses", 5, "init", "--template", "{tmp}/tpl", files={"tpl/copier.yml": b"_subdirectory: [unclosed\n"}),
     # issue
     case("issue-folder-is-a-file", 2, "issue", "{project}/pyproject.toml", "--dry-run"),
     case("issue-bad-tests-result", 2, "issue", "--tests-result", "maybe"),
