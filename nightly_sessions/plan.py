@@ -99,6 +99,7 @@ class InstallPlan:
     # channel carries, each with those packages.
     could_add: tuple[tuple[str, tuple[str, ...]], ...] = ()
     auto: bool = True  # whether `packages` was "auto"
+    dynamic_dependencies: bool = False  # the build computes [project] dependencies
     test_requirements_found: bool = True  # an extra or group with test requirements
 
     @property
@@ -162,6 +163,12 @@ class InstallPlan:
             sentence += (
                 f" These would bring nightlies: {options}; add them to 'extras' or 'groups' "
                 "in [tool.nightly-sessions] (or answer test_extras / test_groups)."
+            )
+        elif self.auto and self.dynamic_dependencies:
+            sentence += (
+                " The project's dependencies are dynamic (the build computes them, e.g. in "
+                'setup.py), so "auto" cannot read them: name the dependencies to test in '
+                "'packages'."
             )
         elif self.auto:
             sentence += (
@@ -424,6 +431,7 @@ def make_plan(
         build_tools=candidates.build_tools,
         could_add=could_add,
         auto=auto,
+        dynamic_dependencies=project.dynamic_dependencies,
         test_requirements_found=bool(
             settings.extras is not None
             or settings.groups is not None

@@ -76,6 +76,12 @@ class ProjectInfo:
     dependencies: tuple[str, ...] = ()
     optional_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dependency_groups: dict[str, Any] = field(default_factory=dict)
+    dynamic: tuple[str, ...] = ()  # [project] fields the build backend computes
+
+    @property
+    def dynamic_dependencies(self) -> bool:
+        """Whether the build computes the dependencies (h5py's setup.py): none to read."""
+        return "dependencies" in self.dynamic
 
     def test_extras(self) -> tuple[str, ...]:
         """The conventional test extra, if the project defines one."""
@@ -226,4 +232,7 @@ def read_project(root: Path) -> ProjectInfo:
             for extra, reqs in optional.items()
         },
         dependency_groups=groups,
+        dynamic=tuple(item for item in project.get("dynamic", []) if isinstance(item, str))
+        if isinstance(project.get("dynamic"), list)
+        else (),
     )

@@ -349,3 +349,18 @@ dev = ["pytest", "arrays[complete]"]
         "matplotlib": "auto: group 'dev' via extra 'complete' via 'viz'",
         "scipy": "auto: group 'dev' via extra 'complete'",
     }
+
+
+def test_dynamic_dependencies_are_named_as_the_reason_for_an_empty_plan(
+    tmp_path: Path, channel: PypiServer
+) -> None:
+    """h5py's dependencies come from setup.py: nothing in pyproject.toml to plan from."""
+    root = write_project(
+        tmp_path,
+        '[project]\nname = "h5demo"\nversion = "3.17.0dev0"\ndynamic = ["dependencies"]\n',
+    )
+    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    sentence = plan.empty_sentence()
+    assert sentence is not None
+    assert "dependencies are dynamic (the build computes them, e.g. in setup.py)" in sentence
+    assert "name the dependencies to test in 'packages'" in sentence
