@@ -318,3 +318,11 @@ def test_first_contact(
         assert "nightly_tests" in both.stdout
         assert "- tests" in own_sessions.stdout or "* tests" in own_sessions.stdout
         assert re.search(r"^[*-] tests\b", both.stdout, re.MULTILINE), both.stdout
+
+
+def test_the_docs_table_covers_every_corpus_project() -> None:
+    """docs/first-contact.md says what each real layout needs; a new corpus entry must appear."""
+    text = (ROOT / "docs" / "first-contact.md").read_text(encoding="utf-8")
+    missing = [slug for slug in ENTRIES if slug not in text]
+    assert not missing, f"docs/first-contact.md does not mention {missing}"
+    assert f"the files of {len(ENTRIES)} real" in text
