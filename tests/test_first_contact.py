@@ -326,3 +326,43 @@ def test_the_docs_table_covers_every_corpus_project() -> None:
     missing = [slug for slug in ENTRIES if slug not in text]
     assert not missing, f"docs/first-contact.md does not mention {missing}"
     assert f"the files of {len(ENTRIES)} real" in text
+
+
+def test_the_dependabot_advice_applied_covers_the_actions(tmp_path: Path, template: Path) -> None:
+    """A project whose dependabot.yml keeps only pip current is told the entry to add; once
+    added as printed, the file covers the actions and a new copy says nothing more.
+    """
+    project = tmp_path / "project"
+    (project / ".github").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "demo"\n', encoding="utf-8")
+    own = project / ".github" / "dependabot.yml"
+    own.write_text(
+        "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n"
+        "    schedule:\n      interval: weekly\n",
+        encoding="utf-8",
+    )
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, "Own dependabot")
+    copy = [str(BIN / "copier"), "copy", "--trust", "--defaults", str(template), "."]
+    first = run(copy, project)
+    assert first.returncode == 0, first.stderr
+    advice = re.search(
+        r"add this entry under `updates:` in \.github/dependabot\.yml\n((?: {8}.*\n)+)",
+        first.stdout + first.stderr,
+    )
+    assert advice is not None, first.stdout + first.stderr
+    entry = "".join(line[8:].join(["  ", "\n"]) for line in advice[1].splitlines())
+    own.write_text(own.read_text(encoding="utf-8") + entry, encoding="utf-8")
+    assert dependabot_covers_actions(own)
+
+    again = tmp_path / "again"
+    shutil.copytree(project, again, ignore=shutil.ignore_patterns(".git", ".github"))
+    (again / ".github").mkdir()
+    shutil.copy2(own, again / ".github" / "dependabot.yml")
+    for generated in (ANSWERS_FILE, "noxfile.py"):
+        (again / generated).unlink()
+    git(again, "init", "--quiet", "--initial-branch=main")
+    commit_all(again, "Own dependabot, with the actions")
+    second = run(copy, again)
+    assert second.returncode == 0, second.stderr
+    assert "dependabot" not in second.stdout + second.stderr
