@@ -7,7 +7,7 @@ import pytest
 
 from nightly_sessions.config import load_settings
 from nightly_sessions.errors import ConfigError, NetworkError
-from nightly_sessions.plan import Target, make_plan, plan_targets
+from nightly_sessions.plan import InstallPlan, Target, make_plan, plan_targets
 from nightly_sessions.pyproject import read_project
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.wheelhouse import make_wheel
@@ -186,6 +186,13 @@ def write_project(tmp_path: Path, text: str) -> Path:
     return root
 
 
+def plan_of(tmp_path: Path, channel: PypiServer, text: str, **overrides: object) -> InstallPlan:
+    """The Python 3.11 plan of a project whose pyproject.toml is `text`."""
+    root = write_project(tmp_path, text)
+    settings = settings_for(root, channel, **overrides)
+    return make_plan(settings, read_project(root), Target.for_python("3.11"))
+
+
 RUNTIME_IN_EXTRA = """
 [project]
 name = "graphlib-demo"
@@ -203,8 +210,7 @@ def test_runtime_dependencies_in_an_extra_are_planned(tmp_path: Path, channel: P
     [project.dependencies]: "auto" installs that extra with the test extra.
     """
     make_wheel(channel.directory, "cython", "3.3.0.dev0")  # a build tool the channel carries
-    root = write_project(tmp_path, RUNTIME_IN_EXTRA)
-    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    plan = plan_of(tmp_path, channel, RUNTIME_IN_EXTRA)
     assert plan.extras == ("default", "test")
     assert {p.name: p.reason for p in plan.packages} == {
         "numpy": "auto: extra 'default'",
@@ -219,8 +225,9 @@ def test_runtime_dependencies_in_an_extra_are_planned(tmp_path: Path, channel: P
 
 
 def test_self_referencing_extras_are_expanded(tmp_path: Path, channel: PypiServer) -> None:
-    root = write_project(
+    plan = plan_of(
         tmp_path,
+        channel,
         """
 [project]
 name = "Arrays_Demo"
@@ -231,9 +238,8 @@ io = ["scipy"]
 viz = ["matplotlib", "arrays-demo[io]"]
 complete = ["arrays-demo[io,viz]"]
 """,
+        extras=["complete"],
     )
-    settings = settings_for(root, channel, extras=["complete"])
-    plan = make_plan(settings, read_project(root), Target.for_python("3.11"))
     assert {p.name: p.reason for p in plan.packages} == {
         "scipy": "auto: extra 'complete' via 'io'",
         "matplotlib": "auto: extra 'complete' via 'viz'",
@@ -244,8 +250,9 @@ complete = ["arrays-demo[io,viz]"]
 def test_groups_with_include_group_say_where_they_come_from(
     tmp_path: Path, channel: PypiServer
 ) -> None:
-    root = write_project(
+    plan = plan_of(
         tmp_path,
+        channel,
         """
 [project]
 name = "demo"
@@ -256,7 +263,6 @@ plot = ["matplotlib"]
 test = ["pytest", {include-group = "plot"}]
 """,
     )
-    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
     assert plan.groups == ("test",)
     assert {p.name: p.reason for p in plan.packages} == {
         "numpy": "auto: dependencies",
@@ -279,8 +285,7 @@ docs = ["sphinx"]
 def test_an_empty_plan_names_the_extras_that_would_fill_it(
     tmp_path: Path, channel: PypiServer
 ) -> None:
-    root = write_project(tmp_path, EMPTY_BUT_FOR_EXTRAS)
-    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    plan = plan_of(tmp_path, channel, EMPTY_BUT_FOR_EXTRAS)
     assert plan.packages == ()
     assert plan.could_add == (
         ("extra 'plot'", ("matplotlib",)),
@@ -326,8 +331,9 @@ def test_a_group_that_asks_for_the_project_with_extras_brings_them(
     """xarray's only test requirements are the group `dev`, which asks for
     `xarray[complete,types]`; `complete` itself names xarray's other extras.
     """
-    root = write_project(
+    plan = plan_of(
         tmp_path,
+        channel,
         """
 [project]
 name = "arrays"
@@ -340,9 +346,7 @@ complete = ["arrays[viz]", "scipy"]
 [dependency-groups]
 dev = ["pytest", "arrays[complete]"]
 """,
-    )
-    plan = make_plan(
-        settings_for(root, channel, groups=["dev"]), read_project(root), Target.for_python("3.11")
+        groups=["dev"],
     )
     assert {p.name: p.reason for p in plan.packages} == {
         "numpy": "auto: dependencies",
@@ -355,11 +359,8 @@ def test_dynamic_dependencies_are_named_as_the_reason_for_an_empty_plan(
     tmp_path: Path, channel: PypiServer
 ) -> None:
     """h5py's dependencies come from setup.py: nothing in pyproject.toml to plan from."""
-    root = write_project(
-        tmp_path,
-        '[project]\nname = "h5demo"\nversion = "3.17.0dev0"\ndynamic = ["dependencies"]\n',
-    )
-    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    text = '[project]\nname = "h5demo"\nversion = "3.17.0dev0"\ndynamic = ["dependencies"]\n'
+    plan = plan_of(tmp_path, channel, text)
     sentence = plan.empty_sentence()
     assert sentence is not None
     assert "dependencies are dynamic (the build computes them, e.g. in setup.py)" in sentence
