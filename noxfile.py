@@ -27,7 +27,12 @@ def _tests(session: nox.Session) -> None:
 
 @nox.session
 def ci(session: nox.Session) -> None:
-    """Lint, type-check and run the whole test suite (what .ci/run calls)."""
+    """Lint, type-check and run the whole test suite, then build the docs (what .ci/run calls).
+
+    The docs build in an environment of its own: Sphinx pins docutils, which the tests'
+    README rendering (readme_renderer) must not share.
+    """
+    session.notify("docs", posargs=[])
     session.install("-e", ".[test,lint]")
     _lint(session)
     _tests(session)
@@ -45,6 +50,13 @@ def tests(session: nox.Session) -> None:
     """The test suite; arguments after -- go to pytest."""
     session.install("-e", ".[test]")
     _tests(session)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The user guide (Sphinx, MyST) into docs/_build/html, warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
 
 
 @nox.session
