@@ -119,15 +119,6 @@ def test_every_key_is_a_settings_field_and_documented() -> None:
     assert all(row[3] for row in rows)
 
 
-def test_readme_settings_table_matches_the_keys() -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    for key, default, env, _ in describe_keys():
-        row_start = f"| `{key}` | `{default}` |"
-        assert row_start in readme, f"README settings table lacks or misstates {key}"
-        if env:
-            assert f"`{env}`" in readme
-
-
 @pytest.mark.parametrize("text", ["tool = 5\n", '[tool]\nnightly-sessions = "x"\n'])
 def test_tool_tables_of_the_wrong_type_are_sentences(tmp_path: Path, text: str) -> None:
     (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
