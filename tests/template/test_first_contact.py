@@ -42,7 +42,7 @@ from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
 
 pytestmark = pytest.mark.integration
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).parents[1] / "corpus"
 ENTRIES: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "corpus.toml").read_text())
 ANSWERS_FILE = ".copier-answers.nightly-sessions.yml"
 # uv (script mode, `uvx`) installs from the loopback PyPI stand-in of the running test.

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import yaml
-from test_template import BIN, WORKFLOWS, run_tool
 
 from nightly_sessions.testing.template import ANSWERS_FILE, BASE_ANSWERS, copy_template, render
+from template.test_template import BIN, WORKFLOWS, run_tool
 
 ODD = {
     "plain": "nightly-failure",

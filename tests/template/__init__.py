@@ -1,0 +1,1 @@
+"""Tests of the Copier template: workflows, noxfile, answers, updates, pins, real projects."""
