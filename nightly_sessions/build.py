@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from nightly_sessions import runner, versioning, wheels
 from nightly_sessions.config import DEFAULT_BASE_INDEX, Settings
 from nightly_sessions.errors import ConfigError, ToolError
 from nightly_sessions.install import Environment, find_uv, index_environment, install_tools
+from nightly_sessions.log import Log
 from nightly_sessions.project_copy import copy_project
 from nightly_sessions.pyproject import read_pyproject, table
 from nightly_sessions.versioning import GitState, VersionSource
@@ -40,8 +41,6 @@ from nightly_sessions.versioning import GitState, VersionSource
 TOOLS = {"build": "build==1.6.1", "cibuildwheel": "cibuildwheel==4.3.3"}
 COMPILED_BACKENDS = ("scikit_build_core", "maturin", "enscons", "py_build_cmake", "pymsbuild")
 PREVIOUS = "previous"
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -25,13 +25,13 @@ from nightly_sessions.anaconda_token import given_token, read_token, secrets_wit
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError
 from nightly_sessions.http import HttpClient
+from nightly_sessions.log import Log
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.pyproject import read_project
 from nightly_sessions.redact import redact
 from nightly_sessions.timestamps import parse_time
 from nightly_sessions.upload_job import DEFAULT_API_URL
 
-Log = Callable[[str], None]
 NOTHING_DELETED = "nothing was deleted"
 # How far ahead of this machine's clock an upload time may be and still be believed.
 # Beyond it the date is wrong (or our clock is), and a wrong date would make its

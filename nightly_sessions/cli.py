@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from nightly_sessions import (
     __version__,
+    artifacts,
     build,
     cleanup,
     freshness,
@@ -183,10 +184,10 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     folder = args.folder or settings.report_path
-    found = report.find_reports(folder)
+    found = artifacts.find_reports(folder)
     if not found:
         raise ConfigError(
-            f"No {report.JSON_NAME} under {folder}; run `nox -s nightly_tests` first."
+            f"No {artifacts.REPORT_NAME} under {folder}; run `nox -s nightly_tests` first."
         )
     runs = [report.read_report(path) for path in found]
     markdown = "\n".join(report.render_markdown(data) for data in runs)

@@ -22,13 +22,14 @@ from nightly_sessions.errors import ConfigError
 from nightly_sessions.pyproject import read_pyproject
 from nightly_sessions.pythons import auto_pythons
 from nightly_sessions.redact import redact
-from nightly_sessions.versioning import SCHEMES
 
 DEFAULT_NIGHTLY_INDEX = "https://pypi.anaconda.org/scientific-python-nightly-wheels/simple"
 DEFAULT_BASE_INDEX = "https://pypi.org/simple"
 TABLE = "tool.nightly-sessions"
 
 Installer = Literal["auto", "uv", "pip"]
+# How a nightly version is made (versioning.nightly_version): the setting's choices.
+SCHEMES = ("dev-date", "dev-timestamp", "project")
 
 
 @dataclass(frozen=True)

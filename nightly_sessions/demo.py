@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from nightly_sessions import anaconda_client, build
+from nightly_sessions.artifacts import find_reports
 from nightly_sessions.errors import NightlyError
 from nightly_sessions.redact import add_secret, redact
-from nightly_sessions.report import find_reports
 from nightly_sessions.testing.anaconda import AnacondaServer, serve_anaconda
 from nightly_sessions.testing.example import EXAMPLE_PROJECT, tinyarray_wheel
 from nightly_sessions.testing.github import FakeGitHub, serve_github

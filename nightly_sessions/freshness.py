@@ -27,7 +27,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -38,11 +38,12 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 
 from nightly_sessions.anaconda import AnacondaApi
+from nightly_sessions.artifacts import FRESHNESS_NAME
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.http import HttpClient
 from nightly_sessions.index import IndexClient
-from nightly_sessions.job_reports import FRESHNESS_NAME
+from nightly_sessions.log import Log
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import Target, make_plan
 from nightly_sessions.pyproject import ProjectInfo, read_project
@@ -59,7 +60,6 @@ EXIT_CODES = {"fresh": 0, "stale": 1, "missing": 1, "error": 3}
 
 Status = Literal["fresh", "stale", "missing", "error"]
 Role = Literal["project", "dependency"]
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)

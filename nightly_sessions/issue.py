@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nightly_sessions import issue_body, job_reports, run_tracking, tracking
+from nightly_sessions.artifacts import REPORT_NAME
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.github import (
@@ -33,6 +34,7 @@ from nightly_sessions.github import (
     token_from,
 )
 from nightly_sessions.github import Issue as GitHubIssue
+from nightly_sessions.log import Log
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.redact import redact
 from nightly_sessions.summary import append_step_summary
@@ -41,15 +43,13 @@ LABEL_COLOR = "d73a4a"
 LABEL_DESCRIPTION = "The scheduled tests against nightly dependencies are failing"
 MAX_ARTIFACT_BYTES = 50 * 1024 * 1024
 
-Log = Callable[[str], None]
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the command and of the session (after `--`)."""
     parser.add_argument(
         "reports", nargs="?", type=Path, default=None,
         help="folder the report artifacts were downloaded to, searched recursively for "
-        f"{job_reports.REPORT_NAME} (default: the report-dir setting)",
+        f"{REPORT_NAME} (default: the report-dir setting)",
     )  # fmt: skip
     parser.add_argument(
         "--expect-jobs", metavar="JOBS",
@@ -490,9 +490,7 @@ def fetch_last_green(
     for artifact in live:
         report = _report_from_zip(client.download_artifact(artifact.id))
         if report is None:
-            log(
-                f"The artifact {artifact.name} of run {green.id} holds no readable {job_reports.REPORT_NAME}."
-            )
+            log(f"The artifact {artifact.name} of run {green.id} holds no readable {REPORT_NAME}.")
         else:
             reports.append(report)
     if not reports:
@@ -506,9 +504,7 @@ def _report_from_zip(data: bytes) -> Mapping[str, Any] | None:
     """The nightly report inside an artifact zip (the shallowest one), or None."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = [
-                n for n in archive.namelist() if n.rsplit("/", 1)[-1] == job_reports.REPORT_NAME
-            ]
+            names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == REPORT_NAME]
             if not names:
                 return None
             name = min(names, key=lambda n: (n.count("/"), n))

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nightly_sessions.artifacts import FRESHNESS_NAME, REPORT_NAME
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.report import load_report
 from nightly_sessions.reportlog import FailureGroup, ReportLog, group_failures, read_report_log
 
-REPORT_NAME = "nightly-report.json"
-FRESHNESS_NAME = "freshness-report.json"  # written by `freshness`; a job of kind "freshness"
 ARTIFACT_PREFIX = "nightly-reports-"
 _JOB_NAME = re.compile(r"^py(?P<python>\d+\.\d+t?)-(?P<os>.+)$")
 

@@ -28,14 +28,13 @@ from nightly_sessions.github import (
     repository_from,
     token_from,
 )
+from nightly_sessions.log import Log
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.summary import notice
 
 DEFAULT_WORKFLOWS = ("nightly-tests.yml", "nightly-wheels.yml")
 # The states in which enabling is what keepalive is for; any other is left as it is.
 ENABLE_STATES = ("active", "disabled_inactivity")
-
-Log = Callable[[str], None]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from nightly_sessions.artifacts import REPORT_LOG_NAME, REPORT_MARKDOWN_NAME, REPORT_NAME
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.markdown import fenced
 from nightly_sessions.redact import redact
@@ -24,9 +25,6 @@ from nightly_sessions.tables import text_table
 from nightly_sessions.verify import MEANING, VersionReport, table_rows
 
 SCHEMA = 1
-JSON_NAME = "nightly-report.json"
-MARKDOWN_NAME = "nightly-report.md"
-REPORT_LOG_NAME = "pytest-log.jsonl"
 
 Outcome = Literal["passed", "tests-failed", "not-run"]
 Stage = Literal["plan", "install", "verify", "tests"]
@@ -259,19 +257,14 @@ def write_report(
     markdown = render_markdown(data)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / JSON_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        (folder / MARKDOWN_NAME).write_text(markdown, encoding="utf-8")
+        (folder / REPORT_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        (folder / REPORT_MARKDOWN_NAME).write_text(markdown, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             f"Cannot write the report into {folder}: {exc.strerror}; check 'report-dir'."
         ) from None
     append_step_summary(markdown + "\n", environ, log)
-    return folder / JSON_NAME
-
-
-def find_reports(folder: Path) -> list[Path]:
-    """Every nightly-report.json at or below `folder` (one per job), sorted."""
-    return sorted(folder.rglob(JSON_NAME)) if folder.is_dir() else []
+    return folder / REPORT_NAME
 
 
 def load_report(path: Path) -> tuple[dict[str, Any] | None, str | None]:

@@ -10,20 +10,21 @@ import os
 import platform
 import re
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from textwrap import indent
 
 from nightly_sessions import install, runner
+from nightly_sessions.artifacts import REPORT_LOG_NAME
 from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NightlyError, ProofError
+from nightly_sessions.log import Log
 from nightly_sessions.plan import InstallPlan, Target, make_plan
 from nightly_sessions.probe import probe
 from nightly_sessions.pyproject import read_project
 from nightly_sessions.redact import redact
 from nightly_sessions.report import (
-    REPORT_LOG_NAME,
     Outcome,
     RunReport,
     count_tests,
@@ -32,7 +33,6 @@ from nightly_sessions.report import (
 )
 from nightly_sessions.verify import VersionReport, verify
 
-Log = Callable[[str], None]
 # Every exit code pytest's process can end with: a failing run is reported, never raised,
 # including a crash (-11 for SIGSEGV on POSIX, 0xC0000005 on Windows).
 ANY_EXIT_CODE = range(-(2**31), 2**32)

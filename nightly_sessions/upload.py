@@ -46,12 +46,13 @@ from nightly_sessions.config import Settings
 from nightly_sessions.errors import ConfigError, NetworkError, NightlyError, ToolError
 from nightly_sessions.http import HttpClient
 from nightly_sessions.index import IndexClient
+from nightly_sessions.log import Log
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.redact import redact
 from nightly_sessions.replace import keep_copy, kept_error, refusal, restore
 from nightly_sessions.summary import append_step_summary, notice
 from nightly_sessions.upload_files import LocalFile, prepare_files
-from nightly_sessions.upload_job import DONE, Log, UploadJob, UploadOptions, UploadReport
+from nightly_sessions.upload_job import DONE, UploadJob, UploadOptions, UploadReport
 
 # Options, shared by `python -m nightly_sessions upload` and `nox -s upload_nightly -- ...`.
 

@@ -14,11 +14,11 @@ from urllib.parse import quote
 
 from nightly_sessions.anaconda import AnacondaApi
 from nightly_sessions.anaconda_client import FileOutcome, Retry
+from nightly_sessions.log import Log
 
 PYPI_URL = "https://pypi.anaconda.org"
 DEFAULT_API_URL = "https://api.anaconda.org"
 DONE = frozenset({"uploaded", "present"})  # outcomes that leave the file on the channel
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)

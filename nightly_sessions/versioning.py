@@ -24,8 +24,6 @@ from packaging.version import InvalidVersion, Version
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.pyproject import read_pyproject, table
 
-SCHEMES = ("dev-date", "dev-timestamp", "project")
-
 SourceKind = Literal["static", "file", "scm", "versioneer", "computed"]
 
 # `__version__ = "1.2.3"` (also `VERSION`, with an optional `: str`), as hatch's default.

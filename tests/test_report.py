@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from nightly_sessions.artifacts import REPORT_MARKDOWN_NAME, REPORT_NAME
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.report import (
-    JSON_NAME,
-    MARKDOWN_NAME,
     RunReport,
     count_tests,
     read_report,
@@ -84,7 +83,7 @@ def test_written_report_and_step_summary(tmp_path: Path) -> None:
     assert data["schema"] == 1
     assert data["packages"][0]["status"] == "nightly"
     assert "tok-999999" not in path.read_text()
-    markdown = (tmp_path / "reports" / MARKDOWN_NAME).read_text()
+    markdown = (tmp_path / "reports" / REPORT_MARKDOWN_NAME).read_text()
     assert "| `numpy` | `2.5.0.dev0` | `2.5.0.dev0` | `nightly` |" in markdown
     assert summary.read_text().strip() == markdown.strip()
     assert read_report(path)["outcome"] == "passed"
@@ -103,13 +102,13 @@ def test_unreadable_reports_are_sentences(tmp_path: Path) -> None:
         ConfigError,
         match=r"nightly-report.json is absent \(in .*\); run `nox -s nightly_tests` again",
     ):
-        read_report(tmp_path / JSON_NAME)
-    (tmp_path / JSON_NAME).write_text("{", encoding="utf-8")
+        read_report(tmp_path / REPORT_NAME)
+    (tmp_path / REPORT_NAME).write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"is unreadable \(it is not valid JSON\)"):
-        read_report(tmp_path / JSON_NAME)
-    (tmp_path / JSON_NAME).write_text('{"schema": 9}', encoding="utf-8")
+        read_report(tmp_path / REPORT_NAME)
+    (tmp_path / REPORT_NAME).write_text('{"schema": 9}', encoding="utf-8")
     with pytest.raises(ConfigError, match="is not a schema-1 nightly report"):
-        read_report(tmp_path / JSON_NAME)
+        read_report(tmp_path / REPORT_NAME)
 
 
 def test_unwritable_report_folder_is_a_sentence(tmp_path: Path) -> None:
@@ -165,7 +164,7 @@ def test_a_failed_dependency_check_gets_its_own_section(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert data["dependency_check"]["ok"] is False  # still in the JSON
     assert "tok-check-7" not in path.read_text()
-    markdown = (tmp_path / "reports" / MARKDOWN_NAME).read_text()
+    markdown = (tmp_path / "reports" / REPORT_MARKDOWN_NAME).read_text()
     assert "### Dependency check" in markdown
     assert "`pip check` found conflicts. The run went on" in markdown
     assert f"```\n{output} /t/***/\n```" in markdown

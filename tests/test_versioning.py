@@ -12,6 +12,7 @@ import pytest
 from packaging.version import Version
 
 from nightly_sessions import config, versioning
+from nightly_sessions.config import SCHEMES
 from nightly_sessions.errors import ConfigError
 from nightly_sessions.pyproject import read_pyproject
 from nightly_sessions.testing.pypi import PypiServer
@@ -394,7 +395,7 @@ def test_jobs_of_one_run_share_the_version_across_midnight() -> None:
 def test_schemes_match_the_setting() -> None:
     with pytest.raises(ConfigError, match='must be "dev-date", "dev-timestamp" or "project"'):
         config.load_settings(Path("/nonexistent"), {"version_scheme": "calendar"}, environ={})
-    for scheme in versioning.SCHEMES:
+    for scheme in SCHEMES:
         settings = config.load_settings(
             Path("/nonexistent"), {"version_scheme": scheme}, environ={}
         )
