@@ -37,7 +37,7 @@ from maintainer.refresh_pins import (
     snapshot_path,
 )
 from nightly_sessions.job_reports import load_jobs
-from nightly_sessions.testing.template import ROOT, make_template_repo, render
+from nightly_sessions.testing.template import ROOT, render
 
 USES = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v?\d+(?:\.\d+)*)\s*$")
 PINS = read_table(ROOT)
@@ -129,10 +129,11 @@ def test_a_composite_action_is_as_current_as_the_actions_it_uses(tmp_path: Path)
 
 
 @pytest.mark.integration
-def test_every_uses_line_of_the_rendered_workflows_is_a_row(tmp_path: Path) -> None:
+def test_every_uses_line_of_the_rendered_workflows_is_a_row(
+    template_repo: Path, tmp_path: Path
+) -> None:
     """The default answers use every action; each `uses:` is exactly a row of the table."""
-    template = make_template_repo(tmp_path / "template")
-    project = render(template, tmp_path / "project")
+    project = render(template_repo, tmp_path / "project")
     rows = {(pin.action, pin.sha, pin.version) for pin in PINS}
     used = set()
     for path in sorted((project / ".github" / "workflows").glob("*.yml")):

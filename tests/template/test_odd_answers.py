@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from nightly_sessions.testing.template import ANSWERS_FILE, BASE_ANSWERS, copy_template, render
-from template.test_template import BIN, WORKFLOWS, run_tool
+from nightly_sessions.testing.template import ANSWERS_FILE, BASE_ANSWERS, render
+from template.template_world import BIN, WORKFLOWS, run_tool
 
 ODD = {
     "plain": "nightly-failure",
@@ -104,15 +104,13 @@ SHAPE = {"upload_token_secret": {"upload_with": "session"}}
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_template(tmp_path_factory.mktemp("plain") / "template")
-
-
-@pytest.fixture(scope="module")
-def baselines(template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def baselines(plain_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The base answers rendered in each upload mode."""
     root = tmp_path_factory.mktemp("baseline")
-    return {mode: render(template, root / mode, upload_with=mode) for mode in ("action", "session")}
+    return {
+        mode: render(plain_template, root / mode, upload_with=mode)
+        for mode in ("action", "session")
+    }
 
 
 def register_call(noxfile: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -174,7 +172,7 @@ def check_workflows(texts: dict[str, str], answers: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("question", "value", "accepted"), ROWS)
 def test_an_odd_answer_is_refused_with_a_sentence_or_arrives_intact(
-    template: Path,
+    plain_template: Path,
     baselines: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -185,7 +183,7 @@ def test_an_odd_answer_is_refused_with_a_sentence_or_arrives_intact(
     data = {**SHAPE.get(question, {}), question: value}
     project = tmp_path / "project"
     try:
-        render(template, project, **data)
+        render(plain_template, project, **data)
     except ValueError as error:
         prefix = f"Validation error for question '{question}': "
         message = str(error)
@@ -236,8 +234,10 @@ COMBINED = {
 }
 
 
-def test_combined_odd_answers_pass_the_workflow_checks(template: Path, tmp_path: Path) -> None:
-    projects = [render(template, tmp_path / name, **data) for name, data in COMBINED.items()]
+def test_combined_odd_answers_pass_the_workflow_checks(
+    plain_template: Path, tmp_path: Path
+) -> None:
+    projects = [render(plain_template, tmp_path / name, **data) for name, data in COMBINED.items()]
     for project, data in zip(projects, COMBINED.values(), strict=True):
         check_workflows(workflows(project), {**BASE_ANSWERS, **data})
     files = [project / ".github" / "workflows" / name for project in projects for name in WORKFLOWS]

@@ -1,0 +1,175 @@
+"""The template tests' world: the answer combinations, and reading the rendered workflows.
+
+Every combination of COMBINATIONS is rendered once per test session (`conftest.py` here
+turns `render_combinations` into the session fixture `rendered`); the tests of security,
+contents, the noxfile and the end-to-end runs all read those same projects.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nightly_sessions.testing.template import render
+
+BIN = Path(sys.executable).parent
+WORKFLOWS = ("nightly-tests.yml", "nightly-wheels.yml")
+ALL_PLATFORMS = [
+    "ubuntu-latest",
+    "ubuntu-24.04-arm",
+    "macos-latest",
+    "macos-15-intel",
+    "windows-latest",
+    "windows-11-arm",
+]
+RUNNER_OS = {"ubuntu-latest": "Linux", "macos-latest": "macOS", "windows-latest": "Windows"}
+NOX_COMMAND = re.compile(
+    r'^uvx --from "nox==[\d.]+" nox (?:--noxfile noxfile_nightly\.py )?--session (\w+)(?: (.*))?$'
+)
+REPOSITORY = "example-org/skymap"
+DEFAULT_PYTHONS = ["auto"]  # read from pyproject.toml at every run (the `pythons` job)
+
+
+def _combinations() -> dict[str, dict[str, Any]]:
+    """pure/compiled x auto/explicit packages x one/several Pythons, plus layouts."""
+    combos: dict[str, dict[str, Any]] = {}
+    for compiled, packages, pythons in itertools.product(
+        (False, True), ("auto", "numpy, scipy.special-x"), (["3.13"], ["3.10", "3.15", "3.16"])
+    ):
+        name = "-".join(
+            (
+                "compiled" if compiled else "pure",
+                "auto" if packages == "auto" else "explicit",
+                "one" if len(pythons) == 1 else "several",
+            )
+        )
+        combos[name] = {
+            "compiled": compiled,
+            "nightly_packages": packages,
+            "python_versions": pythons,
+        }
+    # Vary the remaining answers across the same renders.
+    combos["compiled-explicit-several"].update(
+        cibw_platforms=ALL_PLATFORMS, test_oses=["ubuntu-latest", "macos-latest", "windows-latest"]
+    )
+    combos["pure-explicit-one"].update(
+        test_extras="test, docs",
+        test_groups="",
+        dependabot=False,
+        channel="my-channel",
+        upload_with="session",
+        keepalive=False,
+    )
+    combos["compiled-auto-one"].update(
+        cibw_platforms=["ubuntu-24.04-arm"],
+        upload_token_secret="SKYMAP_NIGHTLY_TOKEN",
+        upload_with="session",
+    )
+    combos["compiled-explicit-one"].update(keepalive=False, check_freshness=False)
+    combos["pure-auto-several"].update(
+        test_cron="*/30 0-6/2 1,15 JAN-JUN MON-FRI",
+        test_oses=["ubuntu-latest", "windows-latest"],
+        issue_label="upstream-nightly",
+    )
+    combos["auto-pythons"] = {
+        "python_versions": ["auto"],
+        "test_oses": ["ubuntu-latest", "macos-latest"],
+    }
+    combos["module-layout"] = {
+        "noxfile": "noxfile_nightly.py",
+        "python_versions": ["3.11"],
+        "sessions_available": ["nightly_tests", "nightly_plan", "build_nightly", "nightly_issue"],
+    }
+    # The staged roll-out switch: without `nightly_issue`, no reporting jobs.
+    combos["without-issue-jobs"] = {
+        "sessions_available": ["nightly_tests", "nightly_plan", "build_nightly"],
+        "keepalive": False,
+    }
+    return combos
+
+
+COMBINATIONS = _combinations()
+USER_NOXFILE = '''"""The project's own sessions, which the template must not touch."""
+
+import nox
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    session.log("linting")
+'''
+
+
+def render_combinations(template: Path, root: Path) -> dict[str, Path]:
+    """Every combination rendered from `template` into its own project folder under `root`."""
+    projects = {}
+    for name, data in COMBINATIONS.items():
+        project = root / name
+        if data.get("noxfile") == "noxfile_nightly.py":
+            project.mkdir()
+            (project / "noxfile.py").write_text(USER_NOXFILE)
+        projects[name] = render(template, project, **data)
+    return projects
+
+
+def when(condition: bool, name: str) -> set[str]:
+    return {name} if condition else set()
+
+
+def available(answers: dict[str, Any], session: str) -> bool:
+    return session in answers.get("sessions_available", [session])
+
+
+def issue_jobs(answers: dict[str, Any]) -> bool:
+    return available(answers, "nightly_issue")
+
+
+def workflow(project: Path, name: str) -> dict[Any, Any]:
+    data: dict[Any, Any] = yaml.safe_load((project / ".github" / "workflows" / name).read_text())
+    return data
+
+
+def workflow_files(rendered: dict[str, Path]) -> list[Path]:
+    return [
+        project / ".github" / "workflows" / name
+        for project in rendered.values()
+        for name in WORKFLOWS
+    ]
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = job["steps"]
+    return result
+
+
+def nox_steps(job: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The job's nox steps: session name -> (arguments after the session, the step)."""
+    found = {}
+    for step in steps(job):
+        match = NOX_COMMAND.match(step.get("run", ""))
+        if match:
+            found[match[1]] = (match[2] or "", step)
+    return found
+
+
+def acts_upstream(first: str) -> str:
+    """The `if:` of every job that uploads or touches a tracking issue."""
+    return (
+        f"${{{{ {first}"
+        " && (github.event_name == 'schedule' || github.event_name == 'workflow_dispatch')"
+        " && (github.event_name == 'schedule'"
+        " || github.ref == format('refs/heads/{0}', github.event.repository.default_branch))"
+        f" && github.repository == '{REPOSITORY}' }}}}"
+    )
+
+
+def run_tool(*command: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, check=False, timeout=300
+    )
