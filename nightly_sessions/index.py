@@ -36,7 +36,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.errors import ConfigError, NetworkError
-from nightly_sessions.http import HttpClient
+from nightly_sessions.http import HttpClient, RetryBudget
 from nightly_sessions.redact import add_secret, redact
 from nightly_sessions.timestamps import parse_time
 
@@ -89,6 +89,9 @@ class IndexClient:
         self.http = http or HttpClient(
             timeout=timeout, retries=retries, max_connections=self.max_workers
         )
+        # The pages of a plan share one budget: the index's answers pay for the extra
+        # retries a flaky index needs, and a dead index earns none (see nightly_sessions.http).
+        self._budget = RetryBudget()
 
     def __repr__(self) -> str:
         return f"IndexClient({redact(self.url)!r})"
@@ -148,7 +151,7 @@ class IndexClient:
         """Fetch a page; None for 404; NetworkError for every other failure."""
         if url.startswith("file:"):
             return _read_local(url)
-        response = self.http.get(url, headers={"Accept": ACCEPT})
+        response = self.http.get(url, headers={"Accept": ACCEPT}, budget=self._budget)
         status = response.status
         if status == 404:
             return None
@@ -159,7 +162,7 @@ class IndexClient:
             )
         if status >= 500:
             raise NetworkError(
-                f"{redact(url)} answered HTTP {status} after {self.http.retries + 1} attempts; "
+                f"{redact(url)} answered HTTP {status} after {response.attempts} attempts; "
                 "the index is having trouble, retry later."
             )
         if status != 200:

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from nightly_sessions.errors import NetworkError
-from nightly_sessions.http import HttpClient
+from nightly_sessions.http import (
+    BACKOFF_CAP,
+    EXTRA_RETRY_FACTOR,
+    HttpClient,
+    RetryBudget,
+    backoff_delay,
+    max_total_wait,
+    may_retry,
+)
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.simple_index import serve_simple_index
 from nightly_sessions.testing.wheelhouse import make_wheel
@@ -36,7 +44,9 @@ def test_gives_up_after_bounded_retries_with_a_redacted_sentence(tmp_path: Path)
 
 def test_refused_connection_is_a_sentence() -> None:
     with pytest.raises(
-        NetworkError, match=r"GET http://127\.0\.0\.1:\d+/x failed after 1 attempts"
+        NetworkError,
+        match=r"GET http://127\.0\.0\.1:\d+/x failed after 1 attempt in \d+\.\d s "
+        r"\(the connection was refused\); check",
     ):
         HttpClient(retries=0).get(f"http://127.0.0.1:{free_port()}/x")
 
@@ -106,3 +116,49 @@ def test_a_header_http_cannot_carry_is_a_redacted_sentence(value: str) -> None:
     assert "first-half" not in message
     assert "second-half" not in message
     assert caught.value.__suppress_context__
+
+
+# --- The retry policy: jittered waits, a budget that answers fill -----------------------
+
+
+def test_waits_grow_and_are_capped() -> None:
+    assert [backoff_delay(retry, 0.2, 1.0) for retry in (1, 2, 3, 4, 5)] == [
+        0.2, 0.4, 0.8, BACKOFF_CAP, BACKOFF_CAP,
+    ]  # fmt: skip
+    assert [backoff_delay(retry, 0.2, 0.0) for retry in (1, 2, 3)] == [0.1, 0.2, 0.4]
+    assert max_total_wait(3) == pytest.approx(1.4)
+
+
+def test_a_request_retries_its_own_retries_then_only_what_the_budget_holds() -> None:
+    budget = RetryBudget(limit=2)
+    assert [may_retry(retry, 3, None) for retry in (1, 3, 4)] == [True, True, False]
+    assert not may_retry(4, 3, budget)  # nothing earned: a dead server gets no more
+    for _ in range(5):
+        budget.earn()
+    assert [may_retry(4, 3, budget) for _ in range(3)] == [True, True, False]  # limit 2
+    budget.earn()
+    assert not may_retry(3 * (1 + EXTRA_RETRY_FACTOR) + 1, 3, budget)  # beyond the most
+    assert not may_retry(1, 0, budget)  # retries=0 means none, whatever the budget
+
+
+def test_waits_are_jittered_between_half_and_all_of_the_backoff(tmp_path: Path) -> None:
+    waits: list[float] = []
+    with serve_simple_index(tmp_path) as server:
+        server.faults.drop_next = 3
+        client = HttpClient(
+            retries=3, backoff=0.2, sleep=waits.append, random=iter([0.0, 0.5, 1.0]).__next__
+        )
+        assert client.get(f"{server.url}/").attempts == 4
+    assert waits == pytest.approx([0.1, 0.3, 0.8])
+
+
+def test_a_dropped_connection_is_a_sentence_not_a_repr(tmp_path: Path) -> None:
+    with serve_simple_index(tmp_path) as server:
+        server.faults.drop_next = 5
+        with pytest.raises(NetworkError) as caught:
+            HttpClient(retries=1, backoff=0).get(f"{server.url}/")
+    message = str(caught.value)
+    assert "failed after 2 attempts in " in message
+    assert "(the connection closed without an answer); check the URL" in message
+    assert "Error" not in message
+    assert "Remote" not in message

@@ -16,6 +16,7 @@ from nightly_sessions.testing.simple_index import (
     JSON_TYPE,
     SimpleIndexServer,
     _choose_format,
+    serve_flaky_proxy,
     serve_simple_index,
 )
 from nightly_sessions.testing.wheelhouse import make_wheel
@@ -197,3 +198,24 @@ def test_bad_formats(tmp_path: Path) -> None:
         serve_simple_index(tmp_path, formats=("xml",)),
     ):
         pass
+
+
+def test_flaky_proxy_drops_every_other_connection_and_relays_the_rest(
+    server: SimpleIndexServer,
+) -> None:
+    with serve_flaky_proxy(server.url, drop_every=2) as proxy:
+        port = proxy.port
+        outcomes = []
+        for _ in range(4):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                connection.request("GET", "/t/tok/chan/simple/demo-pkg/")
+                outcomes.append(connection.getresponse().status)
+            except (http.client.RemoteDisconnected, ConnectionError):
+                outcomes.append(0)
+            finally:
+                connection.close()
+        assert outcomes == [200, 0, 200, 0]
+        assert (proxy.connections, proxy.dropped) == (4, 2)
+        assert proxy.url == f"http://127.0.0.1:{port}/t/tok/chan/simple"
+    assert server.requests == 2  # the dropped ones never reached the index

@@ -14,6 +14,7 @@ import hashlib
 import html
 import json
 import os
+import select
 import socket
 import threading
 import zipfile
@@ -402,3 +403,108 @@ def serve_simple_index(
         server.cut_connections()
         server.server_close()
         thread.join()
+
+
+class FlakyProxy:
+    """A TCP relay to a simple index that drops every `drop_every`-th connection."""
+
+    def __init__(self, upstream_url: str, drop_every: int) -> None:
+        self.upstream_url = upstream_url
+        self.drop_every = max(drop_every, 1)
+        self.connections = 0  # accepted so far
+        self.dropped = 0
+        upstream = urlsplit(upstream_url)
+        self._target = (upstream.hostname or LOOPBACK, upstream.port or 80)
+        self._listener = socket.create_server((LOOPBACK, 0), backlog=128)
+        self._listener.settimeout(0.05)  # accept() wakes to look at `_stop`
+        self.port = int(self._listener.getsockname()[1])
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        """The upstream index's URL, through the proxy."""
+        return urlsplit(self.upstream_url)._replace(netloc=f"{LOOPBACK}:{self.port}").geturl()
+
+    def serve(self) -> None:
+        """Accept until stopped; each connection is dropped or relayed in a thread of its own."""
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            with self._lock:
+                self.connections += 1
+                drop = self.connections % self.drop_every == 0
+                self.dropped += drop
+                self._sockets.add(client)
+            worker = threading.Thread(target=self._relay, args=(client, drop), daemon=True)
+            self._threads.append(worker)
+            worker.start()
+
+    def stop(self) -> None:
+        """Stop accepting, cut every open connection and wait for the relays to end."""
+        self._stop.set()
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+        for worker in self._threads:
+            worker.join()
+
+    def _relay(self, client: socket.socket, drop: bool) -> None:
+        with contextlib.ExitStack() as stack, contextlib.suppress(OSError):
+            stack.enter_context(client)
+            request = client.recv(65536)
+            if drop or not request:
+                return  # the request was read, and is never answered
+            server = stack.enter_context(socket.create_connection(self._target, timeout=30))
+            with self._lock:
+                self._sockets.add(server)
+            server.sendall(_closing(request))
+            client.sendall(_closing(server.recv(65536)))  # the client must not reuse it
+            _pump(client, server, self._stop)
+
+
+@contextlib.contextmanager
+def serve_flaky_proxy(upstream_url: str, *, drop_every: int = 2) -> Iterator[FlakyProxy]:
+    """Relay TCP to the index at `upstream_url`, closing every `drop_every`-th connection.
+
+    A dropped connection is closed once the request arrived, without an answer: what a
+    crashing worker or an overloaded load balancer does. The others are relayed to the
+    real index behind (pypiserver, say) with `Connection: close` added, so each carries
+    one request and, at the default, half of all requests fail, whatever the client pools.
+    """
+    proxy = FlakyProxy(upstream_url, drop_every)
+    acceptor = threading.Thread(target=proxy.serve, name="flaky-proxy", daemon=True)
+    acceptor.start()
+    try:
+        yield proxy
+    finally:
+        proxy._stop.set()
+        acceptor.join()
+        proxy.stop()
+
+
+def _closing(message: bytes) -> bytes:
+    """An HTTP message with `Connection: close` added after its first line."""
+    line, _, rest = message.partition(b"\r\n")
+    return line + b"\r\nConnection: close\r\n" + rest if rest else message
+
+
+def _pump(client: socket.socket, server: socket.socket, stop: threading.Event) -> None:
+    """Copy bytes both ways until either side closes."""
+    peers = {client: server, server: client}
+    while not stop.is_set():
+        ready, _, _ = select.select(list(peers), [], [], 0.05)
+        for sock in ready:
+            data = sock.recv(65536)
+            if not data:
+                return
+            peers[sock].sendall(data)
