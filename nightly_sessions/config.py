@@ -400,7 +400,12 @@ def load_settings(
         raise ConfigError(f"[{TABLE}] in {pyproject} must be a table of settings.")
     merged: dict[str, object] = {}
     merged.update(_layer(table, f"[{TABLE}] of {pyproject}"))
-    merged.update(_layer(overrides or {}, "nightly_sessions.register(...)"))
+    for key, value in _layer(overrides or {}, "nightly_sessions.register(...)").items():
+        # "auto" in the noxfile (the template's default answer) is no choice: it yields
+        # to one the project made in [tool.nightly-sessions].
+        if value in ("auto", None) and key in merged:
+            continue
+        merged[key] = value
     merged.update(_environment_layer(os.environ if environ is None else environ))
     if merged.get("python") == "auto":
         project = read_pyproject(pyproject).get("project", {})

@@ -222,13 +222,28 @@ def _installed_or_stand_in(spec: SessionSpec, settings: Settings) -> SessionSpec
     return spec
 
 
+def _register_refusals(sentence: str) -> None:
+    """Each session, failing with `sentence` when run: a bad setting must not stop the
+    noxfile that loads these sessions beside its own (which keep working).
+    """
+    for name, spec in SESSIONS.items():
+
+        def refuse(session: nox.Session) -> None:
+            _fail(session, sentence)
+
+        refuse.__doc__ = spec.description
+        nox.session(name=name, python=False, venv_backend="none", default=False)(refuse)
+
+
 def register(**overrides: Any) -> None:
     """Define every nightly session, with settings merged once, up front."""
     try:
         settings = load_settings(Path.cwd(), overrides)
     except NightlyError as exc:
-        print(f"nightly-sessions: {redact(str(exc))}", file=sys.stderr)  # noqa: T201
-        raise SystemExit(exc.exit_code) from None
+        sentence = redact(str(exc))
+        print(f"nightly-sessions: {sentence}", file=sys.stderr)  # noqa: T201
+        _register_refusals(sentence)
+        return
     for name, declared in SESSIONS.items():
         spec = _installed_or_stand_in(declared, settings)
         python = list(settings.python) or None if spec.per_python and spec.needs_env else None

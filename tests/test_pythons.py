@@ -123,3 +123,21 @@ def test_matrix_outputs_name_each_job_as_its_report(tmp_path: Path) -> None:
         'python=["3.14", "3.16"]',
         "jobs=py3.14-Linux py3.16-Linux py3.14-macOS py3.16-macOS",
     ]
+
+
+def test_the_advice_for_an_unsatisfiable_requires_python_works(tmp_path: Path) -> None:
+    """The noxfile says python="auto"; the sentence says to list the Pythons in the table,
+    and doing so is obeyed: a template default never beats the project's own choice.
+    """
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\nrequires-python = ">=3.17"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r'list the Pythons to test in python = \["3\.X"\]'):
+        load_settings(tmp_path, {"python": "auto"}, environ={})
+    pyproject.write_text(
+        pyproject.read_text() + '[tool.nightly-sessions]\npython = ["3.13"]\nextras = ["docs"]\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(tmp_path, {"python": "auto", "extras": "auto"}, environ={})
+    assert (settings.python, settings.extras) == (("3.13",), ("docs",))
+    explicit = load_settings(tmp_path, {"python": ["3.12"]}, environ={})
+    assert explicit.python == ("3.12",)  # a real choice in the noxfile still wins

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -240,3 +242,37 @@ def test_no_configured_python_installed_fails_instead_of_skipping(world: World) 
     chosen = run_nox(world, "-s", "nightly_plan", NIGHTLY_PYTHON="3.11")
     assert chosen.returncode == 0, chosen.stderr
     assert "on Python 3.11" in chosen.stdout
+
+
+def test_a_bad_setting_leaves_the_projects_own_sessions_working(tmp_path: Path) -> None:
+    """noxfile.py loads noxfile_nightly.py by path; a bad setting fails only the nightly
+    sessions, with the sentence, and the project's own session still runs.
+    """
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n[tool.nightly-sessions]\nretries = "many"\n', encoding="utf-8"
+    )
+    (tmp_path / "noxfile_nightly.py").write_text(
+        "import nightly_sessions\n\nnightly_sessions.register()\n", encoding="utf-8"
+    )
+    (tmp_path / "noxfile.py").write_text(
+        "import runpy\n\nimport nox\n\n\n@nox.session(python=False)\n"
+        "def own(session):\n    session.log('own session ran')\n\n\n"
+        'runpy.run_path("noxfile_nightly.py", run_name="noxfile_nightly")\n',
+        encoding="utf-8",
+    )
+
+    def nox_run(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "NOX_SCRIPT_MODE": "none"}
+        command = [sys.executable, "-m", "nox", *args]
+        return subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+        )
+
+    own = nox_run("-s", "own")
+    assert own.returncode == 0, own.stderr
+    assert "own session ran" in own.stderr
+    assert "Setting 'retries'" in own.stderr  # said once, at load
+    nightly = nox_run("-s", "nightly_plan")
+    assert nightly.returncode != 0
+    assert "Session nightly_plan aborted: Setting 'retries'" in nightly.stderr
+    assert "Traceback" not in nightly.stderr

@@ -164,7 +164,11 @@ def check_report_job(job: dict[str, Any], pythons: list[str], oses: list[str]) -
     expected_jobs = [f"py{python}-{RUNNER_OS[os]}" for os in oses for python in pythons]
     assert step["env"] == {
         "GITHUB_TOKEN": "${{ github.token }}",
-        "NIGHTLY_TESTS_RESULT": "${{ needs.tests.result }}",
+        "NIGHTLY_TESTS_RESULT": (
+            "${{ needs.pythons.result == 'failure' && 'failure' || needs.tests.result }}"
+            if auto
+            else "${{ needs.tests.result }}"
+        ),
         "NIGHTLY_EXPECT_JOBS": (
             "${{ needs.pythons.outputs.jobs }}" if auto else " ".join(expected_jobs)
         ),
