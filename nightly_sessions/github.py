@@ -395,9 +395,10 @@ class GitHub:
 
         `hints` replace the advice of the error sentence for a status (e.g. which permission).
         """
-        waited = 0.0
+        waited = 0.0  # on rate limits: the sleeps and the limited calls, within max_wait
         attempt = 0
         while True:
+            started = time.monotonic()
             try:
                 answer = self._http.request(
                     method, url, headers=self._headers(authenticated), json_body=json_body,
@@ -413,8 +414,9 @@ class GitHub:
                 return answer
             delay = self._rate_limit_delay(answer)
             if delay is not None:
+                waited += time.monotonic() - started
                 if waited + delay > self.max_wait:
-                    raise NetworkError(self._rate_limit_sentence(answer, what, delay))
+                    raise NetworkError(self._rate_limit_sentence(answer, what, delay, waited))
                 self.sleep(delay)
                 waited += delay
                 continue
@@ -444,11 +446,18 @@ class GitHub:
             return max(reset - self.clock(), 0.0) + 1.0
         return 60.0  # GitHub's advice for a secondary limit that names no time
 
-    def _rate_limit_sentence(self, answer: Response, what: str, delay: float) -> str:
+    def _rate_limit_sentence(self, answer: Response, what: str, delay: float, waited: float) -> str:
+        """Why waiting stops: the limit lifts beyond the bound, or the bound is used up."""
         until = time.strftime("%H:%M:%S UTC", time.gmtime(self.clock() + delay))
+        stopped = f"GitHub's rate limit stopped {what} (HTTP {answer.status})"
+        if delay > self.max_wait:
+            return (
+                f"{stopped}; it lifts at about {until}, {delay:.0f} s from now, beyond the "
+                f"{self.max_wait:.0f} s this command waits: re-run the job later."
+            )
         return (
-            f"GitHub's rate limit stopped {what} (HTTP {answer.status}); it lifts at about "
-            f"{until}, {delay:.0f} s from now, beyond the {self.max_wait:.0f} s this command "
+            f"{stopped}; it still held after {waited:.0f} s of waiting, and waiting until about "
+            f"{until} ({delay:.0f} s more) would pass the {self.max_wait:.0f} s this command "
             "waits: re-run the job later."
         )
 
