@@ -263,7 +263,8 @@ def _parse(parse: Callable[[], _T]) -> _T:
             warnings.simplefilter("ignore", simple.APIVersionWarning)
             return parse()
     except simple.UnsupportedAPIVersion as exc:
-        raise _UnsupportedVersion(exc.args[0] if exc.args else "?") from None
+        # Its message is "Unsupported API major version: '2.0'"; the sentence names the version.
+        raise _UnsupportedVersion(str(exc).rpartition(": ")[2].strip("'\"")) from None
     except simple.UnsupportedMIMEType:
         raise ValueError("unsupported content type") from None
 

@@ -151,6 +151,27 @@ def test_answers_without_a_sign_of_the_simple_api_are_errors(
     assert "Error" not in str(error.value)  # a sentence, not an exception's name
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (
+            b'<meta name="pypi:repository-version" content="2.0"><a href="a.zip">a.zip</a>',
+            "text/html",
+        ),
+        (b'{"meta": {"api-version": "2.0"}, "files": []}', JSON_TYPE),
+    ],
+    ids=["html", "json"],
+)
+def test_a_newer_major_version_is_named_in_the_sentence(
+    index: SimpleIndexServer, body: bytes, content_type: str
+) -> None:
+    index.pages["/simple/upstreamlib/"] = (200, body, content_type)
+    with pytest.raises(NetworkError) as error:
+        IndexClient(index.url).files("upstreamlib")
+    assert "it speaks API version 2.0, which this version of nightly-sessions" in str(error.value)
+    assert "Unsupported" not in str(error.value)
+
+
 @pytest.mark.integration
 def test_pypiserver_pages_stay_readable_when_empty_and_full(nightly_index: PypiServer) -> None:
     client = IndexClient(nightly_index.url)
