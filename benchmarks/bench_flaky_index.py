@@ -37,9 +37,11 @@ from nightly_sessions.testing.simple_index import serve_flaky_proxy, serve_simpl
 from nightly_sessions.testing.wheelhouse import make_wheel
 
 # Runs in a fresh interpreter whose nightly_sessions is the variant's: argv is the index
-# URL, the runs, the retries and the project names; prints [[ok, seconds], ...] as JSON.
+# URL, the runs, the retries and the project names; prints where it imported the package
+# from and [[ok, seconds], ...] as JSON.
 WORKER = """
 import json, sys, time
+import nightly_sessions
 from nightly_sessions.index import IndexClient
 url, runs, retries, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 results = []
@@ -51,7 +53,7 @@ for _ in range(runs):
     except Exception:
         ok = False
     results.append([ok, time.perf_counter() - started])
-print(json.dumps(results))
+print(json.dumps({"module": nightly_sessions.__file__, "results": results}))
 """
 
 
@@ -82,8 +84,14 @@ def measure(tree: Path, url: str, runs: int, retries: int, names: list[str]) -> 
     """Run WORKER with `tree` first on the path; its [[ok, seconds], ...]."""
     env = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}
     command = [sys.executable, "-c", WORKER, url, str(runs), str(retries), *names]
-    output = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
-    results: list[list[float]] = json.loads(output)
+    # From inside `tree`: the working directory comes first on the path of `python -c`.
+    output = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=tree, check=True
+    ).stdout
+    answer = json.loads(output)
+    if not Path(answer["module"]).is_relative_to(tree):
+        raise SystemExit(f"The worker imported {answer['module']}, not the package in {tree}.")
+    results: list[list[float]] = answer["results"]
     return results
 
 
@@ -120,7 +128,8 @@ def main() -> None:
                 medians[label] = median
                 print(
                     f"{label:8} {len(passed)}/{len(results)} runs succeeded "
-                    f"({100 * len(passed) / len(results):.0f} %), median {median:.2f} s"
+                    f"({100 * len(passed) / len(results):.0f} %), median "
+                    + (f"{median:.2f} s" if passed else "n/a")
                 )
     for label in ("old", "old-r10"):
         ratio = medians["new"] / medians[label]
