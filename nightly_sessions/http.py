@@ -138,9 +138,18 @@ def may_retry(retry: int, retries: int, budget: RetryBudget | None) -> bool:
 
 @dataclass(frozen=True)
 class _Failure:
-    """An attempt that got no answer, and why in words."""
+    """An attempt that got no answer: why in words, whether the request left, and may again."""
 
     why: str
+    sent: bool = True  # False when no connection was made: safe to retry any method
+    retryable: bool = True
+
+
+def worth_retrying(outcome: Response | _Failure, method: str) -> bool:
+    """Whether another attempt may help and is safe: a POST that was sent is never repeated."""
+    if isinstance(outcome, Response):
+        return outcome.status in RETRY_STATUSES and method in IDEMPOTENT_METHODS
+    return outcome.retryable and (method in IDEMPOTENT_METHODS or not outcome.sent)
 
 
 @dataclass
@@ -194,12 +203,10 @@ class HttpClient:
         while True:
             attempt += 1
             outcome = self._attempt(method, url, all_headers, body, redirect)
-            retryable = isinstance(outcome, _Failure) or outcome.status in RETRY_STATUSES
-            if isinstance(outcome, Response) and not retryable and budget is not None:
+            answered = isinstance(outcome, Response) and outcome.status not in RETRY_STATUSES
+            if answered and budget is not None:
                 budget.earn()
-            if not retryable or method not in IDEMPOTENT_METHODS:
-                break
-            if not may_retry(attempt, self.retries, budget):
+            if not worth_retrying(outcome, method) or not may_retry(attempt, self.retries, budget):
                 break
             self.sleep(backoff_delay(attempt, self.backoff, self.random()))
         if isinstance(outcome, _Failure):
@@ -226,8 +233,18 @@ class HttpClient:
         """One try: the answer, or why none came."""
         try:
             answer = self._pool.request(method, url, headers=headers, body=body, redirect=redirect)
+        except urllib3.exceptions.LocationValueError:
+            raise NetworkError(
+                f"{method} {redact(url)} could not be sent: it is not a URL that can be "
+                "requested; check the URL."
+            ) from None
         except urllib3.exceptions.HTTPError as exc:
-            return _Failure(describe_failure(exc, self.timeout))
+            reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+            return _Failure(
+                describe_failure(reason or exc, self.timeout),
+                sent=not isinstance(reason, urllib3.exceptions.ConnectTimeoutError),
+                retryable=not isinstance(reason, urllib3.exceptions.ResponseError),
+            )
         except ValueError:
             # http.client refuses a header or URL with a line break, a control or a
             # non-Latin-1 character, quoting it (a token, say) in its message: not shown.

@@ -162,3 +162,17 @@ def test_a_dropped_connection_is_a_sentence_not_a_repr(tmp_path: Path) -> None:
     assert "(the connection closed without an answer); check the URL" in message
     assert "Error" not in message
     assert "Remote" not in message
+
+
+def test_a_post_is_retried_only_when_it_never_left() -> None:
+    refused = HttpClient(retries=2, backoff=0)
+    with pytest.raises(NetworkError, match=r"failed after 3 attempts .*connection was refused"):
+        refused.request("POST", f"http://127.0.0.1:{free_port()}/issues", body=b"x")
+
+
+def test_a_url_that_cannot_be_requested_is_a_sentence_without_retries() -> None:
+    waits: list[float] = []
+    with pytest.raises(NetworkError, match="it is not a URL that can be requested") as caught:
+        HttpClient(sleep=waits.append).get("http://[127.0.0.1/x")
+    assert waits == []
+    assert "Error" not in str(caught.value)
