@@ -730,10 +730,10 @@ def build_nightly(
             stamp_version(source_dir, job.source, job.version)
         run = _Run(settings, options, job, source_dir, variables, now, log)
         build_env = _environment(run, env, install=install)
-        if options.print_identifiers:
-            return _build(run, build_env)
         planned = planned_version(run, build_env)
         _check_planned(planned, job, settings, now)
+        if options.print_identifiers:  # checked like a build: a refusal is a refusal
+            return _build(run, build_env)
         if options.version_only:
             log(f"Nightly version of {job.source.name}: {planned} (checked, nothing built).")
             return BuildResult([], planned)

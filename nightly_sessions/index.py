@@ -162,7 +162,8 @@ class IndexClient:
             )
         if status >= 500:
             raise NetworkError(
-                f"{redact(url)} answered HTTP {status} after {response.attempts} attempts; "
+                f"{redact(url)} answered HTTP {status} after {response.attempts} "
+                f"attempt{'' if response.attempts == 1 else 's'}; "
                 "the index is having trouble, retry later."
             )
         if status != 200:

@@ -120,8 +120,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def refuse_credentials(url: str) -> None:
+    """A template URL with a password or token in it would be written into the generated
+    noxfile's pin and the answers file, and so into the repository.
+    """
+    if re.match(r"^[\w+.-]+://[^/@\s]*:[^/@\s]*@", url) or redact(url) != url:
+        raise ConfigError(
+            f"The template URL {redact(url)} holds credentials, which the copy would write "
+            "into the noxfile's pin and the answers file: give the URL without them."
+        )
+
+
 def _source(args: argparse.Namespace) -> Source:
     if args.template:
+        refuse_credentials(args.template)
         return Source(args.template, args.vcs_ref)
     found = installed_source(_direct_url())
     if found is None:
@@ -149,7 +161,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         ["copier"] if args.print_only else find_copier(), source, answers, root
     )
     if args.print_only:
-        print(shlex.join(command))  # noqa: T201
+        print(redact(shlex.join(command)))  # noqa: T201
         return 0
     check_local_template(source.url)
     return run_copier(command)

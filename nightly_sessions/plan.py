@@ -183,6 +183,12 @@ class InstallPlan:
             found.append(
                 f"Build tools from the base index: {', '.join(self.build_tools)}. {BUILD_TOOL_RULE}"
             )
+        if self.could_add and self.nightly:
+            options = "; ".join(f"{place} ({', '.join(names)})" for place, names in self.could_add)
+            found.append(
+                f"Not installed, with more nightlies: {options}; add them to 'extras' or "
+                "'groups' to test against those too."
+            )
         if not self.test_requirements_found:
             found.append(
                 "No test extra or dependency group found (looked for "
@@ -413,8 +419,9 @@ def make_plan(
             "'packages' does not list; add them to 'packages' or remove them."
         )
     could_add: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    if auto and not any(package.on_channel for package in packages):
-        could_add = _places_with_nightlies(project, extras, groups, target, index)
+    if auto:  # what the test run leaves out is worth a word even when it found some
+        planned = {package.name for package in packages}
+        could_add = _places_with_nightlies(project, extras, groups, target, index, planned=planned)
     group_requirements = tuple(
         str(requirement) for requirement in project.group_requirements(groups)
     )
@@ -447,9 +454,13 @@ def _places_with_nightlies(
     groups: Sequence[str],
     target: Target,
     index: IndexClient,
+    *,
+    planned: set[str],
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The extras and groups not installed that would bring a nightly for `target`."""
-    places = other_places(project, extras, groups)
+    """The extras and groups not installed that would bring more nightlies for `target`."""
+    places = {
+        place: names - planned for place, names in other_places(project, extras, groups).items()
+    }
     names = sorted(set().union(*places.values())) if places else []
     channel = index.files_many(names) if names else {}
     on_channel = {

@@ -560,6 +560,21 @@ def test_a_computed_version_below_the_release_is_refused_before_compiling(
 
 
 @pytest.mark.integration
+def test_printing_identifiers_checks_a_computed_version_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_index: Callable[[Path], PypiServer]
+) -> None:
+    """`-- --print-build-identifiers` once ended green with a version below the release."""
+    directory = tmp_path / "index"
+    make_wheel(directory, "demo-meson", "0.4.0")
+    root = sample(tmp_path, "meson")
+    calls = record_build(monkeypatch)
+    options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
+    with pytest.raises(ConfigError, match=r"sorts below 0\.4\.0"):
+        run_build(root, start_index(directory).url, options)
+    assert calls == []
+
+
+@pytest.mark.integration
 def test_printing_identifiers_checks_the_version_too(
     tmp_path: Path, start_index: Callable[[Path], PypiServer]
 ) -> None:

@@ -157,3 +157,20 @@ def test_copier_failures_read_as_words(line: str, reason: str) -> None:
     from nightly_sessions.init import _reason
 
     assert _reason(line) == reason
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "template",
+    [
+        f"https://user:{SECRET}@gitlab.example.com/ns/nightly-sessions.git",
+        f"https://{SECRET}:x-oauth-basic@github.com/o/nightly-sessions",
+    ],
+)
+def test_a_template_url_with_credentials_is_refused(tmp_path: Path, template: str) -> None:
+    project = corpus_project("zarr", tmp_path, None)
+    result = init(project, "--template", template, "--print")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "holds credentials, which the copy would write into the noxfile's pin" in output
+    assert SECRET not in output

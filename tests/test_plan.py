@@ -222,6 +222,9 @@ def test_runtime_dependencies_in_an_extra_are_planned(tmp_path: Path, channel: P
     assert "install: project[default,test]" in text
     assert "Note: Build tools from the base index: meson, cython." in text
     assert "never takes a build tool's nightly" in text
+    # What the tests leave out is said too (xarray's test group misses its extras).
+    assert plan.could_add == (("extra 'doc'", ("matplotlib",)),)
+    assert "Note: Not installed, with more nightlies: extra 'doc' (matplotlib); add them" in text
 
 
 def test_self_referencing_extras_are_expanded(tmp_path: Path, channel: PypiServer) -> None:

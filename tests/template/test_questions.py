@@ -114,6 +114,9 @@ def test_runner_os_names_cover_every_test_os() -> None:
         ("python_versions", [], "Choose at least one Python version."),
         ("test_oses", [], "Choose at least one operating system."),
         ("repository", "skymap", "'skymap' is not a GitHub repository: write it as owner/name"),
+        ("tests_workflow", "nightly.yml\nrm", "'nightly.yml\\nrm' is not a workflow file name"),
+        ("tests_workflow", "../ci.yml", "'../ci.yml' is not a workflow file name"),
+        ("wheels_workflow", "nightly-tests.yml", "need two different file names"),
         ("repository", "a/b/c", "'a/b/c' is not a GitHub repository"),
         ("repository", "-org/skymap", "'-org/skymap' is not a GitHub repository"),
         (
@@ -153,3 +156,11 @@ def test_unusual_but_valid_answers_are_accepted(plain_template: Path, tmp_path: 
         '- cron: "0,30 */4 1-7 jan-mar/2 sun"'
         in (project / ".github/workflows/nightly-tests.yml").read_text()
     )
+
+
+def test_the_wheels_workflow_avoids_the_tests_workflows_name(
+    plain_template: Path, tmp_path: Path
+) -> None:
+    project = render(plain_template, tmp_path / "project", tests_workflow="nightly-wheels.yml")
+    names = sorted(path.name for path in (project / ".github" / "workflows").iterdir())
+    assert names == ["nightly-sessions-wheels.yml", "nightly-wheels.yml"]
