@@ -27,7 +27,7 @@ from nightly_sessions.errors import ConfigError, ToolError
 from nightly_sessions.redact import add_secret, redact
 
 if TYPE_CHECKING:
-    from nightly_sessions.install import Environment
+    from nightly_sessions.environment import Environment
 
 ANACONDA_CLIENT_VERSION = "1.14.1"  # what scientific-python/upload-nightly-action pins
 REQUIREMENT = f"anaconda-client=={ANACONDA_CLIENT_VERSION}"
@@ -109,7 +109,7 @@ def install_arguments(lock: Path = LOCK) -> list[str]:
 
 def install_client(env: Environment, index_url: str) -> None:
     """Install anaconda-client and its dependencies from the lock into `env`, hash-checked."""
-    from nightly_sessions.install import index_environment
+    from nightly_sessions.environment import index_environment
 
     runner.run(
         env.install(*install_arguments()),
@@ -139,7 +139,7 @@ def lock_command(uv: str, source: Path, output: Path) -> list[str]:
 
 def refresh_lock(uv: str | None = None, lock: Path = LOCK) -> None:
     """Resolve REQUIREMENT again from PyPI and rewrite the lock (`nox -s lock`; network)."""
-    from nightly_sessions.install import ISOLATION, find_uv
+    from nightly_sessions.environment import ISOLATION, find_uv
 
     with tempfile.TemporaryDirectory(prefix="nightly-lock-") as temporary:
         source = Path(temporary) / "anaconda-client.in"

@@ -30,8 +30,8 @@ from packaging.version import InvalidVersion, Version
 
 from nightly_sessions import runner, versioning, wheels
 from nightly_sessions.config import DEFAULT_BASE_INDEX, Settings
+from nightly_sessions.environment import Environment, find_uv, index_environment, install_tools
 from nightly_sessions.errors import ConfigError, ToolError
-from nightly_sessions.install import Environment, find_uv, index_environment, install_tools
 from nightly_sessions.log import Log
 from nightly_sessions.project_copy import copy_project
 from nightly_sessions.pyproject import read_pyproject, table

@@ -23,16 +23,17 @@ from nightly_sessions import (
     cleanup,
     freshness,
     init,
-    install,
     issue,
     keepalive,
     probe,
     report,
+    run_report,
     testrun,
     upload,
     wheels,
 )
 from nightly_sessions.config import Settings, load_settings
+from nightly_sessions.environment import Environment, choose_installer
 from nightly_sessions.errors import ConfigError, NightlyError, describe_os_error
 from nightly_sessions.plan import Target, plan_targets
 from nightly_sessions.redact import redact
@@ -115,7 +116,7 @@ def _environment_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _environment(args: argparse.Namespace, settings: Settings) -> install.Environment:
+def _environment(args: argparse.Namespace, settings: Settings) -> Environment:
     python: Path = args.python
     if not python.is_file() or not os.access(python, os.X_OK):
         problem = "does not exist" if not python.exists() else "is not an executable file"
@@ -123,8 +124,8 @@ def _environment(args: argparse.Namespace, settings: Settings) -> install.Enviro
             f"--python {python} {problem}; give the interpreter of the environment to use, "
             "e.g. .venv/bin/python."
         )
-    name, uv = install.choose_installer(args.installer or settings.installer)
-    return install.Environment(python, name, uv)
+    name, uv = choose_installer(args.installer or settings.installer)
+    return Environment(python, name, uv)
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,7 +190,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(
             f"No {artifacts.REPORT_NAME} under {folder}; run `nox -s nightly_tests` first."
         )
-    runs = [report.read_report(path) for path in found]
+    runs = [run_report.read_report(path) for path in found]
     markdown = "\n".join(report.render_markdown(data) for data in runs)
     print(markdown)  # noqa: T201
     if args.step_summary:

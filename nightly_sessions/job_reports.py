@@ -18,8 +18,8 @@ from typing import Any
 
 from nightly_sessions.artifacts import FRESHNESS_NAME, REPORT_NAME
 from nightly_sessions.errors import ConfigError
-from nightly_sessions.report import load_report
 from nightly_sessions.reportlog import FailureGroup, ReportLog, group_failures, read_report_log
+from nightly_sessions.run_report import load_report
 
 ARTIFACT_PREFIX = "nightly-reports-"
 _JOB_NAME = re.compile(r"^py(?P<python>\d+\.\d+t?)-(?P<os>.+)$")

@@ -19,8 +19,9 @@ import nox
 
 # The other sessions' modules are imported when their session runs: `nox -l` and
 # `nox -s nightly_plan` then load only what planning needs (measured in bench_plan.py).
-from nightly_sessions import install, pythons, testrun
+from nightly_sessions import pythons, testrun
 from nightly_sessions.config import Settings, load_settings
+from nightly_sessions.environment import Environment, InstallerName
 from nightly_sessions.errors import NightlyError, describe_os_error
 from nightly_sessions.options import parse_posargs
 from nightly_sessions.plan import plan_targets
@@ -39,12 +40,12 @@ class SessionSpec:
     per_python: bool = False
 
 
-def environment(session: nox.Session) -> install.Environment:
+def environment(session: nox.Session) -> Environment:
     """The session's virtual environment and the installer nox chose for it."""
     python = shutil.which("python", path=session.bin) or str(Path(session.bin) / "python")
     uv = nox.virtualenv.UV if session.venv_backend == "uv" else "uv"
-    installer: install.InstallerName = "uv" if session.venv_backend == "uv" else "pip"
-    return install.Environment(Path(python), installer, uv)
+    installer: InstallerName = "uv" if session.venv_backend == "uv" else "pip"
+    return Environment(Path(python), installer, uv)
 
 
 def nightly_tests(session: nox.Session, settings: Settings) -> None:

@@ -18,6 +18,7 @@ from textwrap import indent
 from nightly_sessions import install, runner
 from nightly_sessions.artifacts import REPORT_LOG_NAME
 from nightly_sessions.config import Settings
+from nightly_sessions.environment import Environment
 from nightly_sessions.errors import ConfigError, NightlyError, ProofError
 from nightly_sessions.log import Log
 from nightly_sessions.plan import InstallPlan, Target, make_plan
@@ -150,9 +151,7 @@ def require_channel(plan: InstallPlan, settings: Settings) -> None:
         )
 
 
-def install_all(
-    plan: InstallPlan, env: install.Environment, report: RunReport, log: Log = print
-) -> None:
+def install_all(plan: InstallPlan, env: Environment, report: RunReport, log: Log = print) -> None:
     """Base install, nightlies, repairs, dependency check; record repairs and the check."""
     install.install_base(plan, env)
     install.install_nightlies(plan, env)
@@ -183,7 +182,7 @@ def dependency_warning(check: install.DependencyCheck) -> str:
     )
 
 
-def prove(plan: InstallPlan, env: install.Environment, log: Log) -> VersionReport:
+def prove(plan: InstallPlan, env: Environment, log: Log) -> VersionReport:
     """Read back what is installed and classify each planned package."""
     versions = verify(plan, probe(env.python))
     log("Installed versions of the planned packages:\n" + version_table(versions))
@@ -200,7 +199,7 @@ def require_nightlies(versions: VersionReport, settings: Settings) -> None:
 
 
 def run_pytest(
-    settings: Settings, env: install.Environment, pytest_args: Sequence[str], folder: Path
+    settings: Settings, env: Environment, pytest_args: Sequence[str], folder: Path
 ) -> runner.Completed:
     """Run pytest with its report log in `folder`; return how it ended, with its output tail."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -213,7 +212,7 @@ def run_pytest(
 
 def run_nightly_tests(
     settings: Settings,
-    env: install.Environment,
+    env: Environment,
     pytest_args: Sequence[str] = (),
     log: Log = print,
 ) -> RunResult:
@@ -251,7 +250,7 @@ def run_nightly_tests(
 
 def _stages(
     settings: Settings,
-    env: install.Environment,
+    env: Environment,
     report: RunReport,
     *,
     target: Target,

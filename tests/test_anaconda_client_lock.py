@@ -20,7 +20,7 @@ from nightly_sessions.anaconda_client import (
     lock_command,
     locked_requirements,
 )
-from nightly_sessions.install import Environment
+from nightly_sessions.environment import Environment
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -22,8 +22,8 @@ from packaging.version import Version
 from nightly_sessions import build, cli, runner
 from nightly_sessions.build import BuildOptions, BuildResult
 from nightly_sessions.config import load_settings
+from nightly_sessions.environment import Environment, find_uv
 from nightly_sessions.errors import ConfigError, ToolError
-from nightly_sessions.install import Environment, find_uv
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.wheelhouse import download_wheels, make_sdist, make_wheel
 from nightly_sessions.versioning import find_version_source

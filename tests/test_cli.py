@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from nightly_world import NEWEST_NIGHTLY, World, build_world
 
-from nightly_sessions import artifacts, cli, issue, report
+from nightly_sessions import artifacts, cli, issue, run_report
 from nightly_sessions.cli import main
 from nightly_sessions.config import load_settings
 from nightly_sessions.testing.pypi import PypiServer, free_port
@@ -274,7 +274,7 @@ def test_pytest_codes_that_collide_with_ours_are_translated(
     assert main([*project, "run", "--python", str(python), "--", *pytest_args]) == code
     assert capsys.readouterr().err.startswith(f"nightly-sessions: {sentence}")
     [path] = artifacts.find_reports(world.project / "nightly-reports")
-    data = report.read_report(path)  # still a valid schema-1 report
+    data = run_report.read_report(path)  # still a valid schema-1 report
     assert (data["outcome"], data["stage"]) == ("not-run", "tests")
     assert data["pytest"]["exit_code"] == pytest_code
     assert data["error"].startswith(sentence)

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from nightly_sessions import cli, errors, report, sessions
+from nightly_sessions import cli, errors, run_report, sessions
 from nightly_sessions.config import describe_keys
 
 ROOT = Path(__file__).parents[1]
@@ -108,8 +108,8 @@ def test_the_readme_sessions_table_lists_exactly_the_sessions() -> None:
 
 def test_the_example_report_is_a_schema_1_report_and_its_fields_are_documented() -> None:
     example = tables.example_report()
-    assert report.schema_problem(example) is None
-    assert example["schema"] == report.SCHEMA == 1
+    assert run_report.schema_problem(example) is None
+    assert example["schema"] == run_report.SCHEMA == 1
     page = (DOCS / "report.md").read_text(encoding="utf-8")
     for field in example:
         assert f"`{field}`" in page, field

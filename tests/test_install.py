@@ -7,16 +7,18 @@ from pathlib import Path
 import pytest
 
 from nightly_sessions import install, runner
-from nightly_sessions.errors import ToolError
-from nightly_sessions.install import (
-    REPORTLOG_REQUIREMENT,
+from nightly_sessions.environment import (
     Environment,
     InstallerName,
-    base_install_args,
     choose_installer,
     find_uv,
     index_environment,
     install_tools,
+)
+from nightly_sessions.errors import ToolError
+from nightly_sessions.install import (
+    REPORTLOG_REQUIREMENT,
+    base_install_args,
     nightly_install_args,
     repair_args,
     unmet_requirements,

@@ -13,10 +13,10 @@ from nightly_sessions.errors import ConfigError
 from nightly_sessions.report import (
     RunReport,
     count_tests,
-    read_report,
     render_markdown,
     write_report,
 )
+from nightly_sessions.run_report import read_report
 from nightly_sessions.verify import PackageVersion, VersionReport
 
 SUITE = """
