@@ -89,11 +89,11 @@ def refresh_pins(session: nox.Session) -> None:
 
 @nox.session
 def lock(session: nox.Session) -> None:
-    """Refresh nightly_sessions/locks/anaconda-client.txt from PyPI (network; never in CI).
+    """Refresh nightly_sessions/channel/locks/anaconda-client.txt from PyPI (network; never in CI).
 
     The upload session installs anaconda-client from this lock with --require-hashes, as
     it holds the token. Review the diff, then run `nox -s ci`.
     """
     session.install("-e", ".", "uv")
-    code = "from nightly_sessions.anaconda_client import refresh_lock; refresh_lock()"
+    code = "from nightly_sessions.channel.client import refresh_lock; refresh_lock()"
     session.run("python", "-c", code)

@@ -42,7 +42,7 @@ from nightly_sessions.testing.wheelhouse import make_wheel
 WORKER = """
 import json, sys, time
 import nightly_sessions
-from nightly_sessions.index import IndexClient
+from nightly_sessions.core.index import IndexClient
 url, runs, retries, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 results = []
 for _ in range(runs):
@@ -61,7 +61,10 @@ def old_revision() -> str:
     """The commit before the one that brought the retry budget."""
     command = ["git", "-C", str(ROOT), "log", "--reverse", "--format=%H", "-S", "RetryBudget"]
     first = subprocess.run(
-        [*command, "--", "nightly_sessions/http.py"], capture_output=True, text=True, check=True
+        [*command, "--", "nightly_sessions/core/http.py"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     if not first:
         raise SystemExit("No commit brings RetryBudget; give --old REV.")

@@ -28,12 +28,12 @@ from pathlib import Path
 if __package__ in (None, "") and not any(Path(p, "nightly_sessions").is_dir() for p in sys.path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a bare checkout
 
-from nightly_sessions.config import load_settings
-from nightly_sessions.index import IndexClient
-from nightly_sessions.plan import Target
+from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.index import IndexClient
+from nightly_sessions.nightly_tests.plan import Target
+from nightly_sessions.nightly_tests.run import plan_for
 from nightly_sessions.testing.simple_index import serve_simple_index
 from nightly_sessions.testing.wheelhouse import make_wheel
-from nightly_sessions.testrun import plan_for
 
 TAGS = ("cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-macosx_11_0_arm64", "py3-none-any")
 

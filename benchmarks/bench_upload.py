@@ -29,11 +29,11 @@ from pathlib import Path
 if __package__ in (None, "") and not any(Path(p, "nightly_sessions").is_dir() for p in sys.path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a bare checkout
 
-from nightly_sessions.anaconda_client import Retry, find_client
+from nightly_sessions.channel.client import Retry, find_client
+from nightly_sessions.channel.upload import upload
+from nightly_sessions.channel.upload_job import UploadOptions
 from nightly_sessions.testing.anaconda import DEFAULT_OWNER, serve_anaconda
 from nightly_sessions.testing.wheelhouse import make_wheel
-from nightly_sessions.upload import upload
-from nightly_sessions.upload_job import UploadOptions
 
 TOKEN = "benchmark-token"
 PYTHONS = ("cp310", "cp311", "cp312", "cp313", "cp314")

@@ -16,28 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from nightly_sessions import (
-    __version__,
-    artifacts,
-    build,
-    cleanup,
-    freshness,
-    init,
-    issue,
-    keepalive,
-    probe,
-    report,
-    run_report,
-    testrun,
-    upload,
-    wheels,
-)
-from nightly_sessions.config import Settings, load_settings
-from nightly_sessions.environment import Environment, choose_installer
-from nightly_sessions.errors import ConfigError, NightlyError, describe_os_error
-from nightly_sessions.plan import Target, plan_targets
-from nightly_sessions.redact import redact
-from nightly_sessions.summary import append_step_summary
+from nightly_sessions import __version__, freshness, init
+from nightly_sessions.channel import cleanup, upload
+from nightly_sessions.core import artifacts, run_report
+from nightly_sessions.core import distfiles as wheels
+from nightly_sessions.core.config import Settings, load_settings
+from nightly_sessions.core.environment import Environment, choose_installer
+from nightly_sessions.core.errors import ConfigError, NightlyError, describe_os_error
+from nightly_sessions.core.redact import redact
+from nightly_sessions.core.step_summary import append_step_summary
+from nightly_sessions.nightly_tests import probe, report
+from nightly_sessions.nightly_tests import run as testrun
+from nightly_sessions.nightly_tests.plan import Target, plan_targets
+from nightly_sessions.tracking import issue, keepalive
+from nightly_sessions.wheels import build
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

@@ -23,16 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nightly_sessions import anaconda_client, build
-from nightly_sessions.artifacts import find_reports
-from nightly_sessions.errors import NightlyError
-from nightly_sessions.redact import add_secret, redact
+from nightly_sessions.channel import client as anaconda_client
+from nightly_sessions.core.artifacts import find_reports
+from nightly_sessions.core.errors import NightlyError
+from nightly_sessions.core.redact import add_secret, redact
 from nightly_sessions.testing.anaconda import AnacondaServer, serve_anaconda
 from nightly_sessions.testing.example import EXAMPLE_PROJECT, tinyarray_wheel
 from nightly_sessions.testing.github import FakeGitHub, serve_github
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.template import commit_all, git, render_template
 from nightly_sessions.testing.wheelhouse import TEST_TOOLS, download_wheels
+from nightly_sessions.wheels import build
 
 MARKER = ".nightly-sessions-demo"
 REPOSITORY = "example-org/skymap"

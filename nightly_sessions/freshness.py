@@ -37,20 +37,20 @@ from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
-from nightly_sessions.anaconda import AnacondaApi
-from nightly_sessions.artifacts import FRESHNESS_NAME
-from nightly_sessions.config import Settings
-from nightly_sessions.errors import ConfigError, NetworkError, NightlyError
-from nightly_sessions.http import HttpClient
-from nightly_sessions.index import IndexClient
-from nightly_sessions.log import Log
-from nightly_sessions.options import parse_posargs
-from nightly_sessions.plan import Target, make_plan
-from nightly_sessions.pyproject import ProjectInfo, read_project
-from nightly_sessions.redact import redact
-from nightly_sessions.summary import append_step_summary
-from nightly_sessions.tables import text_table
-from nightly_sessions.timestamps import parse_time
+from nightly_sessions.channel.api import AnacondaApi
+from nightly_sessions.core.artifacts import FRESHNESS_NAME
+from nightly_sessions.core.config import Settings
+from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
+from nightly_sessions.core.http import HttpClient
+from nightly_sessions.core.index import IndexClient
+from nightly_sessions.core.log import Log
+from nightly_sessions.core.posargs import parse_posargs
+from nightly_sessions.core.pyproject import ProjectInfo, read_project
+from nightly_sessions.core.redact import redact
+from nightly_sessions.core.step_summary import append_step_summary
+from nightly_sessions.core.tables import text_table
+from nightly_sessions.core.timestamps import parse_time
+from nightly_sessions.nightly_tests.plan import Target, make_plan
 
 DELETION_DAYS = 30  # the central channel's policy: no upload for 30 days, all files go
 FOLDER = "freshness"

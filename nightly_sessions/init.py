@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from nightly_sessions.config import Settings
-from nightly_sessions.errors import ConfigError, ToolError
-from nightly_sessions.pyproject import read_pyproject, table
-from nightly_sessions.redact import redact
-from nightly_sessions.repositories import github_repository
+from nightly_sessions.core.config import Settings
+from nightly_sessions.core.errors import ConfigError, ToolError
+from nightly_sessions.core.pyproject import read_pyproject, table
+from nightly_sessions.core.redact import redact
+from nightly_sessions.core.repositories import github_repository
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,14 @@ import nox
 
 # The other sessions' modules are imported when their session runs: `nox -l` and
 # `nox -s nightly_plan` then load only what planning needs (measured in bench_plan.py).
-from nightly_sessions import pythons, testrun
-from nightly_sessions.config import Settings, load_settings
-from nightly_sessions.environment import Environment, InstallerName
-from nightly_sessions.errors import NightlyError, describe_os_error
-from nightly_sessions.options import parse_posargs
-from nightly_sessions.plan import plan_targets
-from nightly_sessions.redact import redact
+from nightly_sessions.core import pythons
+from nightly_sessions.core.config import Settings, load_settings
+from nightly_sessions.core.environment import Environment, InstallerName
+from nightly_sessions.core.errors import NightlyError, describe_os_error
+from nightly_sessions.core.posargs import parse_posargs
+from nightly_sessions.core.redact import redact
+from nightly_sessions.nightly_tests import run as testrun
+from nightly_sessions.nightly_tests.plan import plan_targets
 
 SessionBody = Callable[[nox.Session, Settings], None]
 
@@ -77,7 +78,7 @@ def nightly_pythons(session: nox.Session, settings: Settings) -> None:
 
 def nightly_issue(session: nox.Session, settings: Settings) -> None:
     """Open, update or close the tracking issue from the test jobs' reports."""
-    from nightly_sessions import issue
+    from nightly_sessions.tracking import issue
 
     args = issue.parse_session_args(session.posargs, session.log)
     if args is not None:
@@ -86,7 +87,7 @@ def nightly_issue(session: nox.Session, settings: Settings) -> None:
 
 def nightly_keepalive(session: nox.Session, settings: Settings) -> None:
     """Enable the scheduled workflows again, against GitHub's 60-day inactivity rule."""
-    from nightly_sessions import keepalive
+    from nightly_sessions.tracking import keepalive
 
     args = keepalive.parse_session_args(session.posargs, session.log)
     if args is not None:
@@ -95,7 +96,7 @@ def nightly_keepalive(session: nox.Session, settings: Settings) -> None:
 
 def build_nightly(session: nox.Session, settings: Settings) -> None:
     """Build wheels with a nightly version into the dist folder, checking every file."""
-    from nightly_sessions import build
+    from nightly_sessions.wheels import build
 
     if build.wants_help(session.posargs):
         session.log(build.BUILD_HELP)
@@ -106,7 +107,7 @@ def build_nightly(session: nox.Session, settings: Settings) -> None:
 
 def check_dist(session: nox.Session, settings: Settings) -> None:
     """Check the wheels and sdists in the dist folder (or those given after --)."""
-    from nightly_sessions import wheels
+    from nightly_sessions.core import distfiles as wheels
 
     args = parse_posargs("check_dist", wheels.add_arguments, session.posargs, session.log)
     if args is not None:
@@ -115,7 +116,7 @@ def check_dist(session: nox.Session, settings: Settings) -> None:
 
 def _anaconda_client(session: nox.Session, settings: Settings) -> Path:
     """Install anaconda-client into the session from its hashed lock; the Python that runs it."""
-    from nightly_sessions import anaconda_client
+    from nightly_sessions.channel import client as anaconda_client
 
     anaconda_client.install_client(environment(session), settings.base_index_url)
     found = shutil.which("anaconda", path=session.bin) or str(Path(session.bin) / "anaconda")
@@ -124,7 +125,7 @@ def _anaconda_client(session: nox.Session, settings: Settings) -> Path:
 
 def upload_nightly(session: nox.Session, settings: Settings) -> None:
     """Upload the checked wheels in the dist folder to the nightly channel (anaconda-client)."""
-    from nightly_sessions import upload
+    from nightly_sessions.channel import upload
 
     options = upload.parse_session_args(session.posargs, settings, session.log)
     if options is not None:
@@ -134,7 +135,7 @@ def upload_nightly(session: nox.Session, settings: Settings) -> None:
 
 def cleanup_nightly(session: nox.Session, settings: Settings) -> None:
     """Delete this package's old nightlies from a channel (a dry run unless -- --yes)."""
-    from nightly_sessions import cleanup
+    from nightly_sessions.channel import cleanup
 
     options = cleanup.parse_session_args(session.posargs, settings, session.log)
     if options is not None:

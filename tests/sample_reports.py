@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nightly_sessions import runner
-from nightly_sessions.report import count_tests
-from nightly_sessions.testrun import ANY_EXIT_CODE
+from nightly_sessions.core import runner
+from nightly_sessions.nightly_tests.report import count_tests
+from nightly_sessions.nightly_tests.run import ANY_EXIT_CODE
 
 SUITES = Path(__file__).parent / "samples" / "suites"
 LOG_NAME = "pytest-log.jsonl"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nightly_sessions.anaconda import RemoteFile, digests, what_failed
-from nightly_sessions.errors import NetworkError
+from nightly_sessions.channel.api import RemoteFile, digests, what_failed
+from nightly_sessions.core.errors import NetworkError
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.anaconda_client import (
+from nightly_sessions.channel.client import (
     ClientFile,
     ClientStopped,
     FileOutcome,
@@ -16,7 +16,7 @@ from nightly_sessions.anaconda_client import (
     interpreter_for,
     run_client,
 )
-from nightly_sessions.errors import ConfigError, ToolError
+from nightly_sessions.core.errors import ConfigError, ToolError
 
 TOKEN = "client-token-Vb4n"
 

@@ -11,8 +11,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from nightly_sessions import anaconda_client, runner, sessions
-from nightly_sessions.anaconda_client import (
+from nightly_sessions import sessions
+from nightly_sessions.channel import client as anaconda_client
+from nightly_sessions.channel.client import (
     ANACONDA_CLIENT_VERSION,
     LOCK,
     LOCK_PYTHON,
@@ -20,7 +21,8 @@ from nightly_sessions.anaconda_client import (
     lock_command,
     locked_requirements,
 )
-from nightly_sessions.environment import Environment
+from nightly_sessions.core import runner
+from nightly_sessions.core.environment import Environment
 
 if sys.version_info >= (3, 11):
     import tomllib

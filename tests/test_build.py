@@ -19,14 +19,16 @@ from build_samples import SAMPLES, commit, git, sample, tree_state
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from nightly_sessions import build, cli, runner
-from nightly_sessions.build import BuildOptions, BuildResult
-from nightly_sessions.config import load_settings
-from nightly_sessions.environment import Environment, find_uv
-from nightly_sessions.errors import ConfigError, ToolError
+from nightly_sessions import cli
+from nightly_sessions.core import runner
+from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.environment import Environment, find_uv
+from nightly_sessions.core.errors import ConfigError, ToolError
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.wheelhouse import download_wheels, make_sdist, make_wheel
-from nightly_sessions.versioning import find_version_source
+from nightly_sessions.wheels import build
+from nightly_sessions.wheels.build import BuildOptions, BuildResult
+from nightly_sessions.wheels.versioning import find_version_source
 
 HERE = Environment(Path(sys.executable), "pip")  # the test environment holds every backend
 FAST = BuildOptions(isolation=False)

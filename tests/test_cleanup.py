@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from nightly_sessions import cli
-from nightly_sessions.cleanup import (
+from nightly_sessions.channel.cleanup import (
     CLOCK_SKEW,
     CleanupOptions,
     Release,
@@ -24,8 +24,8 @@ from nightly_sessions.cleanup import (
     options_from,
     retention_plan,
 )
-from nightly_sessions.config import Settings
-from nightly_sessions.errors import ConfigError, NetworkError
+from nightly_sessions.core.config import Settings
+from nightly_sessions.core.errors import ConfigError, NetworkError
 from nightly_sessions.testing.anaconda import (
     DEFAULT_OWNER,
     EXPIRED,

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from nightly_world import NEWEST_NIGHTLY, World, build_world
 
-from nightly_sessions import artifacts, cli, issue, run_report
+from nightly_sessions import cli
 from nightly_sessions.cli import main
-from nightly_sessions.config import load_settings
+from nightly_sessions.core import artifacts, run_report
+from nightly_sessions.core.config import load_settings
 from nightly_sessions.testing.pypi import PypiServer, free_port
+from nightly_sessions.tracking import issue
 
 
 @pytest.fixture

@@ -4,8 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.config import DEFAULT_NIGHTLY_INDEX, Settings, describe_keys, load_settings
-from nightly_sessions.errors import ConfigError
+from nightly_sessions.core.config import (
+    DEFAULT_NIGHTLY_INDEX,
+    Settings,
+    describe_keys,
+    load_settings,
+)
+from nightly_sessions.core.errors import ConfigError
 
 
 def write_pyproject(root: Path, table: str) -> Path:

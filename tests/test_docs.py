@@ -14,8 +14,9 @@ from types import ModuleType
 
 import pytest
 
-from nightly_sessions import cli, errors, run_report, sessions
-from nightly_sessions.config import describe_keys
+from nightly_sessions import cli, sessions
+from nightly_sessions.core import errors, run_report
+from nightly_sessions.core.config import describe_keys
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from nightly_sessions.errors import (
+from nightly_sessions.core.errors import (
     ConfigError,
     NetworkError,
     ProofError,

@@ -15,14 +15,16 @@ from typing import Any
 import pytest
 from sample_reports import job_folder
 
-from nightly_sessions import freshness, issue, issue_body, job_reports, tracking
-from nightly_sessions.config import Settings, load_settings
-from nightly_sessions.errors import ConfigError
+from nightly_sessions import freshness
+from nightly_sessions.core.config import Settings, load_settings
+from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.freshness import FreshnessOptions, FreshnessResult
 from nightly_sessions.testing.anaconda import DEFAULT_OWNER, AnacondaServer, Fault, serve_anaconda
 from nightly_sessions.testing.pypi import free_port
 from nightly_sessions.testing.simple_index import serve_simple_index
 from nightly_sessions.testing.wheelhouse import make_wheel
+from nightly_sessions.tracking import decisions as tracking
+from nightly_sessions.tracking import issue, issue_body, job_reports
 
 OWNER = DEFAULT_OWNER
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nightly_sessions.errors import NetworkError
-from nightly_sessions.github import GitHub, JobStep
+from nightly_sessions.core.errors import NetworkError
 from nightly_sessions.testing.github import (
     FakeGitHub,
     JobRecord,
@@ -14,6 +13,7 @@ from nightly_sessions.testing.github import (
     serve_github,
 )
 from nightly_sessions.testing.pypi import free_port
+from nightly_sessions.tracking.github import GitHub, JobStep
 
 
 class Sleeps:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.errors import NetworkError
-from nightly_sessions.http import (
+from nightly_sessions.core.errors import NetworkError
+from nightly_sessions.core.http import (
     BACKOFF_CAP,
     EXTRA_RETRY_FACTOR,
     HttpClient,

@@ -12,9 +12,9 @@ import pytest
 from packaging.tags import Tag
 from packaging.version import Version
 
-from nightly_sessions.errors import ConfigError, NetworkError
-from nightly_sessions.http import HttpClient
-from nightly_sessions.index import DistFile, IndexClient, newest_compatible
+from nightly_sessions.core.errors import ConfigError, NetworkError
+from nightly_sessions.core.http import HttpClient
+from nightly_sessions.core.index import DistFile, IndexClient, newest_compatible
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.simple_index import (
     JSON_TYPE,

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from nightly_sessions.cli import main
-from nightly_sessions.errors import NetworkError
-from nightly_sessions.http import HttpClient, max_total_wait
-from nightly_sessions.index import IndexClient
+from nightly_sessions.core.errors import NetworkError
+from nightly_sessions.core.http import HttpClient, max_total_wait
+from nightly_sessions.core.index import IndexClient
 from nightly_sessions.testing.simple_index import (
     FlakyProxy,
     SimpleIndexServer,

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from nightly_sessions.cli import main
-from nightly_sessions.errors import NetworkError
-from nightly_sessions.http import HttpClient
-from nightly_sessions.index import IndexClient
+from nightly_sessions.core.errors import NetworkError
+from nightly_sessions.core.http import HttpClient
+from nightly_sessions.core.index import IndexClient
 from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.simple_index import (
     JSON_TYPE,

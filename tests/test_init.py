@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nightly_sessions.core.repositories import github_repository
 from nightly_sessions.init import (
     Source,
     copier_command,
@@ -18,7 +19,6 @@ from nightly_sessions.init import (
     installed_source,
     origin_url,
 )
-from nightly_sessions.repositories import github_repository
 from nightly_sessions.testing.template import GIT_ENV, commit_all, git, make_template_repo
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions import install, runner
-from nightly_sessions.environment import (
+from nightly_sessions.core import runner
+from nightly_sessions.core.environment import (
     Environment,
     InstallerName,
     choose_installer,
@@ -15,16 +15,17 @@ from nightly_sessions.environment import (
     index_environment,
     install_tools,
 )
-from nightly_sessions.errors import ToolError
-from nightly_sessions.install import (
+from nightly_sessions.core.errors import ToolError
+from nightly_sessions.nightly_tests import install
+from nightly_sessions.nightly_tests.install import (
     REPORTLOG_REQUIREMENT,
     base_install_args,
     nightly_install_args,
     repair_args,
     unmet_requirements,
 )
-from nightly_sessions.plan import InstallPlan, PlannedPackage
-from nightly_sessions.probe import Distribution, Probe
+from nightly_sessions.nightly_tests.plan import InstallPlan, PlannedPackage
+from nightly_sessions.nightly_tests.probe import Distribution, Probe
 from nightly_sessions.testing.pypi import free_port
 
 NIGHTLY = "http://127.0.0.1:1/simple"

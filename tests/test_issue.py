@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sample_reports import NUMPY_GREEN, NUMPY_NOW, SampleRuns, job_folder, report_bytes
 
-from nightly_sessions import issue
-from nightly_sessions.config import Settings
-from nightly_sessions.errors import ConfigError, NetworkError
+from nightly_sessions.core.config import Settings
+from nightly_sessions.core.errors import ConfigError, NetworkError
 from nightly_sessions.testing.example import EXAMPLE_PROJECT
 from nightly_sessions.testing.github import FakeGitHub, serve_github
 from nightly_sessions.testing.pypi import free_port
+from nightly_sessions.tracking import issue
 
 pytestmark = pytest.mark.integration
 

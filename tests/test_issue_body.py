@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from sample_reports import NUMPY_NOW, SampleRuns, job_folder, packages, three_jobs
 
-from nightly_sessions import issue_body, job_reports, tracking
-from nightly_sessions.job_reports import JobReport
-from nightly_sessions.redact import add_secret
-from nightly_sessions.tracking import RunInfo
+from nightly_sessions.core.redact import add_secret
+from nightly_sessions.tracking import decisions as tracking
+from nightly_sessions.tracking import issue_body, job_reports
+from nightly_sessions.tracking.decisions import RunInfo
+from nightly_sessions.tracking.job_reports import JobReport
 
 RUN = RunInfo(
     url="https://github.com/octo/project/actions/runs/77",

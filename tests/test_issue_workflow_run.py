@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions import issue
-from nightly_sessions.config import Settings
-from nightly_sessions.errors import ConfigError, NetworkError
+from nightly_sessions.core.config import Settings
+from nightly_sessions.core.errors import ConfigError, NetworkError
 from nightly_sessions.testing.github import FakeGitHub, JobRecord, StepRecord, serve_github
-from nightly_sessions.tracking import marker
+from nightly_sessions.tracking import issue
+from nightly_sessions.tracking.decisions import marker
 
 pytestmark = pytest.mark.integration
 

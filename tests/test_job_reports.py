@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sample_reports import SampleRuns, three_jobs
 
-from nightly_sessions import job_reports, tracking
-from nightly_sessions.errors import ConfigError
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.tracking import decisions as tracking
+from nightly_sessions.tracking import job_reports
 
 
 @pytest.fixture

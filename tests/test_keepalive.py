@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from nightly_sessions import cli, keepalive
-from nightly_sessions.config import Settings
-from nightly_sessions.errors import ConfigError, NetworkError
+from nightly_sessions import cli
+from nightly_sessions.core.config import Settings
+from nightly_sessions.core.errors import ConfigError, NetworkError
 from nightly_sessions.testing.github import FakeGitHub, serve_github
 from nightly_sessions.testing.pypi import free_port
+from nightly_sessions.tracking import keepalive
 
 pytestmark = pytest.mark.integration
 

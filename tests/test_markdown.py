@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nightly_sessions.markdown import fenced
+from nightly_sessions.core.markdown import fenced
 
 
 def test_fenced_outgrows_backticks_inside() -> None:

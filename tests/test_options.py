@@ -4,8 +4,8 @@ import argparse
 
 import pytest
 
-from nightly_sessions.errors import ConfigError
-from nightly_sessions.options import parse_posargs
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.posargs import parse_posargs
 
 
 def add(parser: argparse.ArgumentParser) -> None:

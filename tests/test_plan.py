@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.config import load_settings
-from nightly_sessions.errors import ConfigError, NetworkError
-from nightly_sessions.plan import InstallPlan, Target, make_plan, plan_targets
-from nightly_sessions.pyproject import read_project
+from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.errors import ConfigError, NetworkError
+from nightly_sessions.core.pyproject import read_project
+from nightly_sessions.nightly_tests.plan import InstallPlan, Target, make_plan, plan_targets
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.wheelhouse import make_wheel
 
@@ -305,8 +305,8 @@ def test_an_empty_plan_names_the_extras_that_would_fill_it(
 
 
 def test_strict_mode_stops_on_an_empty_plan(tmp_path: Path, channel: PypiServer) -> None:
-    from nightly_sessions.errors import ProofError
-    from nightly_sessions.testrun import require_channel
+    from nightly_sessions.core.errors import ProofError
+    from nightly_sessions.nightly_tests.run import require_channel
 
     root = write_project(tmp_path, EMPTY_BUT_FOR_EXTRAS)
     settings = settings_for(root, channel)

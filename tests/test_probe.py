@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from nightly_sessions.errors import ToolError
-from nightly_sessions.probe import MARKER, parse, probe
+from nightly_sessions.core.errors import ToolError
+from nightly_sessions.nightly_tests.probe import MARKER, parse, probe
 
 
 def test_probe_reads_this_interpreter() -> None:

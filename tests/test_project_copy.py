@@ -7,7 +7,7 @@ from pathlib import Path
 
 from build_samples import SAMPLES, commit, git, sample, tree_state
 
-from nightly_sessions import project_copy
+from nightly_sessions.wheels import project_copy
 
 
 def test_copy_project_is_what_git_sees_with_its_state(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.errors import ConfigError
-from nightly_sessions.pyproject import read_project, read_pyproject
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.pyproject import read_project, read_pyproject
 
 PYPROJECT = """
 [project]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nightly_sessions.config import load_settings
-from nightly_sessions.errors import ConfigError
-from nightly_sessions.pythons import (
+from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.pythons import (
     PRERELEASE,
     RELEASED,
     any_installed,

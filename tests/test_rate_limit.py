@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from nightly_sessions.errors import NetworkError
-from nightly_sessions.github import GitHub
+from nightly_sessions.core.errors import NetworkError
 from nightly_sessions.testing.github import FakeGitHub
+from nightly_sessions.tracking.github import GitHub
 
 NOW = 1_000_000.0
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from nightly_sessions.redact import add_secret, redact
+from nightly_sessions.core.redact import add_secret, redact
 
 
 def test_token_in_url_path_is_hidden() -> None:

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.artifacts import REPORT_MARKDOWN_NAME, REPORT_NAME
-from nightly_sessions.errors import ConfigError
-from nightly_sessions.report import (
+from nightly_sessions.core.artifacts import REPORT_MARKDOWN_NAME, REPORT_NAME
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.run_report import read_report
+from nightly_sessions.nightly_tests.report import (
     RunReport,
     count_tests,
     render_markdown,
     write_report,
 )
-from nightly_sessions.run_report import read_report
-from nightly_sessions.verify import PackageVersion, VersionReport
+from nightly_sessions.nightly_tests.verify import PackageVersion, VersionReport
 
 SUITE = """
 import pytest

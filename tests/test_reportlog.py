@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sample_reports import SampleRuns
 
-from nightly_sessions.errors import ConfigError
-from nightly_sessions.reportlog import (
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.tracking.reportlog import (
     group_failures,
     parse_report_log,
     read_report_log,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from nightly_sessions import run_tracking
-from nightly_sessions.github import Job, JobStep
-from nightly_sessions.tracking import Issue, RunInfo, marker
+from nightly_sessions.tracking import run_tracking
+from nightly_sessions.tracking.decisions import Issue, RunInfo, marker
+from nightly_sessions.tracking.github import Job, JobStep
 
 RUN = RunInfo(
     url="https://github.com/octo/p/actions/runs/7", run_id="7", branch="main", sha="a" * 40

@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from nightly_sessions import runner
-from nightly_sessions.errors import ToolError
-from nightly_sessions.redact import add_secret
+from nightly_sessions.core import runner
+from nightly_sessions.core.errors import ToolError
+from nightly_sessions.core.redact import add_secret
 
 
 def test_output_is_streamed_redacted_and_kept(capfd: pytest.CaptureFixture[str]) -> None:

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from nightly_world import NEWEST_NIGHTLY, World, build_world, run_nox
 
-from nightly_sessions import issue_body, job_reports, tracking
 from nightly_sessions.testing.example import tinyarray_wheel
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.wheelhouse import make_wheel
+from nightly_sessions.tracking import decisions as tracking
+from nightly_sessions.tracking import issue_body, job_reports
 
 pytestmark = pytest.mark.integration
 

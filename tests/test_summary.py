@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nightly_sessions.redact import add_secret
-from nightly_sessions.summary import append_step_summary, notice
+from nightly_sessions.core.redact import add_secret
+from nightly_sessions.core.step_summary import append_step_summary, notice
 
 
 def test_appends_redacted_markdown_ending_in_a_newline(tmp_path: Path) -> None:

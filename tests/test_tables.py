@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from nightly_sessions.tables import text_table
+from nightly_sessions.core.tables import text_table
 
 
 def test_columns_align_and_lines_have_no_trailing_spaces() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from nightly_sessions.core.timestamps import parse_time
 from nightly_sessions.testing.anaconda import (
     DEFAULT_OWNER,
     EXPIRED,
@@ -24,7 +25,6 @@ from nightly_sessions.testing.anaconda import (
     serve_anaconda,
 )
 from nightly_sessions.testing.wheelhouse import make_wheel
-from nightly_sessions.timestamps import parse_time
 
 TOKEN = "test-token-Qm7rX2"
 OWNER = DEFAULT_OWNER

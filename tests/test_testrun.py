@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.config import load_settings
-from nightly_sessions.errors import ProofError
-from nightly_sessions.install import DependencyCheck
-from nightly_sessions.plan import InstallPlan, PlannedPackage
-from nightly_sessions.testrun import dependency_warning, judge_pytest, require_channel
+from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.errors import ProofError
+from nightly_sessions.nightly_tests.install import DependencyCheck
+from nightly_sessions.nightly_tests.plan import InstallPlan, PlannedPackage
+from nightly_sessions.nightly_tests.run import dependency_warning, judge_pytest, require_channel
 
 NIGHTLY = "https://h/t/tok-testrun-1/chan/simple"
 

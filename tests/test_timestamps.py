@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nightly_sessions.timestamps import parse_time
+from nightly_sessions.core.timestamps import parse_time
 
 UTC = timezone.utc
 

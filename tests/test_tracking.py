@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sample_reports import NUMPY_GREEN, NUMPY_NOW, SampleRuns, job_folder, report_bytes, three_jobs
 
-from nightly_sessions import issue_body, job_reports, tracking
-from nightly_sessions.tracking import Issue, RunInfo
+from nightly_sessions.tracking import decisions as tracking
+from nightly_sessions.tracking import issue_body, job_reports
+from nightly_sessions.tracking.decisions import Issue, RunInfo
 
 RUN = RunInfo(
     url="https://github.com/octo/project/actions/runs/77",

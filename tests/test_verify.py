@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.plan import InstallPlan, PlannedPackage
-from nightly_sessions.probe import Distribution, Probe
-from nightly_sessions.verify import classify, table_rows, verify
+from nightly_sessions.nightly_tests.plan import InstallPlan, PlannedPackage
+from nightly_sessions.nightly_tests.probe import Distribution, Probe
+from nightly_sessions.nightly_tests.verify import classify, table_rows, verify
 
 NEWEST = "2.5.0.dev0+git20261123.bbb"
 OLDER = "2.5.0.dev0+git20261120.aaa"

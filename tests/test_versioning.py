@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from nightly_sessions import config, versioning
-from nightly_sessions.config import SCHEMES
-from nightly_sessions.errors import ConfigError
-from nightly_sessions.pyproject import read_pyproject
+from nightly_sessions.core import config
+from nightly_sessions.core.config import SCHEMES
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.pyproject import read_pyproject
 from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.wheelhouse import make_wheel
-from nightly_sessions.versioning import (
+from nightly_sessions.wheels import versioning
+from nightly_sessions.wheels.versioning import (
     GitState,
     VersionSource,
     find_version_source,

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from nightly_sessions import cli
-from nightly_sessions.errors import ConfigError
-from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel
-from nightly_sessions.wheels import (
+from nightly_sessions.core.distfiles import (
     Problem,
     check_files,
     expand_paths,
@@ -24,6 +22,8 @@ from nightly_sessions.wheels import (
     read_metadata,
     require_valid,
 )
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel
 
 NIGHTLY = "1.3.0.dev20250101103000+20250102.gabc1234"
 BAD_RST = "Title\n=====\n\nAn `unclosed reference\n"

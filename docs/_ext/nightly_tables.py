@@ -16,7 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nightly_sessions import build, cli, config, errors, report, sessions, verify
+from nightly_sessions import cli, sessions
+from nightly_sessions.core import config, errors
+from nightly_sessions.nightly_tests import report, verify
+from nightly_sessions.wheels import build
 
 GENERATED = "_generated"
 """Folder, under the docs source folder, that the tables are written to."""

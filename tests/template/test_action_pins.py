@@ -36,8 +36,8 @@ from maintainer.refresh_pins import (
     runs_using,
     snapshot_path,
 )
-from nightly_sessions.job_reports import load_jobs
 from nightly_sessions.testing.template import ROOT, render
+from nightly_sessions.tracking.job_reports import load_jobs
 
 USES = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v?\d+(?:\.\d+)*)\s*$")
 PINS = read_table(ROOT)

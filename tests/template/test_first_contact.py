@@ -35,7 +35,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from nightly_sessions.pythons import auto_pythons
+from nightly_sessions.core.pythons import auto_pythons
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.template import GIT_ENV, ROOT, commit_all, git
 from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel

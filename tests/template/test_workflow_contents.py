@@ -15,9 +15,11 @@ from typing import Any
 
 import yaml
 
-from nightly_sessions import freshness, issue, keepalive, upload
-from nightly_sessions.config import Settings
+from nightly_sessions import freshness
+from nightly_sessions.channel import upload
+from nightly_sessions.core.config import Settings
 from nightly_sessions.sessions import SESSIONS
+from nightly_sessions.tracking import issue, keepalive
 from template.template_world import (
     COMBINATIONS,
     DEFAULT_PYTHONS,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.errors import ConfigError
+from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.testing.anaconda import AnacondaServer
 from upload.upload_world import TOKEN, options, output, run
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.errors import NetworkError, ToolError
+from nightly_sessions.channel.upload import upload
+from nightly_sessions.core.errors import NetworkError, ToolError
 from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
-from nightly_sessions.upload import upload
 from upload.upload_world import (
     ENV,
     FAST,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.errors import NetworkError
+from nightly_sessions.core.errors import NetworkError
 from nightly_sessions.testing.anaconda import AnacondaServer, Fault
 from upload.upload_world import assert_channel_holds, options, output, run, wheels
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nightly_sessions.errors import ConfigError
+from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.testing.anaconda import AnacondaServer
 from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel
 from upload.upload_world import VERSION, options, run, wheels

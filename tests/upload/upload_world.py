@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from nightly_sessions.anaconda_client import Retry, find_client
+from nightly_sessions.channel.client import Retry, find_client
+from nightly_sessions.channel.upload import upload
+from nightly_sessions.channel.upload_job import UploadOptions
 from nightly_sessions.testing.anaconda import DEFAULT_OWNER, AnacondaServer, serve_anaconda
 from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel
-from nightly_sessions.upload import upload
-from nightly_sessions.upload_job import UploadOptions
 
 TOKEN = "upload-token-Zq8v3Kd0"
 OWNER = DEFAULT_OWNER

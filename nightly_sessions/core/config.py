@@ -1,0 +1,433 @@
+"""Settings: defaults < [tool.nightly-sessions] < register(...) keywords < environment.
+
+Every key is declared once in `KEYS` with its default, its environment variable, how
+to read it and what it accepts, so the error for a bad value can say all three.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from packaging.utils import InvalidName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.pyproject import read_pyproject
+from nightly_sessions.core.pythons import auto_pythons
+from nightly_sessions.core.redact import redact
+
+DEFAULT_NIGHTLY_INDEX = "https://pypi.anaconda.org/scientific-python-nightly-wheels/simple"
+DEFAULT_BASE_INDEX = "https://pypi.org/simple"
+TABLE = "tool.nightly-sessions"
+
+Installer = Literal["auto", "uv", "pip"]
+# How a nightly version is made (versioning.nightly_version): the setting's choices.
+SCHEMES = ("dev-date", "dev-timestamp", "project")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the sessions need to know, already validated."""
+
+    project_root: Path = Path()
+    nightly_index_url: str = DEFAULT_NIGHTLY_INDEX
+    base_index_url: str = DEFAULT_BASE_INDEX
+    packages: tuple[str, ...] | Literal["auto"] = "auto"
+    allow_missing: tuple[str, ...] = ()
+    extras: tuple[str, ...] | None = None
+    groups: tuple[str, ...] | None = None
+    python: tuple[str, ...] = ()
+    installer: Installer = "auto"
+    pytest_args: tuple[str, ...] = ()
+    report_dir: str = "nightly-reports"
+    strict: bool = True
+    timeout: float = 30.0
+    retries: int = 3
+    # Building nightly wheels.
+    version_scheme: str = "dev-date"
+    dist_dir: str = "dist"
+    # Uploading to and cleaning up the channel.
+    channel: str = "scientific-python-nightly-wheels"
+    channel_label: str = "main"
+    anaconda_api_url: str = "https://api.anaconda.org"
+    upload_token_env: str = "ANACONDA_ORG_UPLOAD_TOKEN"  # noqa: S105 - a variable name
+    upload_sdist: bool = False
+    skip_upload_without_token: bool = True
+    cleanup_keep: int = 5
+    cleanup_days: int = 30
+    # Warning before the channel deletes the nightlies (30 days after the last upload).
+    freshness_days: int = 20
+    dependency_freshness_days: int = 20
+    # The tracking issues.
+    issue_label: str = "nightly-failure"
+    wheels_issue_label: str = "nightly-wheels-failure"
+
+    @property
+    def report_path(self) -> Path:
+        """The report folder, relative to the project root unless absolute."""
+        return self.project_root / self.report_dir
+
+    @property
+    def dist_path(self) -> Path:
+        """The dist folder, relative to the project root unless absolute."""
+        return self.project_root / self.dist_dir
+
+
+Parser = Callable[[object], object]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: how to read it, what it accepts, and where the environment sets it."""
+
+    parse: Parser
+    accepted: str
+    help: str
+    env: str | None = None
+
+
+class _BadValue(ValueError):
+    """Raised by parsers; the caller adds the key, the value and what is accepted."""
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _BadValue
+    return value.strip()
+
+
+def _url(value: object) -> str:
+    text = _string(value)
+    if not text.startswith(("http://", "https://", "file://")):
+        raise _BadValue
+    return text.rstrip("/")
+
+
+def _string_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in value.replace(",", " ").split() if part]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise _BadValue
+    return tuple(value)
+
+
+def _name_list(value: object) -> tuple[str, ...]:
+    names = _string_list(value)
+    try:
+        return tuple(canonicalize_name(name, validate=True) for name in names)
+    except InvalidName as exc:
+        raise _BadValue from exc
+
+
+def _packages(value: object) -> tuple[str, ...] | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    return _name_list(value)
+
+
+def _optional_name_list(value: object) -> tuple[str, ...] | None:
+    if value == "auto":
+        return None
+    return _name_list(value)
+
+
+def _python_versions(value: object) -> tuple[str, ...] | Literal["auto"]:
+    if value in ("auto", ["auto"]):
+        return "auto"
+    versions = _string_list(value)
+    for version in versions:
+        try:
+            parsed = Version(version)
+        except InvalidVersion as exc:
+            raise _BadValue from exc
+        if len(parsed.release) != 2 or parsed.release[0] != 3:
+            raise _BadValue
+    return versions
+
+
+def _choice(*choices: str) -> Parser:
+    def parse(value: object) -> str:
+        if value not in choices:
+            raise _BadValue
+        return str(value)
+
+    return parse
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    """'"a", "b" or "c"' for an error message."""
+    quoted = [f'"{choice}"' for choice in choices]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, str) and value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise _BadValue
+
+
+def _positive_number(value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise _BadValue from exc
+    # nan and inf parse as floats but make no timeout (urllib3 fails on them much later).
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
+        raise _BadValue
+    return number
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _BadValue
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise _BadValue from exc
+    if number < 0:
+        raise _BadValue
+    return number
+
+
+def _env_name(value: object) -> str:
+    text = _string(value)
+    if not text.replace("_", "").isalnum() or text[0].isdigit():
+        raise _BadValue
+    return text
+
+
+NAMES = "a list of package names (or a comma-separated string)"
+KEYS: dict[str, Key] = {
+    "nightly_index_url": Key(
+        _url, "an http(s) URL", "simple index the nightly wheels come from", "NIGHTLY_INDEX_URL"
+    ),
+    "base_index_url": Key(
+        _url,
+        "an http(s) URL",
+        "simple index for the project and everything that is not a nightly",
+        "NIGHTLY_BASE_INDEX_URL",
+    ),
+    "packages": Key(
+        _packages,
+        f'"auto" or {NAMES}',
+        'packages to install as nightlies; "auto": those requirements the channel carries',
+        "NIGHTLY_PACKAGES",
+    ),
+    "allow_missing": Key(
+        _name_list,
+        NAMES,
+        "planned packages that may be absent from the channel without failing",
+        "NIGHTLY_ALLOW_MISSING",
+    ),
+    "extras": Key(
+        _optional_name_list,
+        f'"auto" or {NAMES}',
+        'extras installed with the project; "auto": `test`/`tests`/`testing` if defined',
+        "NIGHTLY_EXTRAS",
+    ),
+    "groups": Key(
+        _optional_name_list,
+        f'"auto" or {NAMES}',
+        'dependency groups installed too; "auto": `test`/`tests`/`testing` if defined',
+        "NIGHTLY_GROUPS",
+    ),
+    "python": Key(
+        _python_versions,
+        '"auto" or a list of versions such as "3.12"',
+        'Python versions of `nightly_tests`; empty: the one running nox; "auto": the newest '
+        "two released that requires-python and the classifiers allow, and the pre-release",
+        "NIGHTLY_PYTHON",
+    ),
+    "installer": Key(
+        _choice("auto", "uv", "pip"),
+        '"auto", "uv" or "pip"',
+        '"auto" uses uv when available (nox\'s `uv|virtualenv`), else pip',
+        "NIGHTLY_INSTALLER",
+    ),
+    "pytest_args": Key(
+        _string_list,
+        "a list of strings",
+        "arguments always given to pytest (before those after `--`)",
+    ),
+    "report_dir": Key(
+        _string,
+        "a folder path",
+        "folder for nightly-report.json/.md and pytest-log.jsonl",
+        "NIGHTLY_REPORT_DIR",
+    ),
+    "strict": Key(
+        _boolean,
+        "true or false",
+        "stop before pytest unless every planned package is the newest nightly",
+        "NIGHTLY_STRICT",
+    ),
+    "timeout": Key(
+        _positive_number,
+        "a positive number of seconds",
+        "seconds before an index or API request times out",
+        "NIGHTLY_TIMEOUT",
+    ),
+    "retries": Key(
+        _count,
+        "a whole number >= 0",
+        "retries of connection errors and 5xx answers",
+        "NIGHTLY_RETRIES",
+    ),
+    "version_scheme": Key(
+        _choice(*SCHEMES),
+        _one_of(SCHEMES),
+        "how nightly versions are made",
+        "NIGHTLY_VERSION_SCHEME",
+    ),
+    "dist_dir": Key(
+        _string, "a folder path", "folder the built wheels and sdists go to", "NIGHTLY_DIST_DIR"
+    ),
+    "channel": Key(
+        _string,
+        "an anaconda.org user or organisation",
+        "anaconda.org user or organisation that holds the nightlies",
+        "NIGHTLY_CHANNEL",
+    ),
+    "channel_label": Key(_string, "a label name", "label the uploads get", "NIGHTLY_CHANNEL_LABEL"),
+    "anaconda_api_url": Key(
+        _url, "an http(s) URL", "anaconda.org API base URL", "NIGHTLY_ANACONDA_API_URL"
+    ),
+    "upload_token_env": Key(
+        _env_name, "an environment variable name", "environment variable holding the upload token"
+    ),
+    "upload_sdist": Key(_boolean, "true or false", "upload sdists as well as wheels"),
+    "skip_upload_without_token": Key(
+        _boolean,
+        "true or false",
+        "without a token (forks, pull requests) skip with a notice instead of failing",
+    ),
+    "cleanup_keep": Key(
+        _count, "a whole number >= 0", "cleanup keeps at least this many newest versions"
+    ),
+    "cleanup_days": Key(
+        _count, "a whole number >= 0", "cleanup keeps everything uploaded within this many days"
+    ),
+    "freshness_days": Key(
+        _count,
+        "a whole number >= 0",
+        "`nightly_freshness` fails when the project's newest upload is older (days)",
+        "NIGHTLY_FRESHNESS_DAYS",
+    ),
+    "dependency_freshness_days": Key(
+        _count,
+        "a whole number >= 0",
+        "`nightly_freshness` warns when a dependency's newest nightly is older (days)",
+    ),
+    "issue_label": Key(
+        _string, "a label name", "label of the tracking issue", "NIGHTLY_ISSUE_LABEL"
+    ),
+    "wheels_issue_label": Key(
+        _string,
+        "a label name",
+        "label of the wheels workflow's own issue (`nightly_issue -- --workflow-run`)",
+        "NIGHTLY_WHEELS_ISSUE_LABEL",
+    ),
+}
+
+
+def _normalise_key(key: str) -> str:
+    return key.replace("-", "_")
+
+
+def _display_key(key: str) -> str:
+    return key.replace("_", "-")
+
+
+def _unknown_key_error(key: str, where: str) -> ConfigError:
+    known = [_display_key(name) for name in KEYS]
+    close = difflib.get_close_matches(_display_key(key), known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else f" Known settings: {', '.join(known)}."
+    return ConfigError(f"Unknown setting {_display_key(key)!r} in {where}.{hint}")
+
+
+def _parse(key: str, value: object, where: str) -> object:
+    spec = KEYS[key]
+    try:
+        return spec.parse(value)
+    except _BadValue:
+        message = (
+            f"Setting {_display_key(key)!r} in {where} is {redact(repr(value))}, "
+            f"but it must be {spec.accepted}."
+        )
+        raise ConfigError(message) from None
+
+
+def _layer(values: Mapping[str, Any], where: str) -> dict[str, object]:
+    parsed: dict[str, object] = {}
+    for raw_key, value in values.items():
+        key = _normalise_key(raw_key)
+        if key not in KEYS:
+            raise _unknown_key_error(raw_key, where)
+        parsed[key] = _parse(key, value, where)
+    return parsed
+
+
+def _environment_layer(environ: Mapping[str, str]) -> dict[str, object]:
+    parsed: dict[str, object] = {}
+    for key, spec in KEYS.items():
+        if spec.env and environ.get(spec.env, "").strip():
+            parsed[key] = _parse(key, environ[spec.env], f"environment variable {spec.env}")
+    return parsed
+
+
+def load_settings(
+    project_root: Path | str = ".",
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge the four layers; raise ConfigError naming the key, the value and the fix."""
+    root = Path(project_root).resolve()
+    pyproject = root / "pyproject.toml"
+    tool = read_pyproject(pyproject).get("tool", {})
+    table = tool.get("nightly-sessions", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{TABLE}] in {pyproject} must be a table of settings.")
+    merged: dict[str, object] = {}
+    merged.update(_layer(table, f"[{TABLE}] of {pyproject}"))
+    for key, value in _layer(overrides or {}, "nightly_sessions.register(...)").items():
+        # "auto" in the noxfile (the template's default answer) is no choice: it yields
+        # to one the project made in [tool.nightly-sessions].
+        if value in ("auto", None) and key in merged:
+            continue
+        merged[key] = value
+    merged.update(_environment_layer(os.environ if environ is None else environ))
+    if merged.get("python") == "auto":
+        project = read_pyproject(pyproject).get("project", {})
+        project = project if isinstance(project, dict) else {}
+        classifiers = project.get("classifiers", [])
+        merged["python"] = auto_pythons(
+            project.get("requires-python"),
+            classifiers if isinstance(classifiers, list) else [],
+            pyproject,
+        )
+    return Settings(project_root=root, **merged)  # type: ignore[arg-type]
+
+
+def describe_keys() -> list[tuple[str, str, str, str]]:
+    """Rows of (key, default, environment variable, meaning) for documentation."""
+    defaults = {field.name: field.default for field in dataclasses.fields(Settings)}
+    return [
+        (
+            _display_key(key),
+            "'auto'" if defaults[key] is None else repr(defaults[key]),
+            spec.env or "",
+            spec.help,
+        )
+        for key, spec in KEYS.items()
+    ]

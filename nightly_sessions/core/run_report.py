@@ -1,0 +1,86 @@
+"""The nightly-report.json contract: its schema version, and reading it back safely.
+
+`nightly_tests` writes the report (report.py); the CLI's `report` command and the
+tracking issue read it with `load_report`, which checks it to the depth they use it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nightly_sessions.core.errors import ConfigError
+
+SCHEMA = 1
+
+
+def load_report(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A nightly-report.json and None, or None and what makes it unusable (a phrase)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"{path.name} is absent"
+    except OSError as exc:
+        return None, f"{path.name} is unreadable ({exc.strerror})"
+    except ValueError:
+        return None, f"{path.name} is unreadable (it is not valid JSON)"
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        return None, f"{path.name} is not a schema-{SCHEMA} nightly report"
+    problem = schema_problem(data)
+    return (None, f"{path.name} is damaged: {problem}") if problem else (data, None)
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """Read a nightly-report.json; a ConfigError naming the file when it cannot be used."""
+    data, problem = load_report(path)
+    if data is None:
+        raise ConfigError(f"{problem} (in {path.parent}); run `nox -s nightly_tests` again.")
+    return data
+
+
+_FIELDS: dict[str, type] = {
+    "job": str, "python": str, "platform": str, "stage": str, "nightly_index": str,
+    "packages": list, "repairs": list,
+}  # fmt: skip
+# Fields that may be null; a value of another type would break the Markdown.
+_OPTIONAL_FIELDS: dict[str, type] = {
+    "project": str, "error": str, "output_tail": str, "dependency_check": dict, "pytest": dict,
+}  # fmt: skip
+_KIND_NAMES: dict[type, str] = {str: "text", dict: "a table", list: "a list"}
+_PYTEST_FIELDS = ("exit_code", "report_log", "passed", "failed", "errors", "skipped")
+
+
+def schema_problem(data: Mapping[str, Any]) -> str | None:
+    """What makes `data` unusable as a schema-1 report, or None when it is usable.
+
+    Checked to the depth the Markdown and the tracking issue read it, so a hand-edited or
+    damaged report is one sentence there, never a traceback.
+    """
+    for key, kind in _FIELDS.items():
+        if not isinstance(data.get(key), kind):
+            return f"{key!r} is missing or not {_KIND_NAMES[kind]}"
+    for key, kind in _OPTIONAL_FIELDS.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            return f"{key!r} is not {_KIND_NAMES[kind]}"
+    if data.get("outcome") not in {"passed", "tests-failed", "not-run"}:
+        return f"'outcome' is {data.get('outcome')!r}"
+    if not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in data["packages"]):
+        return "an entry of 'packages' is not a table with a name"
+    if not all(isinstance(r, dict) for r in data["repairs"]):
+        return "an entry of 'repairs' is not a table"
+    return _pytest_problem(data.get("pytest"))
+
+
+def _pytest_problem(tests: Mapping[str, Any] | None) -> str | None:
+    if tests is None:
+        return None
+    if not set(_PYTEST_FIELDS) <= set(tests):
+        return "'pytest' lacks the exit code and counts"
+    counts = [tests[key] for key in ("passed", "failed", "errors", "skipped")]
+    if not all(isinstance(n, int) for n in counts) or not isinstance(
+        tests["exit_code"], (int, type(None))
+    ):
+        return "'pytest' has counts or an exit code that are not whole numbers"
+    return None

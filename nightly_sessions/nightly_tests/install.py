@@ -1,0 +1,145 @@
+"""InstallPlan -> installer commands (uv or pip), run against one environment.
+
+Nightlies come from the nightly index alone, pinned to the version the plan found, as
+binaries, without dependencies: no release candidate or look-alike on another index can
+win by version number. Everything else comes from the base index. Installer settings
+from the machine (extra indexes, find-links, config files) are switched off for these
+commands so that no third index takes part.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier
+from packaging.version import InvalidVersion, Version
+
+from nightly_sessions.core import runner
+from nightly_sessions.core.environment import Environment, index_environment
+from nightly_sessions.nightly_tests.plan import InstallPlan
+from nightly_sessions.nightly_tests.probe import Probe, probe
+
+REPORTLOG_REQUIREMENT = "pytest-reportlog==1.0.0"
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A requirement of a nightly that was missing or unmet, installed from the base index."""
+
+    name: str
+    requirement: str
+    required_by: str
+    installed: str | None
+
+
+@dataclass(frozen=True)
+class DependencyCheck:
+    """The installer's own consistency check after all installs."""
+
+    ok: bool
+    output: str
+    command: str = "pip check"  # how to run it again: `uv pip check` or `pip check`
+
+
+def project_requirement(plan: InstallPlan) -> str:
+    """`/path/to/project[extra,...]` for the installer."""
+    extras = f"[{','.join(plan.extras)}]" if plan.extras else ""
+    return f"{plan.project_root}{extras}"
+
+
+def base_install_args(plan: InstallPlan, env: Environment) -> list[str]:
+    """Step 1: the project, its test requirements and pytest's report log (base index)."""
+    args = []
+    if env.installer == "uv" and plan.project_name:
+        args += ["--reinstall-package", plan.project_name]
+    args += [project_requirement(plan), *plan.group_requirements, "pytest", REPORTLOG_REQUIREMENT]
+    return env.install(*args)
+
+
+def nightly_install_args(plan: InstallPlan, env: Environment) -> list[str]:
+    """Step 2: each nightly, pinned to the plan's version (run with the nightly index only)."""
+    pins = [f"{package.name}=={package.newest_nightly}" for package in plan.nightly]
+    return env.install(env.prerelease_flag(), "--only-binary", ":all:", "--no-deps", *pins)
+
+
+def unmet_requirements(plan: InstallPlan, state: Probe) -> list[tuple[Requirement, str]]:
+    """Requirements of the nightlies that nothing installed satisfies, with who needs them."""
+    unmet: list[tuple[Requirement, str]] = []
+    for package in plan.nightly:
+        for requirement in state.requirements_of(package.name):
+            installed = state.version_of(requirement.name)
+            if installed is None or not _satisfies(requirement, installed):
+                unmet.append((requirement, package.name))
+    return unmet
+
+
+def _satisfies(requirement: Requirement, version: str) -> bool:
+    try:
+        return requirement.specifier.contains(Version(version), prereleases=True)
+    except (InvalidVersion, InvalidSpecifier):
+        return False
+
+
+def repair_args(
+    env: Environment, unmet: Sequence[tuple[Requirement, str]], constraints: Path
+) -> list[str]:
+    """Step 3: unmet requirements (base index), the nightlies held by constraints."""
+    requirements = sorted({str(requirement) for requirement, _ in unmet})
+    return env.install("-c", str(constraints), *requirements)
+
+
+def _constraints_text(plan: InstallPlan) -> str:
+    return "".join(f"{package.name}=={package.newest_nightly}\n" for package in plan.nightly)
+
+
+def install_base(plan: InstallPlan, env: Environment) -> None:
+    """Install the project and its test requirements from the base index."""
+    runner.run(
+        base_install_args(plan, env),
+        what=f"install the project and its test requirements from {plan.base_index_url}",
+        env=index_environment(plan.base_index_url),
+    )
+
+
+def install_nightlies(plan: InstallPlan, env: Environment) -> None:
+    """Replace the planned packages with their newest nightlies."""
+    if not plan.nightly:
+        return
+    names = ", ".join(package.name for package in plan.nightly)
+    runner.run(
+        nightly_install_args(plan, env),
+        what=f"install the nightlies of {names} from {plan.nightly_index_url}",
+        env=index_environment(plan.nightly_index_url),
+    )
+
+
+def repair(plan: InstallPlan, env: Environment) -> list[Repair]:
+    """Install what the nightlies need but nothing provides, from the base index."""
+    unmet = unmet_requirements(plan, probe(env.python))
+    if not unmet:
+        return []
+    with tempfile.TemporaryDirectory(prefix="nightly-sessions-") as folder:
+        constraints = Path(folder) / "nightly-constraints.txt"
+        constraints.write_text(_constraints_text(plan), encoding="utf-8")
+        names = ", ".join(sorted({requirement.name for requirement, _ in unmet}))
+        runner.run(
+            repair_args(env, unmet, constraints),
+            what=f"install {names}, needed by the nightlies, from {plan.base_index_url}",
+            env=index_environment(plan.base_index_url),
+        )
+    after = probe(env.python)
+    return [
+        Repair(requirement.name, str(requirement), needed_by, after.version_of(requirement.name))
+        for requirement, needed_by in unmet
+    ]
+
+
+def dependency_check(env: Environment) -> DependencyCheck:
+    """Run `pip check` / `uv pip check`; the caller reports the verdict and shows a failure."""
+    result = runner.run(env.check(), what="check dependencies", ok_codes=range(256), echo=False)
+    command = "uv pip check" if env.installer == "uv" else "pip check"
+    return DependencyCheck(ok=result.returncode == 0, output=result.output.strip(), command=command)

@@ -1,0 +1,124 @@
+"""Read back an environment: its Python, its marker values and every installed distribution.
+
+The probe is a stdlib-only script run by the environment's own interpreter, so it works
+in any virtual environment, with or without pip, packaging or nightly-sessions installed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from nightly_sessions.core import runner
+from nightly_sessions.core.errors import ToolError
+
+MARKER = "NIGHTLY-SESSIONS-PROBE:"
+
+SCRIPT = f"""
+import json, os, platform, sys
+from importlib import metadata
+info = sys.implementation
+version = "%d.%d.%d" % info.version[:3]
+if info.version.releaselevel != "final":
+    version += info.version.releaselevel[0] + str(info.version.serial)
+markers = {{
+    "implementation_name": info.name,
+    "implementation_version": version,
+    "os_name": os.name,
+    "platform_machine": platform.machine(),
+    "platform_python_implementation": platform.python_implementation(),
+    "platform_release": platform.release(),
+    "platform_system": platform.system(),
+    "platform_version": platform.version(),
+    "python_full_version": platform.python_version(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]),
+    "sys_platform": sys.platform,
+}}
+dists = {{}}
+for dist in metadata.distributions():
+    name = dist.metadata["Name"]
+    if name:
+        dists[name] = {{"version": dist.version, "requires": list(dist.requires or [])}}
+print({MARKER!r} + json.dumps({{"python": markers["python_version"],
+    "implementation": info.name, "markers": markers, "distributions": dists}}))
+"""
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One installed distribution and its declared requirements."""
+
+    name: str
+    version: str
+    requires: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What an environment holds."""
+
+    python: str
+    implementation: str
+    markers: Mapping[str, str]
+    distributions: Mapping[str, Distribution]
+
+    def version_of(self, name: str) -> str | None:
+        dist = self.distributions.get(canonicalize_name(name))
+        return dist.version if dist else None
+
+    def requirements_of(self, name: str) -> list[Requirement]:
+        """The requirements of `name` that apply here (markers evaluated, no extras)."""
+        dist = self.distributions.get(canonicalize_name(name))
+        if dist is None:
+            return []
+        found = []
+        for text in dist.requires:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if requirement.marker is None or _applies(requirement.marker, self.markers):
+                found.append(requirement)
+        return found
+
+
+def _applies(marker: Marker, environment: Mapping[str, str]) -> bool:
+    return marker.evaluate({**environment, "extra": ""})
+
+
+def parse(output: str) -> Probe:
+    """Find the probe's line in `output` (other tools may print around it) and read it."""
+    for line in reversed(output.splitlines()):
+        if line.startswith(MARKER):
+            try:
+                return _read(json.loads(line[len(MARKER) :]))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                break
+    raise ToolError(
+        "The environment probe printed nothing readable; is the interpreter a working Python?"
+    )
+
+
+def _read(data: dict[str, Any]) -> Probe:
+    distributions: dict[str, Distribution] = {
+        canonicalize_name(name): Distribution(
+            canonicalize_name(name), str(info["version"]), tuple(info["requires"])
+        )
+        for name, info in data["distributions"].items()
+    }
+    return Probe(str(data["python"]), str(data["implementation"]), data["markers"], distributions)
+
+
+def probe(python: Path | str) -> Probe:
+    """Run the probe with the interpreter `python`."""
+    result = runner.run(
+        [str(python), "-c", SCRIPT], what=f"inspect the environment of {python}", echo=False
+    )
+    return parse(result.output)

@@ -1,0 +1,266 @@
+"""The run's report: nightly-report.json, nightly-report.md and the step summary.
+
+The JSON is what the tracking-issue reporter reads (schema 1, documented in the README);
+the Markdown is for people; both are written even when the tests never ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sysconfig
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from nightly_sessions.core.artifacts import REPORT_LOG_NAME, REPORT_MARKDOWN_NAME, REPORT_NAME
+from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.markdown import fenced
+from nightly_sessions.core.redact import redact
+from nightly_sessions.core.run_report import SCHEMA
+from nightly_sessions.core.step_summary import append_step_summary
+from nightly_sessions.core.tables import text_table
+from nightly_sessions.nightly_tests.verify import MEANING, VersionReport, table_rows
+
+Outcome = Literal["passed", "tests-failed", "not-run"]
+Stage = Literal["plan", "install", "verify", "tests"]
+
+
+@dataclass(frozen=True)
+class TestCounts:
+    """Totals read from pytest's report log."""
+
+    exit_code: int | None
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+    def to_dict(self, report_log: str) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "report_log": report_log,
+            "passed": self.passed,
+            "failed": self.failed,
+            "errors": self.errors,
+            "skipped": self.skipped,
+        }
+
+
+def count_tests(report_log: Path, exit_code: int | None = None) -> TestCounts:
+    """Count outcomes in a pytest-reportlog file; an absent file counts nothing.
+
+    `exit_code`, when known from the process, wins over the log's own (a crashed run
+    writes no SessionFinish).
+    """
+    try:
+        text = report_log.read_text(encoding="utf-8", errors="replace")
+    except OSError:  # absent (pytest never started) or unreadable: nothing to count
+        return TestCounts(exit_code=exit_code)
+    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    logged_exit = None
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict):
+            continue
+        kind = entry.get("$report_type")
+        if kind == "SessionFinish":
+            logged_exit = entry.get("exitstatus")
+        elif kind == "CollectReport" and entry.get("outcome") == "failed":
+            counts["errors"] += 1
+        elif kind == "TestReport":
+            _count_test(entry, counts)
+    return TestCounts(exit_code=exit_code if exit_code is not None else logged_exit, **counts)
+
+
+def _count_test(entry: Mapping[str, Any], counts: dict[str, int]) -> None:
+    when, outcome = entry.get("when"), entry.get("outcome")
+    if outcome == "skipped" and when in {"setup", "call"}:
+        counts["skipped"] += 1
+    elif outcome == "failed":
+        counts["failed" if when == "call" else "errors"] += 1
+    elif outcome == "passed" and when == "call":
+        counts["passed"] += 1
+
+
+@dataclass
+class RunReport:
+    """Everything a run learned, filled in stage by stage."""
+
+    project: str | None
+    job: str
+    python: str
+    nightly_index: str
+    base_index: str
+    stage: Stage = "plan"
+    outcome: Outcome = "not-run"
+    error: str | None = None
+    output_tail: str | None = None
+    versions: VersionReport | None = None
+    planned: Sequence[Mapping[str, Any]] = ()
+    repairs: list[dict[str, Any]] = field(default_factory=list)
+    dependency_check: dict[str, Any] | None = None
+    tests: TestCounts | None = None
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (schema 1); every URL and text redacted."""
+        packages = (
+            [package.to_dict() for package in self.versions.packages]
+            if self.versions
+            else list(self.planned)
+        )
+        return {
+            "schema": SCHEMA,
+            "project": self.project,
+            "job": self.job,
+            "python": self.python,
+            "os": platform.system(),
+            "platform": sysconfig.get_platform(),
+            "created": self.created,
+            "nightly_index": redact(self.nightly_index),
+            "base_index": redact(self.base_index),
+            "outcome": self.outcome,
+            "stage": self.stage,
+            "error": redact(self.error) if self.error else None,
+            "output_tail": redact(self.output_tail) if self.output_tail else None,
+            "packages": packages,
+            "repairs": self.repairs,
+            "dependency_check": (
+                {**self.dependency_check, "output": redact(str(self.dependency_check["output"]))}
+                if self.dependency_check
+                else None
+            ),
+            "pytest": self.tests.to_dict(REPORT_LOG_NAME) if self.tests else None,
+        }
+
+
+def version_table(versions: VersionReport) -> str:
+    """The version table for the terminal."""
+    rows = [("package", "installed", "newest nightly", "status"), *table_rows(versions.packages)]
+    return "\n".join(text_table(rows))
+
+
+def _markdown_table(rows: Iterable[Sequence[str]]) -> list[str]:
+    rows = list(rows)
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += [
+        "| " + " | ".join(f"`{cell}`" if cell not in {"-"} else cell for cell in row) + " |"
+        for row in rows[1:]
+    ]
+    return lines
+
+
+def render_markdown(data: Mapping[str, Any]) -> str:
+    """The report as Markdown, from its JSON form."""
+    verdict = {"passed": "passed", "tests-failed": "tests failed", "not-run": "tests did not run"}
+    lines = [
+        f"## Nightly tests: {data.get('project') or 'project'}, {data['job']}: {verdict[data['outcome']]}",
+        "",
+        f"Python {data['python']} on {data['platform']}; nightlies from `{data['nightly_index']}`.",
+        "",
+    ]
+    if data["packages"]:
+        rows = [("package", "installed", "newest nightly", "status")]
+        rows += [
+            (
+                p["name"],
+                p.get("installed") or "-",
+                p.get("newest_nightly") or "-",
+                p.get("status", p.get("source", "-")),
+            )
+            for p in data["packages"]
+        ]
+        lines += _markdown_table(rows)
+        lines.append("")
+        lines.append(
+            "Status: " + "; ".join(f"`{key}`: {value}" for key, value in MEANING.items()) + "."
+        )
+    else:
+        lines.append("No nightly package was planned.")
+    lines += _repairs_markdown(data.get("repairs") or [])
+    lines += _dependency_check_markdown(data.get("dependency_check"))
+    lines += _tests_markdown(data)
+    return "\n".join(lines) + "\n"
+
+
+def _repairs_markdown(repairs: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not repairs:
+        return []
+    lines = [
+        "",
+        "Installed from the base index because a nightly needs them (the channel lacks them):",
+        "",
+    ]
+    lines += [
+        f"- `{r.get('requirement')}` (needed by `{r.get('required_by')}`): `{r.get('installed')}`"
+        for r in repairs
+    ]
+    return lines
+
+
+def _dependency_check_markdown(check: Mapping[str, Any] | None) -> list[str]:
+    """A section for a failed dependency check; it warns, it does not fail the run."""
+    if not check or check.get("ok", True):
+        return []
+    command = check.get("command") or "pip check"
+    output = str(check.get("output") or "(no output)").rstrip()
+    sentence = (
+        f"`{command}` found conflicts. The run went on: nightlies often exceed another "
+        "package's upper cap, and the tests show whether that matters."
+    )
+    return ["", "### Dependency check", "", sentence, "", fenced(output, info="")]
+
+
+def _tests_markdown(data: Mapping[str, Any]) -> list[str]:
+    lines = [""]
+    if data.get("error"):
+        lines += [f"**Stopped at the {data['stage']} step:** {data['error']}", ""]
+    if data.get("output_tail"):
+        lines += [
+            "<details><summary>Last lines of output</summary>",
+            "",
+            "```",
+            data["output_tail"].rstrip(),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
+    tests = data.get("pytest")
+    if tests:
+        lines.append(
+            f"pytest exit code {tests['exit_code']}: {tests['passed']} passed, {tests['failed']} failed, "
+            f"{tests['errors']} errors, {tests['skipped']} skipped (report log: `{tests['report_log']}`)."
+        )
+    return lines
+
+
+def write_report(
+    report: RunReport,
+    folder: Path,
+    environ: Mapping[str, str] | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Write JSON and Markdown into `folder`; append the Markdown to $GITHUB_STEP_SUMMARY if set."""
+    environ = os.environ if environ is None else environ
+    data = report.to_dict()
+    markdown = render_markdown(data)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / REPORT_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        (folder / REPORT_MARKDOWN_NAME).write_text(markdown, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot write the report into {folder}: {exc.strerror}; check 'report-dir'."
+        ) from None
+    append_step_summary(markdown + "\n", environ, log)
+    return folder / REPORT_NAME

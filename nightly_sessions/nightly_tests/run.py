@@ -1,0 +1,283 @@
+"""One nightly test run: plan, install, prove, run pytest, report.
+
+Plain Python over an `Environment`, so the nox session and the CLI share it. The report
+is written whatever happens, so a run that never reached pytest still says why.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from textwrap import indent
+
+from nightly_sessions.core import runner
+from nightly_sessions.core.artifacts import REPORT_LOG_NAME
+from nightly_sessions.core.config import Settings
+from nightly_sessions.core.environment import Environment
+from nightly_sessions.core.errors import ConfigError, NightlyError, ProofError
+from nightly_sessions.core.log import Log
+from nightly_sessions.core.pyproject import read_project
+from nightly_sessions.core.redact import redact
+from nightly_sessions.nightly_tests import install
+from nightly_sessions.nightly_tests.plan import InstallPlan, Target, make_plan
+from nightly_sessions.nightly_tests.probe import probe
+from nightly_sessions.nightly_tests.report import (
+    Outcome,
+    RunReport,
+    count_tests,
+    version_table,
+    write_report,
+)
+from nightly_sessions.nightly_tests.verify import VersionReport, verify
+
+# Every exit code pytest's process can end with: a failing run is reported, never raised,
+# including a crash (-11 for SIGSEGV on POSIX, 0xC0000005 on Windows).
+ANY_EXIT_CODE = range(-(2**31), 2**32)
+
+
+@dataclass(frozen=True)
+class PytestEnd:
+    """What pytest's exit code means for the run: its exit code, outcome and sentence.
+
+    pytest's codes 2 to 5 collide with the documented codes of nightly-sessions, so they
+    are translated; pytest's own code stays in the report and in the sentence.
+    """
+
+    exit_code: int
+    outcome: Outcome
+    message: str | None
+
+
+_FAILED = "The tests failed against the nightlies (pytest exit code {code})"
+_TAIL = "; its last lines are above and in the report."
+_FIX_ARGS = "check 'pytest-args' in [tool.nightly-sessions] and the arguments after --"
+_PYTEST_ENDS: dict[int, PytestEnd] = {
+    0: PytestEnd(0, "passed", None),
+    2: PytestEnd(
+        1, "tests-failed",
+        _FAILED.format(code=2) + ": the run was interrupted, usually by errors while "
+        "collecting the tests" + _TAIL,
+    ),
+    3: PytestEnd(
+        1, "tests-failed",
+        _FAILED.format(code=3) + ": pytest crashed with an internal error, often in a plugin "
+        "that breaks on a nightly" + _TAIL,
+    ),
+    4: PytestEnd(
+        ConfigError.exit_code, "not-run",
+        f"The pytest arguments are wrong: pytest refused them (pytest exit code 4); {_FIX_ARGS}.",
+    ),
+    5: PytestEnd(
+        1, "not-run",
+        "No tests ran (pytest exit code 5: none collected), so the run proved nothing against "
+        f"the nightlies; {_FIX_ARGS} (test paths, -k, -m).",
+    ),
+}  # fmt: skip
+# pytest also ends with 4 when a conftest.py or plugin fails to import, which a nightly
+# can cause: that is a failed test run, not a bad argument.
+_LOAD_FAILURE = re.compile(
+    r"^(ImportError while loading conftest|ERROR: Error importing plugin)", re.MULTILINE
+)
+_LOAD_FAILED = PytestEnd(
+    1, "tests-failed",
+    _FAILED.format(code=4) + ": pytest could not load a conftest.py or plugin, which a nightly "
+    "can break (or a -p option names one that is not installed)" + _TAIL,
+)  # fmt: skip
+
+
+def judge_pytest(code: int, output: str = "") -> PytestEnd:
+    """Translate pytest's exit code into the run's: only documented codes leave nightly-sessions.
+
+    `output` (pytest's own) tells a conftest that fails to import from a bad argument.
+    """
+    if code == 4 and _LOAD_FAILURE.search(output):
+        return _LOAD_FAILED
+    if code in _PYTEST_ENDS:
+        return _PYTEST_ENDS[code]
+    if 0 < code < 256:
+        return PytestEnd(1, "tests-failed", _FAILED.format(code=code) + ".")
+    how = _signal_name(-code) if code < 0 else f"status {code:#x}"
+    return PytestEnd(
+        1, "tests-failed", _FAILED.format(code=code) + f": the run crashed, ended by {how}" + _TAIL
+    )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How the run ended: the exit code, a sentence when it is not 0, and the report."""
+
+    exit_code: int
+    message: str | None
+    report_path: Path | None  # None when the report could not be written
+
+
+def job_name(python: str) -> str:
+    """The matrix job's name: $NIGHTLY_JOB, else Python version and OS."""
+    return os.environ.get("NIGHTLY_JOB") or f"py{python}-{platform.system()}"
+
+
+def plan_for(settings: Settings, target: Target) -> InstallPlan:
+    """Read the project and the channel and decide each package's source."""
+    return make_plan(settings, read_project(settings.project_root), target)
+
+
+def require_channel(plan: InstallPlan, settings: Settings) -> None:
+    """In strict mode, stop before installing when the channel lacks a planned package.
+
+    The proof would fail on it anyway, after the whole install.
+    """
+    if settings.strict and plan.missing:
+        sentences = " ".join(plan.absent_sentence(package) for package in plan.missing)
+        raise ProofError(
+            f"{sentences} Strict mode stops here, before installing anything; set "
+            "'strict = false' to test anyway."
+        )
+    empty = plan.empty_sentence()
+    if settings.strict and empty:
+        raise ProofError(
+            f"{empty} Strict mode stops here, before installing anything; set "
+            "'strict = false' to run the tests without nightlies."
+        )
+
+
+def install_all(plan: InstallPlan, env: Environment, report: RunReport, log: Log = print) -> None:
+    """Base install, nightlies, repairs, dependency check; record repairs and the check."""
+    install.install_base(plan, env)
+    install.install_nightlies(plan, env)
+    report.repairs = [
+        {
+            "name": r.name,
+            "requirement": r.requirement,
+            "required_by": r.required_by,
+            "installed": r.installed,
+        }
+        for r in install.repair(plan, env)
+    ]
+    check = install.dependency_check(env)
+    report.dependency_check = {"ok": check.ok, "output": check.output, "command": check.command}
+    if not check.ok:
+        log(dependency_warning(check))
+
+
+def dependency_warning(check: install.DependencyCheck) -> str:
+    """The warning for a failed dependency check; it does not stop the run.
+
+    Nightlies often exceed another package's upper cap; the tests then show whether that
+    matters, so the conflict is shown, not fatal.
+    """
+    return (
+        f"Warning: the dependency check (`{check.command}`) found conflicts; the run goes on "
+        "and the tests show whether they matter:\n" + indent(redact(check.output), "  ")
+    )
+
+
+def prove(plan: InstallPlan, env: Environment, log: Log) -> VersionReport:
+    """Read back what is installed and classify each planned package."""
+    versions = verify(plan, probe(env.python))
+    log("Installed versions of the planned packages:\n" + version_table(versions))
+    return versions
+
+
+def require_nightlies(versions: VersionReport, settings: Settings) -> None:
+    """In strict mode, stop unless every planned package is the newest nightly (or allowed)."""
+    if settings.strict and versions.failures:
+        raise ProofError(
+            f"{versions.summary()} Strict mode stops before pytest; add such packages to "
+            "'allow-missing' or set 'strict = false' to test anyway."
+        )
+
+
+def run_pytest(
+    settings: Settings, env: Environment, pytest_args: Sequence[str], folder: Path
+) -> runner.Completed:
+    """Run pytest with its report log in `folder`; return how it ended, with its output tail."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / REPORT_LOG_NAME
+    log_path.unlink(missing_ok=True)  # an earlier run's log must not pass for this one's
+    args = [str(env.python), "-m", "pytest", f"--report-log={log_path}"]
+    args += [*settings.pytest_args, *pytest_args]
+    return runner.run(args, what="run the tests", ok_codes=ANY_EXIT_CODE, cwd=settings.project_root)
+
+
+def run_nightly_tests(
+    settings: Settings,
+    env: Environment,
+    pytest_args: Sequence[str] = (),
+    log: Log = print,
+) -> RunResult:
+    """Plan, install, prove and test in `env`; always write the report.
+
+    Each job's report goes into its own folder below `report-dir`, so runs for several
+    Pythons (or a CI matrix's artifacts gathered in one place) never overwrite each other.
+    """
+    state = probe(env.python)
+    target = Target.for_python(state.python, state.implementation)
+    report = RunReport(
+        project=None,
+        job=job_name(state.python),
+        python=state.python,
+        nightly_index=settings.nightly_index_url,
+        base_index=settings.base_index_url,
+    )
+    folder = settings.report_path / report.job
+    try:
+        end = _stages(
+            settings, env, report, target=target, pytest_args=pytest_args, folder=folder, log=log
+        )
+        exit_code, message = end.exit_code, end.message
+    except NightlyError as exc:
+        report.error, report.output_tail = str(exc), exc.detail
+        exit_code, message = exc.exit_code, str(exc)
+    try:
+        path = write_report(report, folder, log=log)
+    except NightlyError as exc:  # the run's own failure, if any, stays the one reported
+        log(str(exc))
+        return RunResult(exit_code or exc.exit_code, message or str(exc), None)
+    log(f"Report: {path} (and {path.with_suffix('.md').name})")
+    return RunResult(exit_code, message, path)
+
+
+def _stages(
+    settings: Settings,
+    env: Environment,
+    report: RunReport,
+    *,
+    target: Target,
+    pytest_args: Sequence[str],
+    folder: Path,
+    log: Log,
+) -> PytestEnd:
+    """Plan, install, prove, test; record each stage in `report`; return how pytest ended."""
+    plan = plan_for(settings, target)
+    report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
+    log(plan.render())
+    require_channel(plan, settings)
+    report.stage = "install"
+    install_all(plan, env, report, log)
+    report.stage = "verify"
+    report.versions = prove(plan, env, log)
+    require_nightlies(report.versions, settings)
+    report.stage = "tests"
+    pytest_run = run_pytest(settings, env, pytest_args, folder)
+    report.tests = count_tests(folder / REPORT_LOG_NAME, pytest_run.returncode)
+    end = judge_pytest(pytest_run.returncode, pytest_run.output)
+    report.outcome = end.outcome
+    if end.exit_code != 0:
+        # A run that fails before or outside the report log (a conftest that cannot be
+        # imported, a usage error, a crash) is explained only by pytest's last lines.
+        report.output_tail = pytest_run.tail
+    if end.exit_code != 0 and pytest_run.returncode != 1:
+        report.error = end.message  # why a run without plain test failures failed
+    return end
