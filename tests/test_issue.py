@@ -662,3 +662,20 @@ def test_nox_session(reporter: Reporter, github_server: FakeGitHub, tmp_path: Pa
     assert "nox -s nightly_issue --: unrecognized arguments: --bogus" in bad.stderr
     for output in (result.stdout + result.stderr, bad.stdout + bad.stderr):
         assert github_server.token not in output
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["bug: nightly 🔥", "nightly ${{ github.token }}", "$(id) `x` #1", "Ünïcode 夜間 label"],
+)
+def test_odd_labels_reach_github_as_given(
+    reporter: Reporter, github_server: FakeGitHub, label: str
+) -> None:
+    """Labels the template accepts (emoji, `${{`, `$(`, non-ASCII) go to the API intact, and
+    the next run finds the issue by that label instead of opening a second one.
+    """
+    folder = reporter.reports("r", py3_12_Linux="mixed")
+    assert reporter(folder, 8, "--no-compare", "--label", label) == 0
+    assert [i.labels for i in github_server.issues()] == [[label]]
+    assert reporter(folder, 9, "--no-compare", "--label", label) == 0
+    assert len(github_server.issues()) == 1

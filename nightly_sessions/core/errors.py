@@ -1,9 +1,10 @@
 """Failures a user can act on: each is one sentence, printed without a traceback.
 
-Exit codes (documented in the README):
+Exit codes (docs/cli.md shows this table):
     0  success
     1  the tests failed, crashed or none ran (pytest's own code is in the report, never
-       passed through: its 2 to 5 would collide with the codes below)
+       passed through: its 2 to 5 would collide with the codes below); the freshness
+       check found the channel's nightlies stale or missing
     2  bad input: settings, pyproject.toml, command-line arguments (pytest's too), files
     3  an index or API could not be reached or answered with an error
     4  the proof failed: a planned package is not the newest nightly (strict mode)

@@ -1,6 +1,6 @@
 """The run's report: nightly-report.json, nightly-report.md and the step summary.
 
-The JSON is what the tracking-issue reporter reads (schema 1, documented in the README);
+The JSON is what the tracking-issue reporter reads (schema 1, documented in docs/report.md);
 the Markdown is for people; both are written even when the tests never ran.
 """
 
