@@ -84,7 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--package", help="package to clean (default: [project] name in pyproject.toml)")
     add("--channel", help="anaconda.org user or organisation (default: the channel setting)")
     add("--keep", type=int, help="newest versions always kept (default: cleanup-keep, 5)")
-    add("--days", type=int, help="keep all uploaded within this many days (default: cleanup-days, 30)")
+    add(
+        "--days",
+        type=int,
+        help="keep all uploaded within this many days (default: cleanup-days, 30)",
+    )
     add("--token-env", help="variable holding the token (default: the upload-token-env setting)")
 
 
