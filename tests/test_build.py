@@ -26,7 +26,7 @@ from nightly_sessions.core.environment import Environment, find_uv
 from nightly_sessions.core.errors import ConfigError, ToolError
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.wheelhouse import download_wheels, make_sdist, make_wheel
-from nightly_sessions.wheels import build
+from nightly_sessions.wheels import build, versioning
 from nightly_sessions.wheels.build import BuildOptions, BuildResult
 from nightly_sessions.wheels.versioning import find_version_source
 
@@ -903,3 +903,40 @@ def test_a_version_script_missing_a_module_names_the_one_requirement_to_install(
     requires = ["meson-python", "setuptools_scm>=9.2.0,<10", "numpy>=2"]
     assert build.requirement_for("setuptools_scm", requires) == "setuptools_scm>=9.2.0,<10"
     assert build.requirement_for("packaging.version", requires) == "packaging"
+
+
+def test_pinning_a_meson_version_replaces_the_whole_command() -> None:
+    numpy_like = (
+        "project(\n  'numpy',\n  'c', 'cpp', 'cython',\n"
+        "  version: run_command(\n    # This should become `numpy/_version.py` in NumPy 2.0\n"
+        "    ['numpy/_build_utils/gitversion.py'],\n    check: true).stdout().strip(),\n"
+        "  license: 'BSD-3-Clause',\n)\n"
+    )
+    pinned = versioning.pin_meson_version(numpy_like, Version("2.6.0.dev1"))
+    assert pinned == (
+        "project(\n  'numpy',\n  'c', 'cpp', 'cython',\n  version: '2.6.0.dev1',\n"
+        "  license: 'BSD-3-Clause',\n)\n"
+    )
+    assert versioning.pin_meson_version("project('x', version: '1.0')\n", Version("1")) is None
+
+
+@pytest.mark.integration
+def test_a_meson_version_command_that_never_changes_builds_the_nightly(
+    tmp_path: Path, release_index: PypiServer
+) -> None:
+    """scikit-learn's layout: meson.build runs a script printing `__version__` as it is, the
+    same every build; the copy's project() gets the nightly version, the tree is untouched.
+    """
+    root = sample(tmp_path, "meson")
+    (root / "tools" / "version.py").write_text('print("0.5.0.dev0")\n', encoding="utf-8")
+    commit(root, "A version script that prints the package's version as it is")
+    before = (root / "meson.build").read_text(encoding="utf-8")
+    result, logs = run_build(root, release_index.url, NATIVE)
+    assert any("prints 0.5.0.dev0 every build" in line for line in logs), logs
+    [wheel] = [path for path in result.files if path.suffix == ".whl"]
+    version = Version(wheel.name.split("-")[1])
+    assert version == result.version
+    assert version.base_version == "0.5.0"
+    assert version.is_devrelease
+    assert version > Version("0.5.0.dev0")
+    assert (root / "meson.build").read_text(encoding="utf-8") == before

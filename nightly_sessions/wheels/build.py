@@ -732,7 +732,7 @@ def build_nightly(
             stamp_version(source_dir, job.source, job.version)
         run = _Run(settings, options, job, source_dir, variables, now, log)
         build_env = _environment(run, env, install=install)
-        planned = planned_version(run, build_env)
+        planned = _pin_constant_meson_version(run, planned_version(run, build_env))
         _check_planned(planned, job, settings, now)
         if options.print_identifiers:  # checked like a build: a refusal is a refusal
             return _build(run, build_env)
@@ -740,6 +740,29 @@ def build_nightly(
             log(f"Nightly version of {job.source.name}: {planned} (checked, nothing built).")
             return BuildResult([], planned)
         return _build(run, build_env)
+
+
+def _pin_constant_meson_version(run: _Run, planned: Version) -> Version:
+    """A meson version command that prints the same version every build gets replaced, in
+    the copy, by that version's nightly; other versions are left as the build makes them.
+    """
+    job, settings = run.job, run.settings
+    constant = not versioning.identifies_build(planned, job.git, run.now)
+    if not (job.source.meson_command and constant and settings.version_scheme != "project"):
+        return planned
+    nightly = versioning.nightly_version(
+        planned, scheme=settings.version_scheme, git=job.git, now=run.now
+    )
+    meson = run.copy / "meson.build"
+    pinned = versioning.pin_meson_version(meson.read_text(encoding="utf-8"), nightly)
+    if pinned is None:
+        return planned
+    meson.write_text(pinned, encoding="utf-8")
+    run.log(
+        f"Nightly version of {job.source.name}: {nightly} (the version command of meson.build "
+        f"prints {planned} every build; project() gets the nightly version in the build's copy)."
+    )
+    return nightly
 
 
 def _environment(run: _Run, env: Environment, *, install: bool) -> Environment:

@@ -414,6 +414,43 @@ def meson_version_command(text: str) -> tuple[str, ...]:
     return ()
 
 
+def pin_meson_version(text: str, version: Version) -> str | None:
+    """meson.build with project()'s `version: run_command(...)...` replaced by `version`.
+
+    For a version command that prints the same version every build (scikit-learn's
+    script reads `__version__` from the package): meson-python then builds the nightly
+    version. None when there is no such expression to replace.
+    """
+    start = re.search(_MESON_RUN, text)
+    if start is None:
+        return None
+    position = _closing(text, start.end() - 1)
+    if position is None:
+        return None
+    while chained := re.match(r"\s*\.\s*\w+\s*\(\s*\)", text[position:]):
+        position += chained.end()
+    call = text.index("run_command", start.start())
+    return f"{text[:call]}'{version}'{text[position:]}"
+
+
+def _closing(text: str, opening: int) -> int | None:
+    """The index after the parenthesis that closes the one at `opening`, strings skipped."""
+    depth = 0
+    for match in re.finditer(r"'(?:[^'\\\n]|\\.)*'|[()]", text[opening:]):
+        if match[0] == "(":
+            depth += 1
+        elif match[0] == ")":
+            depth -= 1
+            if depth == 0:
+                return opening + match.end()
+    return None
+
+
+def identifies_build(version: Version, git: GitState | None, now: datetime) -> bool:
+    """Whether `version` names this build (its commit, tag or date): a nightly's mark."""
+    return _identifies_build(version, git, now)
+
+
 def _meson_join(left: str, right: str) -> str:
     """Meson's `/` on paths: the right side wins when it is absolute."""
     return right if right.startswith("/") else f"{left.rstrip('/')}/{right}"
