@@ -86,7 +86,10 @@ def test_a_dead_index_gives_up_after_retries_plus_one_attempts(dead: FlakyProxy)
     with pytest.raises(NetworkError) as error:
         IndexClient(dead.url).files_many(PACKAGES)  # the default 3 retries and waits
     elapsed = time.monotonic() - started
-    assert dead.connections == 40 * 4  # no answer ever came, so no extra retry was earned
+    # No answer ever came, so no extra retry was earned: at most 4 attempts a package. The
+    # proxy counts only the connections it accepted; on a loaded machine an attempt can
+    # time out before that, so the count may fall short of 160, never exceed it.
+    assert 40 < dead.connections <= 40 * 4
     assert elapsed < 10 * max_total_wait(3)  # loose: the waits are bounded (1.4 s)
     message = str(error.value)
     assert "failed after 4 attempts in " in message
