@@ -325,7 +325,7 @@ def test_reporter_closes_when_fresh_and_keeps_test_failures_first(
     folder = reports_folder(tmp_path, server, project)
     jobs = job_reports.load_jobs(folder)
     assert not tracking.is_failing(jobs, "success")
-    existing = tracking.Issue(7, tracking.marker(tracking.DEFAULT_KEY))
+    existing = tracking.TrackedIssue(7, tracking.marker(tracking.DEFAULT_KEY))
     assert tracking.decide(jobs, "", existing, tracking.RunInfo()).action == "close"
     # With a failing test job, the stale dependency is shown next to the failures.
     job_folder(folder, "py3.13-Linux", None, outcome="not-run", stage="install", error="boom")

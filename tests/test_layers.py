@@ -91,3 +91,18 @@ def test_the_rule_sees_a_sideways_import() -> None:
     assert layer("nightly_sessions.cli") == "front"
     assert layer("nightly_sessions.tracking.github") not in ALLOWED["channel"]
     assert layer("nightly_sessions.core.http") in ALLOWED["channel"]
+
+
+def test_no_class_name_is_defined_twice() -> None:
+    """One name, one meaning: `Issue` is GitHub's issue, `TrackedIssue` the tracking view.
+
+    The loopback stand-ins in `testing` are left out: each one's `Fault` and handler
+    belong to its own server.
+    """
+    defined: dict[str, list[str]] = {}
+    for module, tree in TREES.items():
+        if layer(module) != "testing":
+            for node in tree.body:
+                if isinstance(node, ast.ClassDef):
+                    defined.setdefault(node.name, []).append(module)
+    assert {name: where for name, where in defined.items() if len(where) > 1} == {}

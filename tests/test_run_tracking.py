@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nightly_sessions.tracking import run_tracking
-from nightly_sessions.tracking.decisions import Issue, RunInfo, marker
+from nightly_sessions.tracking.decisions import RunInfo, TrackedIssue, marker
 from nightly_sessions.tracking.github import Job, JobStep
 
 RUN = RunInfo(
@@ -76,7 +76,7 @@ def test_decisions_over_a_life() -> None:
     failing = [BUILD_FAILS, UPLOAD_PASSES]
     body = run_tracking.render_body(failing, RUN)
     assert run_tracking.decide(failing, body, None, RUN).action == "open"
-    existing = Issue(3, body)
+    existing = TrackedIssue(3, body)
     assert run_tracking.decide(failing, body, existing, RUN).action == "nothing"
 
     later = RunInfo(url="https://github.com/octo/p/actions/runs/8", run_id="8")
@@ -106,7 +106,7 @@ def test_decisions_over_a_life() -> None:
 def test_a_rerun_of_an_older_run_leaves_the_issue_alone() -> None:
     newer = RunInfo(url="https://github.com/octo/p/actions/runs/9", run_id="9")
     failing = [BUILD_FAILS, UPLOAD_PASSES]
-    existing = Issue(3, run_tracking.render_body(failing, newer))
+    existing = TrackedIssue(3, run_tracking.render_body(failing, newer))
     assert '"run":9' in existing.body
     green = [BUILD_PASSES, UPLOAD_PASSES]
     decision = run_tracking.decide(green, "", existing, RUN)  # run 7, re-run after run 9
@@ -117,7 +117,7 @@ def test_a_rerun_of_an_older_run_leaves_the_issue_alone() -> None:
 
 def test_cancelled_run_leaves_the_issue_alone() -> None:
     stopped = [BUILD_PASSES, job("Upload", "cancelled")]
-    decision = run_tracking.decide(stopped, "", Issue(3, "old"), RUN)
+    decision = run_tracking.decide(stopped, "", TrackedIssue(3, "old"), RUN)
     assert decision.action == "nothing"
     assert "Upload was cancelled" in decision.reason
 
@@ -125,4 +125,4 @@ def test_cancelled_run_leaves_the_issue_alone() -> None:
 def test_skipped_jobs_are_not_failures() -> None:
     jobs = [BUILD_PASSES, job("Upload", "skipped"), job("Keep the schedules enabled", "skipped")]
     assert run_tracking.failing(jobs) == []
-    assert run_tracking.decide(jobs, "", Issue(1, "b"), RUN).action == "close"
+    assert run_tracking.decide(jobs, "", TrackedIssue(1, "b"), RUN).action == "close"

@@ -10,7 +10,7 @@ from sample_reports import NUMPY_GREEN, NUMPY_NOW, SampleRuns, job_folder, repor
 
 from nightly_sessions.tracking import decisions as tracking
 from nightly_sessions.tracking import issue_body, job_reports
-from nightly_sessions.tracking.decisions import Issue, RunInfo
+from nightly_sessions.tracking.decisions import RunInfo, TrackedIssue
 
 RUN = RunInfo(
     url="https://github.com/octo/project/actions/runs/77",
@@ -57,7 +57,7 @@ def test_decisions_through_a_life(reports: Path, tmp_path: Path, sample_runs: Sa
     body = issue_body.render_body(failing, RUN)
     opened = tracking.decide(failing, body, None, RUN)
     assert opened.action == "open"
-    issue = Issue(number=4, body=body, url="u")
+    issue = TrackedIssue(number=4, body=body, url="u")
     assert tracking.decide(failing, body, issue, RUN).action == "nothing"  # same run again
     run2 = RunInfo(url="https://github.com/octo/project/actions/runs/78", run_id="78")
     body2 = issue_body.render_body(failing, run2)
@@ -83,7 +83,7 @@ def test_update_comment_tells_new_failures(
     reports: Path, tmp_path: Path, sample_runs: SampleRuns
 ) -> None:
     before = job_reports.load_jobs(reports)
-    issue = Issue(number=4, body=issue_body.render_body(before, RUN))
+    issue = TrackedIssue(number=4, body=issue_body.render_body(before, RUN))
     root = tmp_path / "more"
     job_folder(root, "py3.12-Linux", sample_runs.get("mixed"))
     job_folder(root, "py3.13-Linux", sample_runs.get("crash"))
@@ -97,10 +97,10 @@ def test_update_comment_tells_new_failures(
 def test_tracking_issue_is_found_by_marker_not_title() -> None:
     mark = tracking.marker("nightly-tests")
     issues = [
-        Issue(5, f"{mark}\nreopened by someone"),
-        Issue(9, "Nightly tests are failing (no marker)"),
-        Issue(7, f"{mark}\nthe newest"),
-        Issue(3, f"{tracking.marker('docs-build')}\nanother workflow"),
+        TrackedIssue(5, f"{mark}\nreopened by someone"),
+        TrackedIssue(9, "Nightly tests are failing (no marker)"),
+        TrackedIssue(7, f"{mark}\nthe newest"),
+        TrackedIssue(3, f"{tracking.marker('docs-build')}\nanother workflow"),
     ]
     # The newest is the tracking issue; the other one is its duplicate.
     assert [i.number for i in tracking.find_tracking_issues(issues, "nightly-tests")] == [7, 5]
@@ -117,7 +117,7 @@ def test_body_records_its_run_and_an_older_run_changes_nothing(
     assert tracking.read_run_id(body) == 77
     assert tracking.read_state(body) is not None
     assert tracking.read_run_id("no state") is None
-    issue = Issue(4, body)
+    issue = TrackedIssue(4, body)
     green_root = tmp_path / "green"
     job_folder(green_root, "py3.12-Linux", sample_runs.get("passing"))
     green = job_reports.load_jobs(green_root)
@@ -176,7 +176,7 @@ def test_title_and_close_comment_follow_what_fails(tmp_path: Path, sample_runs: 
     assert "## Nightly uploads need attention" in body
     opened = tracking.decide([passing, stale], body, None, RUN)
     assert opened.reason == "the check of the nightly uploads failed and no tracking issue is open"
-    issue = Issue(4, body)
+    issue = TrackedIssue(4, body)
     run2 = RunInfo(url="https://github.com/octo/project/actions/runs/78", run_id="78")
     close = tracking.decide([passing, fresh], "", issue, run2)
     assert (close.action, close.comment) == (

@@ -66,7 +66,7 @@ class Release:
 
 
 @dataclass(frozen=True)
-class Decision:
+class CleanupDecision:
     """Keep or delete one release, and why."""
 
     release: Release
@@ -225,7 +225,7 @@ def read_releases(api: AnacondaApi, options: CleanupOptions, now: datetime) -> l
 
 def retention_plan(
     releases: Sequence[Release], *, keep: int, days: int, now: datetime
-) -> list[Decision]:
+) -> list[CleanupDecision]:
     """Keep the newest `keep`, all within `days`, and the newest one always; delete the rest.
 
     A release without files has no upload time to judge it by, so it is kept.
@@ -235,24 +235,26 @@ def retention_plan(
         dated, key=lambda r: (r.latest, releases.index(r)), reverse=True
     )  # ties: later in the API's list (oldest first) is newer
     cutoff = now - timedelta(days=days)
-    decisions = {release.version: Decision(release, True, "no files") for release in releases}
+    decisions = {
+        release.version: CleanupDecision(release, True, "no files") for release in releases
+    }
     for rank, release in enumerate(order):
         assert release.latest is not None
         if rank == 0:
-            decision = Decision(release, True, "the newest version")
+            decision = CleanupDecision(release, True, "the newest version")
         elif rank < keep:
-            decision = Decision(release, True, f"among the newest {keep}")
+            decision = CleanupDecision(release, True, f"among the newest {keep}")
         elif release.latest >= cutoff:
-            decision = Decision(release, True, f"uploaded within {days} days")
+            decision = CleanupDecision(release, True, f"uploaded within {days} days")
         else:
-            decision = Decision(
+            decision = CleanupDecision(
                 release, False, f"older than {days} days and not among the newest {keep}"
             )
         decisions[release.version] = decision
     return [decisions[release.version] for release in releases]
 
 
-def render(decisions: Sequence[Decision], now: datetime) -> str:
+def render(decisions: Sequence[CleanupDecision], now: datetime) -> str:
     """One line per release: version, latest upload, age, keep or delete, and why."""
     lines = []
     for decision in decisions:
@@ -273,7 +275,7 @@ def cleanup(
     environ: Mapping[str, str],
     log: Log = print,
     now: datetime | None = None,
-) -> list[Decision]:
+) -> list[CleanupDecision]:
     """Read everything, decide, print, and delete only with `options.yes`; return the decisions."""
 
     def say(text: str) -> None:

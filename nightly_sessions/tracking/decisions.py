@@ -1,6 +1,6 @@
 """The tracking issue's state and decision: which failures it showed, and what to do with it.
 
-Everything here is pure: job reports in, a `Decision` out. The issue body is written by
+Everything here is pure: job reports in, an `IssueDecision` out. The issue body is written by
 `issue_body`, the GitHub calls live in `github`, the command that ties them together in
 `issue`. The marker and the hidden failure state in a body are what this module reads
 back from an existing issue.
@@ -227,7 +227,7 @@ def already_posted(comments: Iterable[str], comment: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Issue:
+class TrackedIssue:
     """The parts of a GitHub issue the decision needs."""
 
     number: int
@@ -237,16 +237,16 @@ class Issue:
 
 
 @dataclass(frozen=True)
-class Decision:
+class IssueDecision:
     """What to do with the tracking issue, and the comment to post with it."""
 
     action: Action
     reason: str
-    issue: Issue | None = None
+    issue: TrackedIssue | None = None
     comment: str | None = None
 
 
-def find_tracking_issues(issues: Iterable[Issue], key: str) -> list[Issue]:
+def find_tracking_issues(issues: Iterable[TrackedIssue], key: str) -> list[TrackedIssue]:
     """The open issues whose body carries the marker of `key`, newest first.
 
     The newest is the tracking issue; any other is a duplicate (a human reopened an old
@@ -256,7 +256,7 @@ def find_tracking_issues(issues: Iterable[Issue], key: str) -> list[Issue]:
     return sorted((i for i in issues if mark in i.body), key=lambda i: i.number, reverse=True)
 
 
-def duplicate_comment(tracking_issue: Issue) -> str:
+def duplicate_comment(tracking_issue: TrackedIssue) -> str:
     """The comment that closes another open tracking issue: GitHub marks it a duplicate."""
     return f"Duplicate of #{tracking_issue.number}"
 
@@ -273,14 +273,14 @@ def _normal(text: str) -> str:
 def decide(
     jobs: Sequence[JobReport],
     body: str,
-    existing: Issue | None,
+    existing: TrackedIssue | None,
     run: RunInfo,
     tests_result: str | None = None,
-) -> Decision:
+) -> IssueDecision:
     """Open, update, close or leave the tracking issue, so that each change is told once."""
     if tests_result in ("cancelled", "skipped"):
         reason = f"the test jobs were {tests_result}; the tracking issue is left as it is"
-        return Decision("nothing", reason, existing)
+        return IssueDecision("nothing", reason, existing)
     return lifecycle(
         is_failing(jobs, tests_result),
         body,
@@ -306,13 +306,13 @@ def _close_comment(jobs: Sequence[JobReport], run: RunInfo) -> str:
 def lifecycle(
     failing: bool,
     body: str,
-    existing: Issue | None,
+    existing: TrackedIssue | None,
     *,
     close_comment: str,
     what_failed: str,
-    update_comment: Callable[[Issue], str],
+    update_comment: Callable[[TrackedIssue], str],
     run_id: str | None = None,
-) -> Decision:
+) -> IssueDecision:
     """The one rule both tracking issues follow: open, update when changed, close when green.
 
     A run older than the one the issue shows (a re-run of an old run's reporting job)
@@ -320,26 +320,28 @@ def lifecycle(
     """
     older = _older_run(run_id, existing)
     if older is not None:
-        return Decision("nothing", older, existing)
+        return IssueDecision("nothing", older, existing)
     if not failing:
         if existing is None:
-            return Decision("nothing", "every job passed and no tracking issue is open")
-        return Decision("close", "every job passed", existing, close_comment)
+            return IssueDecision("nothing", "every job passed and no tracking issue is open")
+        return IssueDecision("close", "every job passed", existing, close_comment)
     if existing is None:
-        return Decision("open", f"{what_failed} and no tracking issue is open")
+        return IssueDecision("open", f"{what_failed} and no tracking issue is open")
     if same_body(existing.body, body):
-        return Decision("nothing", f"issue #{existing.number} already shows this run", existing)
-    return Decision("update", f"{what_failed} again", existing, update_comment(existing))
+        return IssueDecision(
+            "nothing", f"issue #{existing.number} already shows this run", existing
+        )
+    return IssueDecision("update", f"{what_failed} again", existing, update_comment(existing))
 
 
-def _older_run(run_id: str | None, existing: Issue | None) -> str | None:
+def _older_run(run_id: str | None, existing: TrackedIssue | None) -> str | None:
     """Why run `run_id` is older than the run `existing` shows, or None when it is not."""
     if existing is None:
         return None
     return older_than_shown(run_id, existing, read_run_id(existing.body))
 
 
-def older_than_shown(run_id: str | None, issue: Issue, shown: int | None) -> str | None:
+def older_than_shown(run_id: str | None, issue: TrackedIssue, shown: int | None) -> str | None:
     """Why run `run_id` is older than run `shown`, which `issue` shows, or None if it is not.
 
     GitHub numbers runs in the order they start and a re-run keeps its number, so a lower
@@ -365,7 +367,7 @@ def newest_run(body: str, comments: Iterable[str]) -> int | None:
     return max(known) if known else None
 
 
-def _update_comment(jobs: Sequence[JobReport], run: RunInfo, existing: Issue) -> str:
+def _update_comment(jobs: Sequence[JobReport], run: RunInfo, existing: TrackedIssue) -> str:
     failing = [job for job in jobs if job.failing]
     failed = sum(job.log.failed for job in failing if job.log)
     errors = sum(job.log.errors for job in failing if job.log)

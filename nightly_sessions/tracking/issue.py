@@ -304,25 +304,25 @@ def _client(
     )  # fmt: skip
 
 
-def _marked(found: Iterable[GitHubIssue], key: str) -> list[tracking.Issue]:
+def _marked(found: Iterable[GitHubIssue], key: str) -> list[tracking.TrackedIssue]:
     """The issues among `found` that carry the marker of `key`, newest first."""
-    issues = (tracking.Issue(i.number, i.body, i.url, i.title) for i in found)
+    issues = (tracking.TrackedIssue(i.number, i.body, i.url, i.title) for i in found)
     return tracking.find_tracking_issues(issues, key)
 
 
-def _find_all(client: GitHub, label: str, key: str) -> list[tracking.Issue]:
+def _find_all(client: GitHub, label: str, key: str) -> list[tracking.TrackedIssue]:
     """The open issues with the marker of `key`, newest (the tracking issue) first."""
     return _marked(client.open_issues(label), key)
 
 
-def _find(client: GitHub, label: str, key: str) -> tracking.Issue | None:
+def _find(client: GitHub, label: str, key: str) -> tracking.TrackedIssue | None:
     found = _find_all(client, label, key)
     return found[0] if found else None
 
 
 def _unless_closed_by_newer_run(
-    client: GitHub, label: str, key: str, run: tracking.RunInfo, decision: tracking.Decision
-) -> tracking.Decision:
+    client: GitHub, label: str, key: str, run: tracking.RunInfo, decision: tracking.IssueDecision
+) -> tracking.IssueDecision:
     """Nothing instead of opening an issue when a newer run already closed the last one.
 
     Re-running an old failing run's jobs must not open an issue for a breakage that a
@@ -338,16 +338,16 @@ def _unless_closed_by_newer_run(
     older = tracking.older_than_shown(
         run.run_id, closed, tracking.newest_run(closed.body, comments)
     )
-    return decision if older is None else tracking.Decision("nothing", older)
+    return decision if older is None else tracking.IssueDecision("nothing", older)
 
 
-def log_duplicates(found: Sequence[tracking.Issue], log: Log) -> None:
+def log_duplicates(found: Sequence[tracking.TrackedIssue], log: Log) -> None:
     """In a dry run, say which open issues would be closed as duplicates of the newest."""
     for duplicate in found[1:]:
         log(f"Would close issue #{duplicate.number} as a duplicate of #{found[0].number}.")
 
 
-def close_duplicates(client: GitHub, found: Sequence[tracking.Issue], log: Log) -> None:
+def close_duplicates(client: GitHub, found: Sequence[tracking.TrackedIssue], log: Log) -> None:
     """Close every open tracking issue but the newest, saying which one it duplicates.
 
     Two open issues with the same marker appear when someone reopens an old one (or two
@@ -382,7 +382,7 @@ def _with_marker(comment: str, run_id: str | None, action: str) -> str:
     return f"{comment}\n\n{tracking.comment_marker(run_id, action)}"
 
 
-def _would(decision: tracking.Decision, looked: bool, label: str) -> str:
+def _would(decision: tracking.IssueDecision, looked: bool, label: str) -> str:
     if not looked and decision.action == "open":
         return (
             "Would open a tracking issue, or update the open one labelled "
@@ -402,7 +402,7 @@ def _would(decision: tracking.Decision, looked: bool, label: str) -> str:
 
 
 def _apply(
-    decision: tracking.Decision,
+    decision: tracking.IssueDecision,
     client: GitHub,
     *,
     body: str,

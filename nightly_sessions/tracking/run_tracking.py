@@ -4,7 +4,7 @@ The tests issue (`issue_body`) is written from the reports the test jobs upload.
 or upload job leaves no report, so the wheels workflow's issue is written from the run's
 jobs as the Actions API lists them (`github.Job`): each failing job, the step that
 failed, and links to both logs. It carries its own marker key and label, so it never
-mixes with the tests issue. Pure: jobs in, Markdown and a `tracking.Decision` out.
+mixes with the tests issue. Pure: jobs in, Markdown and an `IssueDecision` out.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from nightly_sessions.core.redact import redact
 from nightly_sessions.tracking.decisions import (
-    Decision,
     FailureState,
-    Issue,
+    IssueDecision,
     RunInfo,
+    TrackedIssue,
     describe_change,
     digest,
     lifecycle,
@@ -125,13 +125,15 @@ def _table(jobs: Sequence[Job]) -> str:
     return "\n".join(rows)
 
 
-def decide(jobs: Sequence[Job], body: str, existing: Issue | None, run: RunInfo) -> Decision:
+def decide(
+    jobs: Sequence[Job], body: str, existing: TrackedIssue | None, run: RunInfo
+) -> IssueDecision:
     """Open, update, close or leave the issue, so that each change is told once."""
     broken = failing(jobs)
     stopped = cancelled(jobs)
     if not broken and stopped:
         names = ", ".join(job.name for job in stopped)
-        return Decision("nothing", f"no job failed but {names} was cancelled", existing)
+        return IssueDecision("nothing", f"no job failed but {names} was cancelled", existing)
     return lifecycle(
         bool(broken),
         body,
@@ -143,7 +145,7 @@ def decide(jobs: Sequence[Job], body: str, existing: Issue | None, run: RunInfo)
     )
 
 
-def _update_comment(jobs: Sequence[Job], run: RunInfo, existing: Issue) -> str:
+def _update_comment(jobs: Sequence[Job], run: RunInfo, existing: TrackedIssue) -> str:
     broken = failing(jobs)
     names = ", ".join(code(job.name) for job in broken)
     same = "The same jobs and steps failed"
