@@ -136,7 +136,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     targets = (
         [Target.for_python(args.python_version)] if args.python_version else plan_targets(settings)
     )
-    plans = [testrun.plan_for(settings, target) for target in targets]
+    plans = [testrun.plan_for(settings, target, wider=True) for target in targets]
     if args.json:
         data = [plan.to_dict() for plan in plans]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2))  # noqa: T201

@@ -58,7 +58,7 @@ def nightly_tests(session: nox.Session, settings: Settings) -> None:
 
 def nightly_plan(session: nox.Session, settings: Settings) -> None:  # noqa: ARG001
     """Print, for each Python `nightly_tests` runs on, where each nightly package comes from."""
-    plans = [testrun.plan_for(settings, target) for target in plan_targets(settings)]
+    plans = [testrun.plan_for(settings, target, wider=True) for target in plan_targets(settings)]
     print("\n\n".join(plan.render() for plan in plans))  # noqa: T201
 
 
@@ -206,48 +206,39 @@ def _venv_backend(settings: Settings, spec: SessionSpec) -> str:
     return {"uv": "uv", "pip": "virtualenv"}.get(settings.installer, "uv|virtualenv")
 
 
-def _no_interpreter(sentence: str) -> SessionSpec:
-    """A stand-in for a per-Python session none of whose Pythons exists: nox would skip
-    each one and end green, having tested nothing.
-    """
+def _refusing(spec: SessionSpec, sentence: str) -> SessionSpec:
+    """`spec`'s session, failing with `sentence` when run (and needing no environment)."""
 
-    def fail(session: nox.Session, settings: Settings) -> None:  # noqa: ARG001
+    def refuse(session: nox.Session, settings: Settings) -> None:  # noqa: ARG001
         _fail(session, sentence)
 
-    fail.__name__ = "nightly_tests"
-    return SessionSpec(fail, "Test against nightly dependencies.", needs_env=False)
+    refuse.__name__ = spec.body.__name__
+    return SessionSpec(refuse, spec.description, needs_env=False)
 
 
-def _installed_or_stand_in(spec: SessionSpec, settings: Settings) -> SessionSpec:
-    if spec.per_python and settings.python and not pythons.any_installed(settings.python):
-        return _no_interpreter(pythons.missing_sentence(settings.python))
-    return spec
-
-
-def _register_refusals(sentence: str) -> None:
-    """Each session, failing with `sentence` when run: a bad setting must not stop the
-    noxfile that loads these sessions beside its own (which keep working).
+def _spec_for(spec: SessionSpec, settings: Settings, refusal: str | None) -> SessionSpec:
+    """The session to define: refusing when the settings could not be read (the noxfile
+    that loads these sessions beside its own keeps working), or when none of a per-Python
+    session's Pythons exists (nox would skip each and end green, having tested nothing).
     """
-    for name, spec in SESSIONS.items():
-
-        def refuse(session: nox.Session) -> None:
-            _fail(session, sentence)
-
-        refuse.__doc__ = spec.description
-        nox.session(name=name, python=False, venv_backend="none", default=False)(refuse)
+    if refusal is not None:
+        return _refusing(spec, refusal)
+    if spec.per_python and settings.python and not pythons.any_installed(settings.python):
+        return _refusing(spec, pythons.missing_sentence(settings.python))
+    return spec
 
 
 def register(**overrides: Any) -> None:
     """Define every nightly session, with settings merged once, up front."""
+    refusal: str | None = None
     try:
         settings = load_settings(Path.cwd(), overrides)
     except NightlyError as exc:
-        sentence = redact(str(exc))
-        print(f"nightly-sessions: {sentence}", file=sys.stderr)  # noqa: T201
-        _register_refusals(sentence)
-        return
+        refusal = redact(str(exc))
+        print(f"nightly-sessions: {refusal}", file=sys.stderr)  # noqa: T201
+        settings = Settings(project_root=Path.cwd())
     for name, declared in SESSIONS.items():
-        spec = _installed_or_stand_in(declared, settings)
+        spec = _spec_for(declared, settings, refusal)
         python = list(settings.python) or None if spec.per_python and spec.needs_env else None
         define = nox.session(
             name=name,

@@ -174,3 +174,12 @@ def test_a_template_url_with_credentials_is_refused(tmp_path: Path, template: st
     assert result.returncode == 2, output
     assert "holds credentials, which the copy would write into the noxfile's pin" in output
     assert SECRET not in output
+
+
+def test_without_copier_or_uvx_init_says_how_to_get_copier(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nightly_sessions import init as init_module
+    from nightly_sessions.core.errors import ToolError
+
+    monkeypatch.setattr(init_module.shutil, "which", lambda *args, **kwargs: None)
+    with pytest.raises(ToolError, match=r"Neither copier nor uvx is installed; install copier"):
+        init_module.find_copier()

@@ -186,11 +186,13 @@ def write_project(tmp_path: Path, text: str) -> Path:
     return root
 
 
-def plan_of(tmp_path: Path, channel: PypiServer, text: str, **overrides: object) -> InstallPlan:
+def plan_of(
+    tmp_path: Path, channel: PypiServer, text: str, *, wider: bool = False, **overrides: object
+) -> InstallPlan:
     """The Python 3.11 plan of a project whose pyproject.toml is `text`."""
     root = write_project(tmp_path, text)
     settings = settings_for(root, channel, **overrides)
-    return make_plan(settings, read_project(root), Target.for_python("3.11"))
+    return make_plan(settings, read_project(root), Target.for_python("3.11"), wider=wider)
 
 
 RUNTIME_IN_EXTRA = """
@@ -210,7 +212,7 @@ def test_runtime_dependencies_in_an_extra_are_planned(tmp_path: Path, channel: P
     [project.dependencies]: "auto" installs that extra with the test extra.
     """
     make_wheel(channel.directory, "cython", "3.3.0.dev0")  # a build tool the channel carries
-    plan = plan_of(tmp_path, channel, RUNTIME_IN_EXTRA)
+    plan = plan_of(tmp_path, channel, RUNTIME_IN_EXTRA, wider=True)
     assert plan.extras == ("default", "test")
     assert {p.name: p.reason for p in plan.packages} == {
         "numpy": "auto: extra 'default'",
@@ -225,6 +227,10 @@ def test_runtime_dependencies_in_an_extra_are_planned(tmp_path: Path, channel: P
     # What the tests leave out is said too (xarray's test group misses its extras).
     assert plan.could_add == (("extra 'doc'", ("matplotlib",)),)
     assert "Note: Not installed, with more nightlies: extra 'doc' (matplotlib); add them" in text
+    # A test run, which does not show it, does not ask the channel about the left-out extras.
+    root = tmp_path / "real"
+    run_plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    assert run_plan.could_add == ()
 
 
 def test_self_referencing_extras_are_expanded(tmp_path: Path, channel: PypiServer) -> None:

@@ -390,8 +390,14 @@ def make_plan(
     project: ProjectInfo,
     target: Target,
     index: IndexClient | None = None,
+    *,
+    wider: bool = False,
 ) -> InstallPlan:
-    """Ask the nightly index about every candidate at once and decide each one's source."""
+    """Ask the nightly index about every candidate at once and decide each one's source.
+
+    `wider` also asks about the extras and groups left out, for the plan shown to a
+    person; a run asks only when the plan is empty, where the sentence needs them.
+    """
     extras = choose_extras(settings, project)
     groups = choose_groups(settings, project)
     candidates = candidate_names(settings, project, extras, groups)
@@ -419,7 +425,7 @@ def make_plan(
             "'packages' does not list; add them to 'packages' or remove them."
         )
     could_add: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    if auto:  # what the test run leaves out is worth a word even when it found some
+    if auto and (wider or not any(package.on_channel for package in packages)):
         planned = {package.name for package in packages}
         could_add = _places_with_nightlies(project, extras, groups, target, index, planned=planned)
     group_requirements = tuple(

@@ -128,9 +128,9 @@ def job_name(python: str) -> str:
     return os.environ.get("NIGHTLY_JOB") or f"py{python}-{platform.system()}"
 
 
-def plan_for(settings: Settings, target: Target) -> InstallPlan:
+def plan_for(settings: Settings, target: Target, *, wider: bool = False) -> InstallPlan:
     """Read the project and the channel and decide each package's source."""
-    return make_plan(settings, read_project(settings.project_root), target)
+    return make_plan(settings, read_project(settings.project_root), target, wider=wider)
 
 
 def require_channel(plan: InstallPlan, settings: Settings) -> None:
