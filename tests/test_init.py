@@ -180,6 +180,6 @@ def test_without_copier_or_uvx_init_says_how_to_get_copier(monkeypatch: pytest.M
     from nightly_sessions import init as init_module
     from nightly_sessions.core.errors import ToolError
 
-    monkeypatch.setattr(init_module.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr("shutil.which", lambda *args, **kwargs: None)
     with pytest.raises(ToolError, match=r"Neither copier nor uvx is installed; install copier"):
         init_module.find_copier()
