@@ -12,16 +12,7 @@ from typing import Any
 
 import pytest
 
-from nightly_sessions import cli
-from nightly_sessions.channel import client as anaconda_client
-from nightly_sessions.channel.upload import parse_session_args, upload
-from nightly_sessions.channel.upload_job import UploadOptions
-from nightly_sessions.core.config import Settings
-from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
-from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
-from nightly_sessions.testing.pypi import PypiServer
-from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
-from upload.upload_world import (
+from channel.upload_world import (
     ENV,
     FAST,
     OWNER,
@@ -35,6 +26,15 @@ from upload.upload_world import (
     seed_older_build,
     wheels,
 )
+from nightly_sessions import cli
+from nightly_sessions.channel import client as anaconda_client
+from nightly_sessions.channel.upload import parse_session_args, upload
+from nightly_sessions.channel.upload_job import UploadOptions
+from nightly_sessions.core.config import Settings
+from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
+from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
+from nightly_sessions.testing.pypi import PypiServer
+from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
 
 
 def test_uploads_checked_wheels_and_reports(

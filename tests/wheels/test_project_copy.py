@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from build_samples import SAMPLES, commit, git, sample, tree_state
-
 from nightly_sessions.wheels import project_copy
+from wheels.build_samples import SAMPLES, commit, git, sample, tree_state
 
 
 def test_copy_project_is_what_git_sees_with_its_state(tmp_path: Path) -> None:

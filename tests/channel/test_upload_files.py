@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from channel.upload_world import VERSION, options, run, wheels
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.testing.anaconda import AnacondaServer
 from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel
-from upload.upload_world import VERSION, options, run, wheels
 
 
 def test_sdists_only_when_asked_and_to_the_label(server: AnacondaServer, dist: Path) -> None:

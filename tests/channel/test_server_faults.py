@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from channel.upload_world import assert_channel_holds, options, output, run, wheels
 from nightly_sessions.core.errors import NetworkError
 from nightly_sessions.testing.anaconda import AnacondaServer, Fault
-from upload.upload_world import assert_channel_holds, options, output, run, wheels
 
 FAULTS = {
     "html-503": Fault.html(503),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from channel.upload_world import channel, make_dist, no_token_anywhere
 from nightly_sessions.testing.anaconda import AnacondaServer
-from upload.upload_world import channel, make_dist, no_token_anywhere
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from build_samples import SAMPLES, commit, git, sample, tree_state
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -29,6 +28,7 @@ from nightly_sessions.testing.wheelhouse import download_wheels, make_sdist, mak
 from nightly_sessions.wheels import build, versioning
 from nightly_sessions.wheels.build import BuildOptions, BuildResult
 from nightly_sessions.wheels.versioning import find_version_source
+from wheels.build_samples import SAMPLES, commit, git, sample, tree_state
 
 HERE = Environment(Path(sys.executable), "pip")  # the test environment holds every backend
 FAST = BuildOptions(isolation=False)

@@ -30,7 +30,7 @@ from nightly_sessions.wheels.versioning import (
     suggest_after,
 )
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 COMMIT = GitState("abc1234def5678" + "0" * 26, datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc))
 

@@ -104,7 +104,7 @@ def test_missing_sentence_names_the_pythons_and_the_way_out() -> None:
 
 
 def test_the_template_offers_the_same_pythons() -> None:
-    config = yaml.safe_load((Path(__file__).parents[1] / "copier.yml").read_text())
+    config = yaml.safe_load((Path(__file__).parents[2] / "copier.yml").read_text())
     offered = list(config["python_versions"]["choices"].values())
     assert [v for v in offered if re.fullmatch(r"3\.\d+", v)] == [*RELEASED, PRERELEASE]
 

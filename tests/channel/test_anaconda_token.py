@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from channel.upload_world import TOKEN, options, output, run
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.testing.anaconda import AnacondaServer
-from upload.upload_world import TOKEN, options, output, run
 
 
 def test_missing_token_is_one_sentence(server: AnacondaServer, dist: Path) -> None:

@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nightly_sessions.channel.upload import upload
-from nightly_sessions.core.errors import NetworkError, ToolError
-from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
-from upload.upload_world import (
+from channel.upload_world import (
     ENV,
     FAST,
     OWNER,
@@ -29,6 +26,9 @@ from upload.upload_world import (
     seed_older_build,
     wheels,
 )
+from nightly_sessions.channel.upload import upload
+from nightly_sessions.core.errors import NetworkError, ToolError
+from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
 
 
 def test_different_file_is_refused_with_why_and_others_still_go_up(

@@ -1,0 +1,1 @@
+"""Tests of nightly_sessions.channel: the anaconda.org API and client, upload, replace, cleanup."""
