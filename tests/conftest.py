@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sample_reports import SampleRuns
 
 from nightly_sessions.testing.github import FakeGitHub, serve_github
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
@@ -75,12 +74,6 @@ def base_index(tmp_path: Path, base_wheelhouse: Path, start_index: IndexFactory)
 def nightly_index(tmp_path: Path, start_index: IndexFactory) -> PypiServer:
     """An empty nightly channel stand-in; tests add dev wheels to it."""
     return start_index(tmp_path / "nightly-index")
-
-
-@pytest.fixture(scope="session")
-def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> SampleRuns:
-    """Real pytest runs (with --report-log) of tests/samples/suites, each once per session."""
-    return SampleRuns(tmp_path_factory.mktemp("sample-runs"))
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from sample_reports import NUMPY_GREEN, NUMPY_NOW, SampleRuns, job_folder, report_bytes, three_jobs
+from sample_reports import NUMPY_GREEN, NUMPY_NOW, SampleRuns, job_folder, report_bytes
 
 from nightly_sessions.tracking import decisions as tracking
 from nightly_sessions.tracking import issue_body, job_reports
@@ -18,12 +17,6 @@ RUN = RunInfo(
     branch="main",
     sha="0123456789abcdef",
 )
-
-
-@pytest.fixture
-def reports(tmp_path: Path, sample_runs: SampleRuns) -> Path:
-    """Three jobs: failures in one, a collection error in another, one passing."""
-    return three_jobs(tmp_path / "reports", sample_runs)
 
 
 def test_no_reports_at_all_is_a_failure_not_a_pass(tmp_path: Path) -> None:

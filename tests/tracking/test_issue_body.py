@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sample_reports import NUMPY_NOW, SampleRuns, job_folder, packages, three_jobs
+from sample_reports import NUMPY_NOW, SampleRuns, job_folder, packages
 
 from nightly_sessions.core.redact import add_secret
 from nightly_sessions.tracking import decisions as tracking
@@ -37,12 +37,6 @@ def fences_balanced(markdown: str) -> bool:
         elif opened and line.strip() == "`" * len(line.strip()) and ticks >= len(opened):
             opened = ""
     return not opened
-
-
-@pytest.fixture
-def reports(tmp_path: Path, sample_runs: SampleRuns) -> Path:
-    """Three jobs: failures in one, a collection error in another, one passing."""
-    return three_jobs(tmp_path / "reports", sample_runs)
 
 
 def test_body_shows_failures_fenced_and_grouped(reports: Path) -> None:

@@ -6,17 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from sample_reports import SampleRuns, three_jobs
 
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.tracking import decisions as tracking
 from nightly_sessions.tracking import job_reports
-
-
-@pytest.fixture
-def reports(tmp_path: Path, sample_runs: SampleRuns) -> Path:
-    """Three jobs: failures in one, a collection error in another, one passing."""
-    return three_jobs(tmp_path / "reports", sample_runs)
 
 
 def test_load_jobs_reads_every_report(reports: Path) -> None:
