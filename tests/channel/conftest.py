@@ -1,4 +1,4 @@
-"""Fixtures for the upload tests: the loopback channel, a dist/ folder, the token check."""
+"""Fixtures for the channel tests: the loopback channel, a dist/ folder, the token check."""
 
 from __future__ import annotations
 

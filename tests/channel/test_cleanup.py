@@ -7,13 +7,13 @@ import dataclasses
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from channel.upload_world import ENV, OWNER, TOKEN
 from nightly_sessions import cli
 from nightly_sessions.channel.cleanup import (
     CLOCK_SKEW,
@@ -27,27 +27,15 @@ from nightly_sessions.channel.cleanup import (
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError
 from nightly_sessions.testing.anaconda import (
-    DEFAULT_OWNER,
     EXPIRED,
     AnacondaServer,
     Fault,
     format_time,
-    serve_anaconda,
 )
 
-TOKEN = "cleanup-token-Hs81wQ"
-OWNER = DEFAULT_OWNER
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
-ENV = {"ANACONDA_ORG_UPLOAD_TOKEN": TOKEN}
 AGES = {"1.0.dev1": 60, "1.0.dev2": 50, "1.0.dev3": 45, "1.0.dev4": 40, "1.0.dev5": 35,
         "1.0.dev6": 20, "1.0.dev7": 10, "1.0.dev8": 1}  # fmt: skip
-
-
-@pytest.fixture
-def server() -> Iterator[AnacondaServer]:
-    with serve_anaconda() as running:
-        running.add_token(TOKEN)
-        yield running
 
 
 def seed(
@@ -59,13 +47,6 @@ def seed(
                 owner, package, version, f"{package}-{version}-{tag}.whl", version.encode(),
                 upload_time=NOW - timedelta(days=days, minutes=len(tag)),
             )  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _no_token_in_output(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    yield
-    out, err = capfd.readouterr()
-    assert TOKEN not in out + err
 
 
 def options(server: AnacondaServer, **changes: Any) -> CleanupOptions:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from channel.upload_world import running
 from nightly_sessions.channel.client import (
     ClientFile,
     ClientStopped,
@@ -43,15 +44,6 @@ def run(python: Path, items: list[ClientFile], **kwargs: object) -> object:
         python, items, api_url="http://127.0.0.1:9", channel="c", label="main", token=TOKEN,
         **kwargs,  # type: ignore[arg-type]
     )  # fmt: skip
-
-
-def running(pid: int) -> bool:
-    """Whether the process exists and is not a zombie (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z"
 
 
 def test_client_missing_is_one_sentence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

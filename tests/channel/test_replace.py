@@ -23,6 +23,7 @@ from channel.upload_world import (
     output,
     own_client,
     run,
+    running,
     seed_older_build,
     wheels,
 )
@@ -136,15 +137,6 @@ def sabotaged_client(folder: Path, mode: str) -> Path:
     )
     python.chmod(0o755)
     return python
-
-
-def running(pid: int) -> bool:
-    """Whether the process exists and is not a zombie (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z"
 
 
 def test_client_dying_in_the_middle_of_a_replace_puts_the_old_file_back(

@@ -1,8 +1,8 @@
-"""The upload tests' world: the loopback anaconda.org, a dist/ of nightly wheels, a token.
+"""The channel tests' world: the loopback anaconda.org, a dist/ of nightly wheels, a token.
 
 Shared by the tests of `upload`, `replace`, `upload_files` and `anaconda_token`, which all
-run real uploads; `conftest.py` here turns `channel`, `make_dist` and `no_token_anywhere`
-into their fixtures.
+run real uploads, and by `cleanup` and `client`; `conftest.py` here turns `channel`,
+`make_dist` and `no_token_anywhere` into their fixtures.
 """
 
 from __future__ import annotations
@@ -84,6 +84,15 @@ def options(server: AnacondaServer, dist: Path, **changes: Any) -> UploadOptions
 
 def run(opts: UploadOptions, environ: dict[str, str] | None = None) -> Any:
     return upload(opts, client=own_client, environ=ENV if environ is None else environ)
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
 
 
 def wheels(dist: Path) -> list[Path]:
