@@ -1,4 +1,4 @@
-"""`nox -s nightly_freshness`: warn before the channel deletes this project's nightlies.
+"""The freshness check: warn before the channel deletes this project's nightlies.
 
 The central channel deletes a project's files 30 days after its last upload, so a wheels
 workflow that quietly broke costs every downstream project its nightlies. This check
@@ -26,8 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -39,12 +38,12 @@ from packaging.utils import canonicalize_name
 
 from nightly_sessions.channel.api import AnacondaApi
 from nightly_sessions.core.artifacts import FRESHNESS_NAME
+from nightly_sessions.core.commands import Call, Entry, how_to_run
 from nightly_sessions.core.config import Settings
-from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
+from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError, OutcomeError
 from nightly_sessions.core.http import HttpClient
 from nightly_sessions.core.index import IndexClient
 from nightly_sessions.core.log import Log
-from nightly_sessions.core.posargs import parse_posargs
 from nightly_sessions.core.pyproject import ProjectInfo, read_project
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.step_summary import append_step_summary
@@ -55,7 +54,7 @@ from nightly_sessions.nightly_tests.plan import Target, make_plan
 DELETION_DAYS = 30  # the central channel's policy: no upload for 30 days, all files go
 FOLDER = "freshness"
 API_SOURCE = "anaconda.org API"
-UPLOAD_HINT = "run the wheels workflow, or `nox -s build_nightly` then `nox -s upload_nightly`"
+UPLOAD_HINT = f"run the wheels workflow, or {how_to_run('build')} then {how_to_run('upload')}"
 EXIT_CODES = {"fresh": 0, "stale": 1, "missing": 1, "error": 3}
 
 Status = Literal["fresh", "stale", "missing", "error"]
@@ -231,7 +230,7 @@ class FreshnessResult:
         }
 
 
-# Options, shared by `python -m nightly_sessions freshness` and `nox -s nightly_freshness -- ...`.
+# The command: its options, merged over the settings.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -264,20 +263,13 @@ def options_from(args: argparse.Namespace, settings: Settings) -> FreshnessOptio
     )
 
 
-def parse_session_args(
-    posargs: Sequence[str], settings: Settings, log: Log
-) -> FreshnessOptions | None:
-    """Options for `nox -s nightly_freshness -- ...`; None after printing help."""
-    args = parse_posargs("nightly_freshness", add_arguments, posargs, log)
-    return None if args is None else options_from(args, settings)
+def _run_command(call: Call) -> None:
+    result = run(call.settings, options_from(call.args, call.settings), log=call.log)
+    if result.exit_code:
+        raise OutcomeError(result.message or "The freshness check failed.", result.exit_code)
 
 
-def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    """`python -m nightly_sessions freshness`: the exit code of the check."""
-    result = run(settings, options_from(args, settings))
-    if result.message:
-        print(f"nightly-sessions: {redact(result.message)}", file=sys.stderr)  # noqa: T201
-    return result.exit_code
+FRESHNESS = Entry(add_arguments, _run_command)
 
 
 # Reading the dates.

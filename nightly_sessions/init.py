@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from nightly_sessions.core.config import Settings
+from nightly_sessions.core.commands import Call, Entry
 from nightly_sessions.core.errors import ConfigError, ToolError
 from nightly_sessions.core.pyproject import read_pyproject, table
 from nightly_sessions.core.redact import redact
@@ -144,8 +144,8 @@ def _source(args: argparse.Namespace) -> Source:
     return Source(found.url, args.vcs_ref or found.ref)
 
 
-def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    root = settings.project_root
+def _run_command(call: Call) -> None:
+    args, root = call.args, call.settings.project_root
     origin = origin_url(root)
     answers = detect_answers(root, origin)
     for key, value in answers.items():
@@ -162,9 +162,12 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.print_only:
         print(redact(shlex.join(command)))  # noqa: T201
-        return 0
+        return
     check_local_template(source.url)
-    return run_copier(command)
+    run_copier(command)
+
+
+INIT = Entry(add_arguments, _run_command)
 
 
 def _reason(line: str) -> str:

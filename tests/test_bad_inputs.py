@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from nightly_world import build_world
 
-from nightly_sessions.cli import COMMANDS
+from nightly_sessions.core.commands import BY_NAME as COMMANDS
 from nightly_sessions.testing.wheelhouse import make_wheel
 
 CLOSED = "http://127.0.0.1:1"  # nothing listens on port 1: refused at once
@@ -165,6 +165,10 @@ CASES = [
     case("run-pytest-bad-k-expression", 2, "run", "--python", "{python}", "--", "-k", "a and", world=True),
     case("verify-python-missing", 2, "verify", "--python", "{tmp}/nowhere/python"),
     case("verify-unknown-option", 2, "verify", "--strict"),
+    # pythons
+    case("pythons-unknown-option", 2, "pythons", "--bogus-flag"),
+    case("pythons-bad-python-setting", 2, "pythons", pyproject=settings('python = "three"')),
+    case("pythons-output-is-a-folder", 2, "pythons", env={"GITHUB_OUTPUT": "{tmp}"}),
     # report
     case("report-folder-missing", 2, "report", "{tmp}/nowhere"),
     case("report-folder-empty", 2, "report", "{tmp}", pyproject=None),

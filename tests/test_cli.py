@@ -14,7 +14,10 @@ from nightly_world import NEWEST_NIGHTLY, World, build_world
 from nightly_sessions import cli
 from nightly_sessions.cli import main
 from nightly_sessions.core import artifacts, run_report
+from nightly_sessions.core.commands import Entry
 from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.posargs import session_args
+from nightly_sessions.nightly_tests import commands as nightly_commands
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.tracking import issue
 
@@ -155,12 +158,11 @@ def test_unwritable_report_folder_keeps_the_runs_own_failure(
 def test_an_unexplained_os_error_is_a_sentence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nightly_sessions import cli
 
-    def broken(args: object, settings: object) -> int:
+    def broken(call: object) -> None:
         raise PermissionError(13, "Permission denied", str(tmp_path / "locked"))
 
-    monkeypatch.setitem(cli.COMMANDS, "plan", cli.Command("plan", lambda parser: None, broken))
+    monkeypatch.setattr(nightly_commands, "PLAN", Entry(lambda parser: None, broken))
     assert main(["--project", str(tmp_path), "plan"]) == 2
     err = capsys.readouterr().err
     assert f"Could not use {tmp_path / 'locked'}: Permission denied" in err
@@ -281,7 +283,7 @@ def test_pytest_codes_that_collide_with_ours_are_translated(
     assert data["pytest"]["exit_code"] == pytest_code
     assert data["error"].startswith(sentence)
     lines: list[str] = []
-    parsed = issue.parse_session_args([str(path.parent.parent), "--dry-run", "--no-compare"])
+    parsed = session_args("nightly_issue", [str(path.parent.parent), "--dry-run", "--no-compare"])
     assert parsed is not None
     assert issue.run(parsed, load_settings(world.project), environ={}, log=lines.append) == 0
     assert "The tests never ran: the `tests` step failed." in lines[0]

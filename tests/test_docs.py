@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from nightly_sessions import cli, sessions
 from nightly_sessions.core import errors, run_report
+from nightly_sessions.core.commands import BY_NAME, BY_SESSION, COMMANDS
 from nightly_sessions.core.config import describe_keys
 
 ROOT = Path(__file__).parents[1]
@@ -61,17 +61,17 @@ def test_every_command_and_option_is_in_the_cli_reference() -> None:
     reference = tables.cli_reference()
     sections = re.split(r"^### ", reference, flags=re.MULTILINE)[1:]
     by_name = {section.split("`")[1]: section for section in sections}
-    assert list(by_name) == list(cli.COMMANDS)
+    assert list(by_name) == [command.name for command in COMMANDS]
     for name, command in tables.cli_commands().items():
         assert isinstance(command, argparse.ArgumentParser)
         options = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", command.format_help())) - {"--help"}
         documented = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", by_name[name]))
         assert options <= documented, (name, options - documented)
-        assert cli.COMMANDS[name].help.lower() in by_name[name].lower()
+        assert BY_NAME[name].summary.lower() in by_name[name].lower()
     for option in ("--project", "--verbose", "--version"):
         assert f"`{option}" in reference.split("### ")[0]
     assert [row[0] for row in table_rows(tables.commands_table())] == [
-        f"[`{name}`](#{name})" for name in cli.COMMANDS
+        f"[`{command.name}`](#{command.name})" for command in COMMANDS
     ]
 
 
@@ -91,7 +91,7 @@ def test_the_exit_code_table_names_every_failure_class() -> None:
 
 def test_the_sessions_table_lists_every_session_with_its_command() -> None:
     rows = table_rows(tables.sessions_table())
-    assert [row[0] for row in rows] == [f"`{name}`" for name in sessions.SESSIONS]
+    assert [row[0] for row in rows] == [f"`{name}`" for name in BY_SESSION]
     twins = {row[0].strip("`"): row[3] for row in rows}
     assert twins["nightly_tests"] == "[`run`](#run)"
     assert twins["upload_nightly"] == "[`upload`](#upload)"
@@ -104,7 +104,7 @@ def test_the_readme_sessions_table_lists_exactly_the_sessions() -> None:
     readme = README.read_text(encoding="utf-8")
     section = readme.split("## Sessions", 1)[1].split("\n## ", 1)[0]
     listed = [row[0].strip("`") for row in table_rows(section)]
-    assert sorted(listed) == sorted(sessions.SESSIONS)
+    assert sorted(listed) == sorted(BY_SESSION)
 
 
 def test_the_example_report_is_a_schema_1_report_and_its_fields_are_documented() -> None:

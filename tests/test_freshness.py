@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from sample_reports import job_folder
 from nightly_sessions import freshness
 from nightly_sessions.core.config import Settings, load_settings
 from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.posargs import session_args
 from nightly_sessions.freshness import FreshnessOptions, FreshnessResult
 from nightly_sessions.testing.anaconda import DEFAULT_OWNER, AnacondaServer, Fault, serve_anaconda
 from nightly_sessions.testing.pypi import free_port
@@ -73,6 +74,14 @@ def settings_for(server: AnacondaServer, project: Path, **changes: Any) -> Setti
     return dataclasses.replace(base, **changes)
 
 
+def parse_session_args(
+    argv: list[str], settings: Settings, log: Callable[[str], None]
+) -> FreshnessOptions | None:
+    """The options as `nox -s nightly_freshness -- ...` reads them."""
+    args = session_args("nightly_freshness", argv, log)
+    return None if args is None else freshness.options_from(args, settings)
+
+
 def options(**changes: Any) -> FreshnessOptions:
     return dataclasses.replace(FreshnessOptions(package=None, channel=OWNER), **changes)
 
@@ -80,7 +89,7 @@ def options(**changes: Any) -> FreshnessOptions:
 def check(settings: Settings, **changes: Any) -> tuple[FreshnessResult, str, dict[str, Any]]:
     """Run the check at NOW; the result, what it printed, and the report it wrote."""
     lines: list[str] = []
-    chosen = freshness.parse_session_args([], settings, print)
+    chosen = parse_session_args([], settings, print)
     assert chosen is not None
     chosen = dataclasses.replace(chosen, **changes)
     result = freshness.run(settings, chosen, log=lines.append, now=NOW, environ={})
@@ -138,7 +147,7 @@ def test_threshold_comes_from_settings_and_options(server: AnacondaServer, proje
     settings = load_settings(project, environ={})
     assert (settings.freshness_days, settings.dependency_freshness_days) == (10, 20)
     settings = settings_for(server, project, freshness_days=settings.freshness_days)
-    parse = freshness.parse_session_args
+    parse = parse_session_args
     assert parse([], settings, print) == options(days=10)
     assert check(settings)[0].exit_code == 1
     assert parse(["--days", "14", "--no-dependencies"], settings, print) == options(
@@ -269,13 +278,13 @@ def test_pep700_dates_from_a_json_index(tmp_path: Path, server: AnacondaServer) 
 def test_bad_options_are_one_sentence(server: AnacondaServer, project: Path) -> None:
     settings = settings_for(server, project)
     with pytest.raises(ConfigError, match=r"--days and --dependency-days must be whole numbers"):
-        freshness.parse_session_args(["--days", "-1"], settings, print)
+        parse_session_args(["--days", "-1"], settings, print)
     with pytest.raises(ConfigError, match=r"unrecognized arguments: --dayz"):
-        freshness.parse_session_args(["--dayz", "3"], settings, print)
+        parse_session_args(["--dayz", "3"], settings, print)
     with pytest.raises(ConfigError, match=r"freshness-days.*must be a whole number >= 0"):
         load_settings(project, environ={"NIGHTLY_FRESHNESS_DAYS": "soon"})
     shown: list[str] = []
-    assert freshness.parse_session_args(["--help"], settings, shown.append) is None
+    assert parse_session_args(["--help"], settings, shown.append) is None
     assert "--dependency-days" in shown[0]
 
 
@@ -310,7 +319,7 @@ def test_reporter_opens_an_issue_for_a_stale_project(
     assert "the nightly tests run on this old nightly, not on current tinyarray code" in body
     assert tracking.decide(jobs, body, None, tracking.RunInfo()).action == "open"
     lines: list[str] = []
-    args = issue.parse_session_args([str(folder), "--dry-run", "--tests-result", "success"])
+    args = session_args("nightly_issue", [str(folder), "--dry-run", "--tests-result", "success"])
     assert args is not None
     assert issue.run(args, Settings(), environ={}, log=lines.append) == 0
     assert "Would open a tracking issue" in lines[-1]

@@ -16,32 +16,14 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nightly_sessions import cli, sessions
-from nightly_sessions.core import config, errors
+from nightly_sessions import cli
+from nightly_sessions.core import commands, config, errors, posargs
 from nightly_sessions.nightly_tests import report, verify
-from nightly_sessions.wheels import build
 
 GENERATED = "_generated"
 """Folder, under the docs source folder, that the tables are written to."""
 
 CLI_PROG = "python -m nightly_sessions"
-
-# Each session's command-line twin and what it takes after `--` when that is not the twin's
-# own options. The extension refuses a session missing here, so a new one cannot be left
-# out of the documentation.
-PYTEST_ARGS = "arguments for pytest (`-- -x -k fft`)"
-SESSION_TWINS: dict[str, tuple[str | None, str | None]] = {
-    "nightly_tests": ("run", PYTEST_ARGS),
-    "nightly_plan": ("plan", "none"),
-    "nightly_pythons": (None, "the runner OS names (`runner.os`) of the test matrix"),
-    "build_nightly": ("build", None),  # its flags come from build.BUILD_HELP
-    "check_dist": ("check-dist", None),
-    "upload_nightly": ("upload", None),
-    "cleanup_nightly": ("cleanup", None),
-    "nightly_freshness": ("freshness", None),
-    "nightly_issue": ("issue", None),
-    "nightly_keepalive": ("keepalive", None),
-}
 
 
 def _cell(text: str) -> str:
@@ -219,32 +201,26 @@ def commands_table() -> str:
 
 
 def session_rows() -> list[tuple[str, str, str, str]]:
-    """(session, what it does, options after `--`, command-line twin) for every session."""
-    commands = cli_commands()
-    missing = set(sessions.SESSIONS) ^ set(SESSION_TWINS)
-    if missing:
-        raise ValueError(f"SESSION_TWINS and sessions.SESSIONS differ in {sorted(missing)}")
+    """(session, what it does, options after `--`, command-line twin) for every session,
+    read from the command table that defines both."""
     rows = []
-    for name, spec in sessions.SESSIONS.items():
-        twin, takes = SESSION_TWINS[name]
-        if twin is not None and twin not in commands:
-            raise ValueError(f"{name}'s twin {twin!r} is not a command of {CLI_PROG}")
-        doc = (inspect.getdoc(spec.body) or spec.description).splitlines()[0]
-        if spec.per_python:
+    for command in commands.COMMANDS:
+        if command.session is None:
+            continue
+        doc = command.summary
+        if command.environment == "per-python":
             doc = doc.removesuffix(".") + ", once per Python of the `python` setting."
-        if takes is None:
-            takes = _session_options(name, commands[twin] if twin else None)
-        rows.append((name, doc, takes, twin or ""))
+        rows.append((command.session, doc, _session_options(command), command.name))
     return rows
 
 
-def _session_options(session: str, twin: argparse.ArgumentParser | None) -> str:
-    if session == "build_nightly":
-        flags = re.findall(r"^  (--[\w-]+)", build.BUILD_HELP, flags=re.MULTILINE)
-        return ", ".join(_code(flag) for flag in flags) + ", cibuildwheel's options"
-    if twin is None:
-        raise ValueError(f"say what {session} takes after --")
-    return ", ".join(_code(invocation(action)) for action in _visible(twin))
+def _session_options(command: commands.Command) -> str:
+    entry = commands.load_entry(command)
+    parser = posargs.command_parser(f"nox -s {command.session} --", command, entry.add_arguments)
+    own = [_code(invocation(action)) for action in _visible(parser) if action.dest != "help"]
+    if command.passthrough:
+        own.append(f"anything else goes to {command.passthrough}")
+    return ", ".join(own) or "none"
 
 
 def sessions_table() -> str:

@@ -23,11 +23,11 @@ from typing import Any
 from nightly_sessions.channel.api import AnacondaApi, TokenRefused, token_advice, what_failed
 from nightly_sessions.channel.credentials import given_token, read_token, secrets_withheld
 from nightly_sessions.channel.upload_job import DEFAULT_API_URL
+from nightly_sessions.core.commands import Call, Entry
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError
 from nightly_sessions.core.http import HttpClient
 from nightly_sessions.core.log import Log
-from nightly_sessions.core.posargs import parse_posargs
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.timestamps import parse_time
@@ -74,7 +74,7 @@ class CleanupDecision:
     reason: str
 
 
-# Options, shared by `python -m nightly_sessions cleanup` and `nox -s cleanup_nightly -- ...`.
+# The command: its options, merged over the settings.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,18 +118,11 @@ def options_from(args: argparse.Namespace, settings: Settings) -> CleanupOptions
     )
 
 
-def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    """`python -m nightly_sessions cleanup`."""
-    cleanup(options_from(args, settings), environ=os.environ)
-    return 0
+def _run_command(call: Call) -> None:
+    cleanup(options_from(call.args, call.settings), environ=os.environ, log=call.log)
 
 
-def parse_session_args(
-    posargs: Sequence[str], settings: Settings, log: Log
-) -> CleanupOptions | None:
-    """Options for `nox -s cleanup_nightly -- ...`; None after printing help."""
-    args = parse_posargs("cleanup_nightly", add_arguments, posargs, log)
-    return None if args is None else options_from(args, settings)
+CLEANUP = Entry(add_arguments, _run_command)
 
 
 # Reading: strict, all or nothing.

@@ -20,6 +20,7 @@ from nightly_sessions.channel.api import RemoteFile, TokenRefused, digests, what
 from nightly_sessions.channel.client import ClientFile, run_client
 from nightly_sessions.channel.upload_files import LocalFile
 from nightly_sessions.channel.upload_job import DONE, UploadJob, UploadOptions, UploadReport
+from nightly_sessions.core.commands import how_to_run
 from nightly_sessions.core.errors import NightlyError
 
 REPLACED_FOLDER = "replaced"  # in the dist folder: copies of files `--replace` is replacing
@@ -36,7 +37,7 @@ def refusal(channel: str, found: RemoteFile, item: LocalFile) -> str:
     return (
         f"a different file with this name is already on {channel} (sha256 {theirs[:12]}, "
         f"yours {item.sha256[:12]}), so it was not replaced; give each build a new version "
-        "(`nox -s build_nightly`), or pass --replace to overwrite it while keeping a copy of "
+        f"({how_to_run('build')}), or pass --replace to overwrite it while keeping a copy of "
         "the old file (a plain `anaconda upload --force` deletes first and once lost a "
         "project its only wheel, upload-nightly-action#77)"
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -39,22 +40,23 @@ from nightly_sessions.channel.client import (
     FileOutcome,
     Retry,
     find_client,
+    install_client,
     run_client,
 )
 from nightly_sessions.channel.credentials import read_token, secrets_withheld
 from nightly_sessions.channel.replace import keep_copy, kept_error, refusal, restore
 from nightly_sessions.channel.upload_files import LocalFile, prepare_files
 from nightly_sessions.channel.upload_job import DONE, UploadJob, UploadOptions, UploadReport
+from nightly_sessions.core.commands import Call, Entry
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError, ToolError
 from nightly_sessions.core.http import HttpClient
 from nightly_sessions.core.index import IndexClient
 from nightly_sessions.core.log import Log
-from nightly_sessions.core.posargs import parse_posargs
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.step_summary import append_step_summary, notice
 
-# Options, shared by `python -m nightly_sessions upload` and `nox -s upload_nightly -- ...`.
+# The command: its options, merged over the settings, and where anaconda-client comes from.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--jobs", type=int, default=4, help="files uploaded at once (default: 4)")
     add("--attempts", type=int, default=4, help="attempts per file (default: 4)")
     add("--anaconda", help="the anaconda-client executable (default: `anaconda` on PATH)")
+    add(
+        "--install", action="store_true",
+        help="first install the locked anaconda-client into the environment, hash-checked "
+        "(a nox session always does)",
+    )  # fmt: skip
 
 
 def options_from(args: argparse.Namespace, settings: Settings) -> UploadOptions:
@@ -100,19 +107,23 @@ def options_from(args: argparse.Namespace, settings: Settings) -> UploadOptions:
     )
 
 
-def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    """`python -m nightly_sessions upload`: with the `anaconda` on PATH (or --anaconda)."""
-    options = options_from(args, settings)
-    upload(options, client=lambda: find_client(options.anaconda), environ=os.environ)
-    return 0
+def _client(call: Call, options: UploadOptions) -> Path:
+    """The Python that has anaconda-client: installed from the lock into the command's
+    environment (always in a nox session), else the `anaconda` given or on PATH."""
+    if not (call.own_environment or call.args.install):
+        return find_client(options.anaconda)
+    env = call.environment()
+    install_client(env, call.settings.base_index_url)
+    scripts = env.python.parent
+    return find_client(shutil.which("anaconda", path=str(scripts)) or scripts / "anaconda")
 
 
-def parse_session_args(
-    posargs: Sequence[str], settings: Settings, log: Log
-) -> UploadOptions | None:
-    """Options for `nox -s upload_nightly -- ...`; None after printing help."""
-    args = parse_posargs("upload_nightly", add_arguments, posargs, log)
-    return None if args is None else options_from(args, settings)
+def _run_command(call: Call) -> None:
+    options = options_from(call.args, call.settings)
+    upload(options, client=lambda: _client(call, options), environ=os.environ, log=call.log)
+
+
+UPLOAD = Entry(add_arguments, _run_command)
 
 
 # The upload.

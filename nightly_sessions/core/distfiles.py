@@ -15,7 +15,7 @@ import lzma
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +30,12 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from nightly_sessions.core.config import Settings
+from nightly_sessions.core.commands import Call, Entry, how_to_run
 from nightly_sessions.core.errors import ConfigError
 
 SDIST_SUFFIXES = (".tar.gz", ".zip")
 PORTABLE_HINT = (
-    "build it with cibuildwheel (manylinux/musllinux images, `nox -s build_nightly`) "
+    f"build it with cibuildwheel (manylinux/musllinux images, {how_to_run('build')}) "
     "so it installs on other machines"
 )
 
@@ -70,7 +70,7 @@ def find_dist_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise ConfigError(
             f"The dist folder {directory} does not exist; build first "
-            "(`nox -s build_nightly`) or pass the folder that holds the wheels."
+            f"({how_to_run('build')}) or pass the folder that holds the wheels."
         )
     return sorted(path for path in directory.iterdir() if path.is_file() and is_dist_file(path))
 
@@ -254,7 +254,7 @@ def _file_problems(path: Path, parsed: _Parsed, *, for_upload: bool) -> Iterator
     if not parsed.version.is_prerelease:
         yield (
             f"version {parsed.version} is a release, which must never be in the nightly "
-            "channel; build with `nox -s build_nightly` to get a .devN version"
+            f"channel; build with {how_to_run('build')} to get a .devN version"
         )
     if for_upload:
         bare = sorted({tag.platform for tag in parsed.tags if tag.platform.startswith("linux_")})
@@ -309,18 +309,18 @@ def require_valid(paths: Sequence[Path], *, for_upload: bool = True) -> None:
     """Raise ConfigError listing every problem, one per line; nothing to check is a problem too."""
     if not paths:
         raise ConfigError(
-            "There are no wheels or sdists to check; build them first (`nox -s build_nightly`)."
+            f"There are no wheels or sdists to check; build them first ({how_to_run('build')})."
         )
     problems = check_files(paths, for_upload=for_upload)
     if problems:
         raise ConfigError("\n".join(str(problem) for problem in problems))
 
 
-# `nox -s check_dist` and `python -m nightly_sessions check-dist`.
+# The check-dist command.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of the command and of the session (after `--`)."""
+    """The check-dist command's options."""
     parser.add_argument(
         "paths", type=Path, nargs="*",
         help="wheels, sdists or folders (default: the 'dist-dir' setting)",
@@ -332,11 +332,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_command(
-    args: argparse.Namespace, settings: Settings, log: Callable[[str], None] = print
-) -> int:
+def _run_command(call: Call) -> None:
     """Check the files (or the dist folder); raise ConfigError listing every problem."""
-    paths = expand_paths(args.paths or [settings.dist_path])
-    require_valid(paths, for_upload=not args.local)
-    log(f"{len(paths)} file(s) ready for the nightly channel.")
-    return 0
+    paths = expand_paths(call.args.paths or [call.settings.dist_path])
+    require_valid(paths, for_upload=not call.args.local)
+    call.log(f"{len(paths)} file(s) ready for the nightly channel.")
+
+
+CHECK_DIST = Entry(add_arguments, _run_command)

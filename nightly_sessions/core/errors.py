@@ -55,3 +55,12 @@ class ToolError(NightlyError):
     """An installer, build tool or uploader exited with an error."""
 
     exit_code = 5
+
+
+class OutcomeError(NightlyError):
+    """A command that ran to its end with a failing outcome (tests failed, nightlies
+    stale): the sentence, and the exit code that outcome has in the table above."""
+
+    def __init__(self, message: str, exit_code: int, *, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.exit_code = exit_code

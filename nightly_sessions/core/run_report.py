@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nightly_sessions.core.commands import how_to_run
 from nightly_sessions.core.errors import ConfigError
 
 SCHEMA = 1
@@ -36,7 +37,7 @@ def read_report(path: Path) -> dict[str, Any]:
     """Read a nightly-report.json; a ConfigError naming the file when it cannot be used."""
     data, problem = load_report(path)
     if data is None:
-        raise ConfigError(f"{problem} (in {path.parent}); run `nox -s nightly_tests` again.")
+        raise ConfigError(f"{problem} (in {path.parent}); run {how_to_run('run')} again.")
     return data
 
 

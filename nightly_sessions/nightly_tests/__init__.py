@@ -1,3 +1,3 @@
-"""`nox -s nightly_tests`: plan which packages come from the nightly channel, install
+"""The nightly tests: plan which packages come from the nightly channel, install
 them, prove what got installed, run pytest, and write the report.
 """

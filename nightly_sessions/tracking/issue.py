@@ -1,4 +1,4 @@
-"""`nox -s nightly_issue` and `python -m nightly_sessions issue`: one tracking issue per breakage.
+"""The issue command: one tracking issue per breakage.
 
 The reporting job of the nightly workflow runs this over the report folders the test
 jobs uploaded. It reads the reports (`job_reports`), finds the last green run's reports
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from nightly_sessions.core.artifacts import REPORT_NAME
+from nightly_sessions.core.commands import Call, Entry
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.core.log import Log
-from nightly_sessions.core.posargs import parse_posargs
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.step_summary import append_step_summary
 from nightly_sessions.tracking import decisions as tracking
@@ -46,7 +46,7 @@ MAX_ARTIFACT_BYTES = 50 * 1024 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of the command and of the session (after `--`)."""
+    """The issue command's options."""
     parser.add_argument(
         "reports", nargs="?", type=Path, default=None,
         help="folder the report artifacts were downloaded to, searched recursively for "
@@ -99,14 +99,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def parse_session_args(posargs: Sequence[str], log: Log = print) -> argparse.Namespace | None:
-    """Parse the arguments given after `nox -s nightly_issue --`; None after `--help`."""
-    return parse_posargs("nightly_issue", add_arguments, posargs, log)
+def _run_command(call: Call) -> None:
+    run(call.args, call.settings, log=call.log)
 
 
-def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    """The CLI entry: report, return 0 (a failure to report raises NightlyError)."""
-    return run(args, settings)
+ISSUE = Entry(add_arguments, _run_command)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`nox -s nightly_keepalive`: keep the scheduled workflows from being switched off.
+"""The keepalive command: keep the scheduled workflows from being switched off.
 
 GitHub disables the scheduled workflows of a public repository after 60 days without
 activity in it, and a project whose code changes little then silently stops testing
@@ -19,10 +19,10 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from nightly_sessions.core.commands import Call, Entry
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError
 from nightly_sessions.core.log import Log
-from nightly_sessions.core.posargs import parse_posargs
 from nightly_sessions.core.step_summary import notice
 from nightly_sessions.tracking.github import (
     TOKEN_VARIABLES,
@@ -38,7 +38,7 @@ ENABLE_STATES = ("active", "disabled_inactivity")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of the command and of the session (after `--`)."""
+    """The keepalive command's options."""
     parser.add_argument(
         "workflows", nargs="*", metavar="WORKFLOW",
         help="workflow file names in .github/workflows to enable "
@@ -50,14 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_session_args(posargs: Sequence[str], log: Log = print) -> argparse.Namespace | None:
-    """Parse the arguments given after `nox -s nightly_keepalive --`; None after `--help`."""
-    return parse_posargs("nightly_keepalive", add_arguments, posargs, log)
+def _run_command(call: Call) -> None:
+    run(call.args, call.settings, log=call.log)
 
 
-def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    """The CLI entry: enable the workflows, return 0 (a failure raises NightlyError)."""
-    return run(args, settings)
+KEEPALIVE = Entry(add_arguments, _run_command)
 
 
 def workflow_names(given: Sequence[str]) -> list[str]:

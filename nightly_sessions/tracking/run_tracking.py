@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nightly_sessions.core.commands import how_to_run
 from nightly_sessions.core.redact import redact
 from nightly_sessions.tracking.decisions import (
     FailureState,
@@ -34,8 +35,8 @@ LABEL_DESCRIPTION = "The scheduled build or upload of nightly wheels is failing"
 # Job and step conclusions that mean "this broke"; `cancelled` is a stop, not a failure.
 FAILED = frozenset({"failure", "timed_out", "startup_failure"})
 LOCAL_HINT = (
-    "The same steps run locally: `nox -s build_nightly`, `nox -s check_dist` and "
-    "`nox -s upload_nightly -- --dry-run`."
+    f"The same steps run locally: {how_to_run('build')}, {how_to_run('check-dist')} and "
+    f"{how_to_run('upload')} with --dry-run."
 )
 
 

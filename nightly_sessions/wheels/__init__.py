@@ -1,3 +1,3 @@
-"""`nox -s build_nightly`: the nightly version (stamped or computed, checked against the
+"""Nightly wheels: the nightly version (stamped or computed, checked against the
 newest release before anything compiles), the project copy it builds in, and the build.
 """

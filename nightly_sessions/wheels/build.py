@@ -30,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.core import distfiles as wheels
 from nightly_sessions.core import runner
+from nightly_sessions.core.commands import how_to_run
 from nightly_sessions.core.config import DEFAULT_BASE_INDEX, Settings
 from nightly_sessions.core.environment import Environment, find_uv, index_environment, install_tools
 from nightly_sessions.core.errors import ConfigError, ToolError
@@ -47,7 +48,7 @@ PREVIOUS = "previous"
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """What the user asked for on the command line (`nox -s build_nightly -- ...`)."""
+    """What the user asked for on the command line."""
 
     native: bool = False
     isolation: bool = True
@@ -57,33 +58,6 @@ class BuildOptions:
     @property
     def print_identifiers(self) -> bool:
         return "--print-build-identifiers" in self.tool_args
-
-
-BUILD_HELP = """\
-nox -s build_nightly -- [--version-only] [--native] [--no-isolation] [CIBUILDWHEEL OPTIONS]
-
-  --version-only   print the nightly version and check it against the releases; no build
-  --native         build a plain wheel for this machine instead of running cibuildwheel
-  --no-isolation   build with the session's installed backend (no isolated environment)
-  anything else    goes to cibuildwheel (compiled projects), e.g. --platform linux,
-                   --archs auto64, --print-build-identifiers
-"""
-
-
-def wants_help(args: Sequence[str]) -> bool:
-    """Whether `nox -s build_nightly -- ...` asks for BUILD_HELP rather than a build."""
-    return "--help" in args or "-h" in args
-
-
-def parse_build_args(args: Sequence[str]) -> BuildOptions:
-    """Our own flags (--native, --no-isolation, --version-only); the rest go to cibuildwheel."""
-    ours = {"--native", "--no-isolation", "--version-only"}
-    return BuildOptions(
-        native="--native" in args,
-        isolation="--no-isolation" not in args,
-        tool_args=tuple(arg for arg in args if arg not in ours),
-        version_only="--version-only" in args,
-    )
 
 
 @dataclass(frozen=True)
@@ -186,7 +160,7 @@ def no_container_error(environ: Mapping[str, str]) -> ToolError:
     return ToolError(
         f"cibuildwheel builds Linux wheels inside manylinux containers, but no container "
         f"engine answers here (`{engine} info` failed); start Docker or Podman, or run "
-        "`nox -s build_nightly -- --native` to build a wheel for this machine only "
+        f"{how_to_run('build')} with --native to build a wheel for this machine only "
         "(fine for local testing, refused for upload)."
     )
 

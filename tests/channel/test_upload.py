@@ -28,10 +28,11 @@ from channel.upload_world import (
 )
 from nightly_sessions import cli
 from nightly_sessions.channel import client as anaconda_client
-from nightly_sessions.channel.upload import parse_session_args, upload
+from nightly_sessions.channel.upload import options_from, upload
 from nightly_sessions.channel.upload_job import UploadOptions
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
+from nightly_sessions.core.posargs import session_args
 from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
 from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
@@ -338,6 +339,14 @@ def test_an_unwritable_step_summary_is_a_warning_after_a_good_upload(
     report = run(options(server, dist), {**ENV, "GITHUB_STEP_SUMMARY": str(tmp_path)})
     assert len(report.uploaded) == 3
     assert f"warning: could not write the step summary {tmp_path}" in output(capfd)
+
+
+def parse_session_args(
+    argv: list[str], settings: Settings, log: Callable[[str], None]
+) -> UploadOptions | None:
+    """The upload options as `nox -s upload_nightly -- ...` reads them."""
+    args = session_args("upload_nightly", argv, log)
+    return None if args is None else options_from(args, settings)
 
 
 def test_options_after_nox_double_dash() -> None:

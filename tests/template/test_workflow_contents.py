@@ -9,17 +9,13 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from nightly_sessions import freshness
-from nightly_sessions.channel import upload
-from nightly_sessions.core.config import Settings
-from nightly_sessions.sessions import SESSIONS
-from nightly_sessions.tracking import issue, keepalive
+from nightly_sessions.core.commands import BY_SESSION
+from nightly_sessions.core.posargs import session_args
 from template.template_world import (
     COMBINATIONS,
     DEFAULT_PYTHONS,
@@ -52,12 +48,6 @@ def test_a_hanging_test_run_fails_its_step_before_the_job_times_out(
 
 
 def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, Path]) -> None:
-    parsers: dict[str, Callable[[list[str]], object]] = {
-        "nightly_issue": issue.parse_session_args,
-        "nightly_keepalive": keepalive.parse_session_args,
-        "upload_nightly": lambda args: upload.parse_session_args(args, Settings(), print),
-        "nightly_freshness": lambda a: freshness.parse_session_args(a, Settings(), print),
-    }
     seen = set()
     for path in workflow_files(rendered):
         for job in yaml.safe_load(path.read_text())["jobs"].values():
@@ -66,11 +56,10 @@ def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, 
                     continue
                 match = NOX_COMMAND.match(step["run"])
                 assert match, f"{path}: {step['run']}"
-                assert match[1] in SESSIONS, f"{path}: no session {match[1]}"
+                assert match[1] in BY_SESSION, f"{path}: no session {match[1]}"
                 seen.add(match[1])
                 arguments = shlex.split((match[2] or "").removeprefix("-- "))
-                if match[1] in parsers:
-                    assert parsers[match[1]](arguments) is not None
+                assert session_args(match[1], arguments) is not None
     assert seen == {
         "nightly_tests", "nightly_issue", "nightly_keepalive", "build_nightly", "check_dist",
         "upload_nightly", "nightly_freshness", "nightly_pythons",

@@ -16,6 +16,7 @@ from sample_reports import NUMPY_GREEN, NUMPY_NOW, SampleRuns, job_folder, repor
 
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError
+from nightly_sessions.core.posargs import session_args
 from nightly_sessions.testing.example import EXAMPLE_PROJECT
 from nightly_sessions.testing.github import FakeGitHub, serve_github
 from nightly_sessions.testing.pypi import free_port
@@ -64,7 +65,7 @@ class Reporter:
 
     def __call__(self, folder: Path, run_id: int, *args: str, **env: str) -> int:
         self.lines.clear()
-        parsed = issue.parse_session_args([str(folder), *args])
+        parsed = session_args("nightly_issue", [str(folder), *args])
         assert parsed is not None
         return issue.run(
             parsed, Settings(), environ=self.environ(run_id, **env),
@@ -570,9 +571,10 @@ def test_unreachable_api(reporter: Reporter) -> None:
 
 def test_bad_arguments_are_one_sentence(reporter: Reporter) -> None:
     with pytest.raises(
-        ConfigError, match=r"^nox -s nightly_issue --: unrecognized arguments: --bogus"
+        ConfigError,
+        match=r"^The command line is wrong: unrecognized arguments: --bogus; see `nox -s nightly_issue -- --help`",
     ):
-        issue.parse_session_args(["--bogus"])
+        session_args("nightly_issue", ["--bogus"])
     with pytest.raises(
         ConfigError, match=r"^The repository 'nope' is not of the form owner/name\.$"
     ):
@@ -659,7 +661,7 @@ def test_nox_session(reporter: Reporter, github_server: FakeGitHub, tmp_path: Pa
         ["-m", "nox", "--no-color", "-s", "nightly_issue", "--", "--bogus"], project, env
     )
     assert bad.returncode != 0
-    assert "nox -s nightly_issue --: unrecognized arguments: --bogus" in bad.stderr
+    assert "unrecognized arguments: --bogus; see `nox -s nightly_issue -- --help`" in bad.stderr
     for output in (result.stdout + result.stderr, bad.stdout + bad.stderr):
         assert github_server.token not in output
 

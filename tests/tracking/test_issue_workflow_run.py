@@ -10,6 +10,7 @@ import pytest
 
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError
+from nightly_sessions.core.posargs import session_args
 from nightly_sessions.testing.github import FakeGitHub, JobRecord, StepRecord, serve_github
 from nightly_sessions.tracking import issue
 from nightly_sessions.tracking.decisions import marker
@@ -69,7 +70,7 @@ class Reporter:
 
     def __call__(self, run_id: int | str, *args: str, **env: str) -> int:
         self.lines.clear()
-        parsed = issue.parse_session_args(["--workflow-run", *args])
+        parsed = session_args("nightly_issue", ["--workflow-run", *args])
         assert parsed is not None
         return issue.run(
             parsed, Settings(), environ=self.environ(run_id, **env),
@@ -161,7 +162,7 @@ def test_life_of_the_wheels_issue(reporter: Reporter) -> None:
 
 def test_custom_label_setting_and_key(reporter: Reporter) -> None:
     run = reporter.add_run(build("timed_out"))
-    parsed = issue.parse_session_args(["--workflow-run", "--key", "wheels-2"])
+    parsed = session_args("nightly_issue", ["--workflow-run", "--key", "wheels-2"])
     assert parsed is not None
     settings = Settings(wheels_issue_label="wheels-broken")
     assert issue.run(parsed, settings, environ=reporter.environ(run), log=print) == 0

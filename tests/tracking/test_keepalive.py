@@ -10,6 +10,7 @@ import pytest
 from nightly_sessions import cli
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError
+from nightly_sessions.core.posargs import session_args
 from nightly_sessions.testing.github import FakeGitHub, serve_github
 from nightly_sessions.testing.pypi import free_port
 from nightly_sessions.tracking import keepalive
@@ -37,7 +38,7 @@ def environ(server: FakeGitHub, **extra: str) -> dict[str, str]:
 
 
 def parse(*args: str) -> argparse.Namespace:
-    parsed = keepalive.parse_session_args(list(args))
+    parsed = session_args("nightly_keepalive", list(args))
     assert parsed is not None
     return parsed
 
@@ -212,10 +213,12 @@ def test_bad_input_is_one_sentence(args: list[str], env: dict[str, str], message
 
 
 def test_session_arguments_bad_and_help() -> None:
-    with pytest.raises(ConfigError, match=r"nox -s nightly_keepalive --: unrecognized .*--all"):
-        keepalive.parse_session_args(["--all"])
+    with pytest.raises(
+        ConfigError, match=r"unrecognized .*--all.*see `nox -s nightly_keepalive -- --help`"
+    ):
+        session_args("nightly_keepalive", ["--all"])
     logged: list[str] = []
-    assert keepalive.parse_session_args(["--help"], logged.append) is None
+    assert session_args("nightly_keepalive", ["--help"], logged.append) is None
     assert "WORKFLOW" in logged[0]
 
 

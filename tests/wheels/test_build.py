@@ -23,10 +23,12 @@ from nightly_sessions.core import runner
 from nightly_sessions.core.config import load_settings
 from nightly_sessions.core.environment import Environment, find_uv
 from nightly_sessions.core.errors import ConfigError, ToolError
+from nightly_sessions.core.posargs import session_args
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.wheelhouse import download_wheels, make_sdist, make_wheel
 from nightly_sessions.wheels import build, versioning
 from nightly_sessions.wheels.build import BuildOptions, BuildResult
+from nightly_sessions.wheels.commands import build_options
 from nightly_sessions.wheels.versioning import find_version_source
 from wheels.build_samples import SAMPLES, commit, git, sample, tree_state
 
@@ -203,7 +205,7 @@ def test_cli_build(
 
 def test_arguments_for_cibuildwheel_on_a_pure_project_are_refused(tmp_path: Path) -> None:
     root = sample(tmp_path, "static")
-    options = build.parse_build_args(["--platform", "linux"])
+    options = parse_build_args(["--platform", "linux"])
     with pytest.raises(ConfigError, match="are for cibuildwheel, but demo-static is built with"):
         run_build(root, "http://127.0.0.1:9/simple", options)
 
@@ -213,14 +215,14 @@ def test_linux_without_a_container_engine_says_how_to_build_locally(
 ) -> None:
     root = sample(tmp_path, "c_extension")
     monkeypatch.setenv("CIBW_CONTAINER_ENGINE", "no-such-engine; create_args: --privileged")
-    options = build.parse_build_args(["--platform", "linux"])
+    options = parse_build_args(["--platform", "linux"])
     with pytest.raises(ToolError) as caught:
         run_build(root, "http://127.0.0.1:9/simple", options)
     message = str(caught.value)
     assert message.count(". ") == 0
     assert message.endswith(".")
     assert "`no-such-engine info` failed" in message
-    assert "nox -s build_nightly -- --native" in message
+    assert "`nox -s build_nightly` with --native" in message
 
 
 @pytest.mark.integration
@@ -228,7 +230,7 @@ def test_cibuildwheel_prints_identifiers_without_a_container(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], release_index: PypiServer
 ) -> None:
     root = sample(tmp_path, "c_extension")
-    options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
+    options = parse_build_args(["--print-build-identifiers", "--platform", "linux"])
     result, logs = run_build(root, release_index.url, options)
     assert result.files == []
     assert "Nightly version of demo-ext: 2.0.1.dev" in logs[0]
@@ -276,7 +278,7 @@ def test_cibuildwheel_accepts_the_composed_environment(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], release_index: PypiServer
 ) -> None:
     root = scm_with_cibuildwheel(tmp_path)
-    options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
+    options = parse_build_args(["--print-build-identifiers", "--platform", "linux"])
     assert build.is_compiled(root)
     result, _ = run_build(root, release_index.url, options)
     assert result.version is not None
@@ -324,7 +326,7 @@ def test_the_run_wide_build_date_reaches_cibuildwheel(
     root = scm_with_cibuildwheel(tmp_path) if tag else sample(tmp_path, kind)
     monkeypatch.setenv("NIGHTLY_BUILD_DATE", "2025-03-04T23:59:59Z")
     calls = record_build(monkeypatch)
-    options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
+    options = parse_build_args(["--print-build-identifiers", "--platform", "linux"])
     result, _ = run_build(root, release_index.url, options)
     assert result.version is not None
     assert result.version.local is not None
@@ -357,11 +359,18 @@ def test_a_static_version_that_cannot_be_stamped_stops_before_the_build(
     assert calls == []
 
 
+def parse_build_args(argv: list[str]) -> BuildOptions:
+    """The build options as `nox -s build_nightly -- ...` reads them."""
+    args = session_args("build_nightly", argv)
+    assert args is not None
+    return build_options(args)
+
+
 def test_parse_build_args() -> None:
-    options = build.parse_build_args(["--native", "--no-isolation", "--archs", "x86_64"])
+    options = parse_build_args(["--native", "--no-isolation", "--archs", "x86_64"])
     assert options == BuildOptions(native=True, isolation=False, tool_args=("--archs", "x86_64"))
     assert not options.print_identifiers
-    assert build.parse_build_args(["--print-build-identifiers"]).print_identifiers
+    assert parse_build_args(["--print-build-identifiers"]).print_identifiers
 
 
 @pytest.mark.parametrize(
@@ -527,26 +536,28 @@ def test_is_compiled_reads_odd_tables_without_crashing(tmp_path: Path) -> None:
 
 
 def test_help_is_ours_not_cibuildwheels() -> None:
-    assert build.wants_help(["--help"])
-    assert build.wants_help(["--platform", "linux", "-h"])
-    assert not build.wants_help(["--platform", "linux"])
-    assert "--native" in build.BUILD_HELP
+    for argv in (["--help"], ["--platform", "linux", "-h"]):
+        shown: list[str] = []
+        assert session_args("build_nightly", argv, shown.append) is None
+        assert "--native" in shown[0]
+        assert "--version-only" in shown[0]
+        assert "go, in order, to cibuildwheel" in shown[0]
+    assert session_args("build_nightly", ["--platform", "linux"]) is not None
 
 
 # --version-only, and the check before anything compiles.
 
 
 def test_parse_version_only() -> None:
-    options = build.parse_build_args(["--version-only", "--platform", "linux"])
+    options = parse_build_args(["--version-only", "--platform", "linux"])
     assert options.version_only
     assert options.tool_args == ("--platform", "linux")
-    assert "--version-only" in build.BUILD_HELP
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
     "options",
-    [NATIVE, build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])],
+    [NATIVE, parse_build_args(["--print-build-identifiers", "--platform", "linux"])],
     ids=["build", "print-build-identifiers"],
 )
 def test_a_computed_version_below_the_release_is_refused_before_compiling(
@@ -578,7 +589,7 @@ def test_printing_identifiers_checks_the_version_too(
     directory = tmp_path / "index"
     make_wheel(directory, "demo-ext", "2.0.5")
     root = sample(tmp_path, "c_extension")
-    options = build.parse_build_args(["--print-build-identifiers", "--platform", "linux"])
+    options = parse_build_args(["--print-build-identifiers", "--platform", "linux"])
     with pytest.raises(ConfigError, match=r"sorts below 2\.0\.5"):
         run_build(root, start_index(directory).url, options)
 
