@@ -20,7 +20,12 @@ from nightly_sessions.core.config import Settings, load_settings
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.core.posargs import session_args
 from nightly_sessions.freshness import FreshnessOptions, FreshnessResult
-from nightly_sessions.testing.anaconda import DEFAULT_OWNER, AnacondaServer, Fault, serve_anaconda
+from nightly_sessions.testing.anaconda import (
+    DEFAULT_OWNER,
+    AnacondaServer,
+    ApiFault,
+    serve_anaconda,
+)
 from nightly_sessions.testing.pypi import free_port
 from nightly_sessions.testing.simple_index import serve_simple_index
 from nightly_sessions.testing.wheelhouse import make_wheel
@@ -196,13 +201,13 @@ def test_stale_or_missing_dependency_is_a_warning(server: AnacondaServer, projec
 @pytest.mark.parametrize(
     ("fault", "match"),
     [
-        (Fault.error(500, "database down"), "answered HTTP 500 (database down)"),
-        (Fault.answer("<html>maintenance</html>"), "is not JSON"),
-        (Fault.drop(), "failed after 2 attempts"),
+        (ApiFault.error(500, "database down"), "answered HTTP 500 (database down)"),
+        (ApiFault.answer("<html>maintenance</html>"), "is not JSON"),
+        (ApiFault.drop(), "failed after 2 attempts"),
     ],
 )
 def test_api_error_is_exit_3_never_fresh(
-    server: AnacondaServer, project: Path, fault: Fault, match: str
+    server: AnacondaServer, project: Path, fault: ApiFault, match: str
 ) -> None:
     upload(server, "skymap", "1.0.dev2", 2)
     server.inject("release", fault, times=None, match="skymap")
@@ -232,7 +237,7 @@ def test_dependency_api_error_is_exit_3_with_project_fresh(
 ) -> None:
     upload(server, "skymap", "1.0.dev2", 2)
     upload(server, "tinyarray", "1.1.dev0", 1)
-    server.inject("package", Fault.error(503), times=None, match="tinyarray")
+    server.inject("package", ApiFault.error(503), times=None, match="tinyarray")
     result, _, report = check(settings_for(server, project))
     assert (result.exit_code, report["outcome"]) == (3, "error")
     assert statuses(report) == {"skymap": "fresh", "tinyarray": "error"}

@@ -100,7 +100,7 @@ COMMANDS: tuple[Command, ...] = (
         session="nightly_pythons",
         summary="Print the Pythons nightly_tests runs on.",
         entry=f"{_TESTS}:PYTHONS",
-        passthrough="runner OS names",
+        passthrough="the runner OS names (runner.os) of the test matrix",
     ),
     Command(
         name="build",

@@ -54,7 +54,7 @@ def format_time(moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class Fault:
+class ApiFault:
     """What to do instead of answering: fail with `status`, drop, wait, or send `body`."""
 
     kind: str  # "status", "drop", "lost", "slow" or "body"
@@ -65,49 +65,49 @@ class Fault:
     content_type: str = "application/json"
 
     @classmethod
-    def error(cls, status: int = 500, message: str | None = None) -> Fault:
+    def error(cls, status: int = 500, message: str | None = None) -> ApiFault:
         return cls("status", status, message or f"injected HTTP {status}")
 
     @classmethod
-    def expired(cls) -> Fault:
+    def expired(cls) -> ApiFault:
         return cls("status", 401, EXPIRED)
 
     @classmethod
-    def drop(cls) -> Fault:
+    def drop(cls) -> ApiFault:
         """Close the connection without an answer."""
         return cls("drop")
 
     @classmethod
-    def lost(cls) -> Fault:
+    def lost(cls) -> ApiFault:
         """Do what was asked, then close the connection: the answer is lost on the way."""
         return cls("lost")
 
     @classmethod
-    def slow(cls, seconds: float) -> Fault:
+    def slow(cls, seconds: float) -> ApiFault:
         """Answer normally, `seconds` late."""
         return cls("slow", delay=seconds)
 
     @classmethod
     def answer(
         cls, body: bytes | str, status: int = 200, content_type: str = "application/json"
-    ) -> Fault:
+    ) -> ApiFault:
         """Answer with this body (for unreadable or surprising data)."""
         data = body.encode() if isinstance(body, str) else body
         return cls("body", status, body=data, content_type=content_type)
 
     @classmethod
-    def html(cls, status: int = 503) -> Fault:
+    def html(cls, status: int = 503) -> ApiFault:
         """An HTML error page, as a proxy or load balancer in front of a server sends."""
         page = f"<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"
         return cls.answer(page, status, "text/html")
 
     @classmethod
-    def empty(cls, status: int = 502) -> Fault:
+    def empty(cls, status: int = 502) -> ApiFault:
         """An error status with an empty body."""
         return cls.answer(b"", status, "text/plain")
 
     @classmethod
-    def text(cls, status: int = 500, body: str = "upstream failed: not XML, not JSON") -> Fault:
+    def text(cls, status: int = 500, body: str = "upstream failed: not XML, not JSON") -> ApiFault:
         """An error status with a plain-text body (neither the API's JSON nor S3's XML)."""
         return cls.answer(body, status, "text/plain")
 
@@ -115,13 +115,13 @@ class Fault:
 @dataclass
 class _Injection:
     call: str
-    fault: Fault
+    fault: ApiFault
     times: int | None  # None: every time
     match: str | None
 
 
 @dataclass(frozen=True)
-class Call:
+class ApiCall:
     """One request as the server saw it."""
 
     method: str
@@ -224,7 +224,7 @@ class AnacondaServer:
     _packages: dict[tuple[str, str], _Package] = field(default_factory=dict, repr=False)
     _staged: dict[str, _Staged] = field(default_factory=dict, repr=False)
     _injections: list[_Injection] = field(default_factory=list, repr=False)
-    _calls: list[Call] = field(default_factory=list, repr=False)
+    _calls: list[ApiCall] = field(default_factory=list, repr=False)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -284,7 +284,7 @@ class AnacondaServer:
             return stored
 
     def inject(
-        self, call: str, fault: Fault, *, times: int | None = 1, match: str | None = None
+        self, call: str, fault: ApiFault, *, times: int | None = 1, match: str | None = None
     ) -> None:
         """Answer the next `times` calls named `call` (whose path holds `match`) with `fault`."""
         if call not in CALLS:
@@ -316,7 +316,7 @@ class AnacondaServer:
             return list(record.releases) if record else []
 
     @property
-    def calls(self) -> list[Call]:
+    def calls(self) -> list[ApiCall]:
         with self._lock:
             return list(self._calls)
 
@@ -340,7 +340,7 @@ class AnacondaServer:
     def _new_id(self) -> str:
         return f"{next(self._ids):08x}"
 
-    def _fault_for(self, call: str, path: str) -> Fault | None:
+    def _fault_for(self, call: str, path: str) -> ApiFault | None:
         with self._lock:
             for injection in self._injections:
                 if injection.call != call or (injection.match and injection.match not in path):
@@ -354,7 +354,7 @@ class AnacondaServer:
 
     def _record(self, method: str, path: str, call: str, status: int, token: str | None) -> None:
         with self._lock:
-            self._calls.append(Call(method, path, call, status, token))
+            self._calls.append(ApiCall(method, path, call, status, token))
 
 
 # The API, one function per call. Each takes the server, the path segments and the request,
@@ -706,9 +706,9 @@ def _call_name(method: str, segments: list[str]) -> str | None:
     return name
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _AnacondaHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: _AnacondaHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests read `calls` instead of a log."""
@@ -841,7 +841,7 @@ def _files(state: AnacondaServer, call: str, segments: list[str]) -> tuple[int, 
     return 404, b"no such file\n", "text/plain"
 
 
-class _Server(ThreadingHTTPServer):
+class _AnacondaHTTPServer(ThreadingHTTPServer):
     """Joins its handler threads on close, after cutting their connections."""
 
     daemon_threads = False
@@ -852,7 +852,7 @@ class _Server(ThreadingHTTPServer):
         self.state = state
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__((LOOPBACK, 0), _Handler)
+        super().__init__((LOOPBACK, 0), _AnacondaHandler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()
@@ -883,7 +883,7 @@ def serve_anaconda(*, latency: float = 0.0) -> Iterator[AnacondaServer]:
     `latency` delays every answer (seconds); change `server.latency` at any time.
     """
     state = AnacondaServer(latency=latency)
-    server = _Server(state)
+    server = _AnacondaHTTPServer(state)
     state.port = int(server.server_address[1])
     thread = threading.Thread(
         target=server.serve_forever,

@@ -101,7 +101,7 @@ class ArtifactRecord:
 
 
 @dataclass
-class Fault:
+class GitHubFault:
     """Answer `status` to calls matching `method` and `path` (a regex), `times` times."""
 
     method: str
@@ -166,7 +166,7 @@ class FakeGitHub:
         self.workflows: dict[str, WorkflowRecord] = {}
         self.artifact_records: dict[int, ArtifactRecord] = {}
         self.requests: list[Request] = []
-        self.faults: list[Fault] = []
+        self.faults: list[GitHubFault] = []
         self._signatures: dict[int, str] = {}
         self._next_id = 1000
         self.lock = threading.RLock()
@@ -197,7 +197,7 @@ class FakeGitHub:
         body = {"message": message or HTTPStatus(status).phrase}
         with self.lock:
             self.faults.append(
-                Fault(
+                GitHubFault(
                     method.upper(),
                     re.compile(path),
                     status,
@@ -314,7 +314,7 @@ class FakeGitHub:
             Request(method, path, dict(query), headers.get("authorization"), dict(headers))
         )
 
-    def _fault(self, method: str, path: str) -> Fault | None:
+    def _fault(self, method: str, path: str) -> GitHubFault | None:
         for fault in self.faults:
             if fault.times > 0 and fault.method == method and fault.path.search(path):
                 fault.times -= 1
@@ -700,9 +700,9 @@ def make_zip(files: Mapping[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _GitHubHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: _GitHubHTTPServer
 
     def _serve(self) -> None:
         length = int(self.headers.get("content-length") or 0)
@@ -727,7 +727,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet: tests inspect `FakeGitHub.requests` instead."""
 
 
-class _Server(ThreadingHTTPServer):
+class _GitHubHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     github: FakeGitHub
 
@@ -753,7 +753,7 @@ def serve_github(
         api_prefix=api_prefix,
         max_per_page=max_per_page,
     )
-    server = _Server((LOOPBACK, 0), _Handler)
+    server = _GitHubHTTPServer((LOOPBACK, 0), _GitHubHandler)
     server.github = github
     github.port = int(server.server_address[1])
     thread = threading.Thread(

@@ -259,10 +259,10 @@ def _html_page(title: str, body: str) -> bytes:
     ).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _IndexHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes; don't stall 40 ms
-    server: _Server
+    server: _IndexHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests read `paths` instead of a log."""
@@ -335,7 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _Server(ThreadingHTTPServer):
+class _IndexHTTPServer(ThreadingHTTPServer):
     """Joins its handler threads on close, after cutting their connections."""
 
     daemon_threads = False
@@ -345,7 +345,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, index: SimpleIndexServer) -> None:
         self.index = index
         self.connections: set[socket.socket] = set()
-        super().__init__((LOOPBACK, 0), _Handler)
+        super().__init__((LOOPBACK, 0), _IndexHandler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()
@@ -389,7 +389,7 @@ def serve_simple_index(
     index = SimpleIndexServer(directory=directory, port=0, prefix=prefix.rstrip("/"))
     index.formats = tuple(formats)
     index.faults.latency = latency
-    server = _Server(index)
+    server = _IndexHTTPServer(index)
     index.port = int(server.server_address[1])
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="simple-index", daemon=True

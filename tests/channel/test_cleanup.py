@@ -29,7 +29,7 @@ from nightly_sessions.core.errors import ConfigError, NetworkError
 from nightly_sessions.testing.anaconda import (
     EXPIRED,
     AnacondaServer,
-    Fault,
+    ApiFault,
     format_time,
 )
 
@@ -118,18 +118,18 @@ def test_a_version_uploaded_again_recently_counts_as_new(server: AnacondaServer)
 
 
 def _bad_package(server: AnacondaServer, body: str) -> None:
-    server.inject("package", Fault.answer(body), times=None)
+    server.inject("package", ApiFault.answer(body), times=None)
 
 
 def _bad_release(server: AnacondaServer, body: str) -> None:
-    server.inject("release", Fault.answer(body), times=None, match="1.0.dev5")
+    server.inject("release", ApiFault.answer(body), times=None, match="1.0.dev5")
 
 
 @pytest.mark.parametrize(
     ("break_it", "expected"),
     [
-        (lambda s: s.inject("release", Fault.error(500), times=None, match="1.0.dev3"), "HTTP 500"),
-        (lambda s: s.inject("release", Fault.drop(), times=None), "could not be read"),
+        (lambda s: s.inject("release", ApiFault.error(500), times=None, match="1.0.dev3"), "HTTP 500"),
+        (lambda s: s.inject("release", ApiFault.drop(), times=None), "could not be read"),
         (lambda s: _bad_package(s, '{"releases": []}'), "listed no releases"),
         (lambda s: _bad_package(s, '{"name": "skymap"}'), "listed no releases"),
         (lambda s: _bad_package(s, "<html>maintenance</html>"), "not JSON"),
@@ -244,7 +244,7 @@ def test_a_token_the_api_echoes_is_hidden_in_the_output(
     monkeypatch.setenv("ANACONDA_ORG_UPLOAD_TOKEN", TOKEN)
     monkeypatch.setenv("NIGHTLY_ANACONDA_API_URL", server.url)
     monkeypatch.delenv("GITHUB_EVENT_NAME", raising=False)
-    server.inject(call, Fault.error(500, f"token {TOKEN} is not valid here"), times=None)
+    server.inject(call, ApiFault.error(500, f"token {TOKEN} is not valid here"), times=None)
     assert cli.main(["--project", str(project), "cleanup", "--yes"]) == NetworkError.exit_code
     out, err = capfd.readouterr()
     assert "token *** is not valid here" in err
@@ -256,7 +256,7 @@ def test_a_failed_delete_stops_and_says_how_far_it_got(
     server: AnacondaServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
     seed(server, AGES)
-    server.inject("release-delete", Fault.error(500), times=None, match="1.0.dev2")
+    server.inject("release-delete", ApiFault.error(500), times=None, match="1.0.dev2")
     with pytest.raises(NetworkError) as caught:
         cleanup(options(server, yes=True), environ=ENV, now=NOW)
     assert str(caught.value) == (

@@ -29,7 +29,7 @@ from channel.upload_world import (
 )
 from nightly_sessions.channel.upload import upload
 from nightly_sessions.core.errors import NetworkError, ToolError
-from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
+from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, ApiFault
 
 
 def test_different_file_is_refused_with_why_and_others_still_go_up(
@@ -66,7 +66,7 @@ def test_failed_replacement_puts_the_old_file_back(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     first, old = seed_older_build(server, dist, tmp_path)
-    server.inject("commit", Fault.error(404), times=FAST.attempts, match=first.name)
+    server.inject("commit", ApiFault.error(404), times=FAST.attempts, match=first.name)
     with pytest.raises(NetworkError, match="1 of 3"):
         run(options(server, dist, replace=True))
     assert server.files()[first.name].data == old
@@ -77,7 +77,7 @@ def test_when_putting_back_fails_too_the_copy_is_kept_and_named(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     first, old = seed_older_build(server, dist, tmp_path)
-    server.inject("commit", Fault.error(404), times=None, match=first.name)
+    server.inject("commit", ApiFault.error(404), times=None, match=first.name)
     with pytest.raises(NetworkError) as caught:
         run(options(server, dist, replace=True))
     assert first.name not in server.files()
@@ -175,7 +175,7 @@ def test_token_expiring_after_the_old_file_was_deleted_keeps_the_copy_and_names_
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     first, old = seed_older_build(server, dist, tmp_path)
-    server.inject("stage", Fault.expired(), times=None)
+    server.inject("stage", ApiFault.expired(), times=None)
     with pytest.raises(NetworkError) as caught:
         run(options(server, dist, replace=True))
     assert server.count("dist-delete") == 1
@@ -218,11 +218,11 @@ def test_sigterm_in_the_middle_of_a_replace_kills_the_client_and_puts_the_old_fi
 
 
 def _break_download(server: AnacondaServer, _dist: Path) -> None:
-    server.inject("download", Fault.error(500), times=None)
+    server.inject("download", ApiFault.error(500), times=None)
 
 
 def _wrong_download(server: AnacondaServer, _dist: Path) -> None:
-    server.inject("download", Fault.answer(b"not the old wheel"), times=None)
+    server.inject("download", ApiFault.answer(b"not the old wheel"), times=None)
 
 
 def _no_room_for_copies(_server: AnacondaServer, dist: Path) -> None:

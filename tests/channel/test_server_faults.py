@@ -14,13 +14,13 @@ import pytest
 
 from channel.upload_world import assert_channel_holds, options, output, run, wheels
 from nightly_sessions.core.errors import NetworkError
-from nightly_sessions.testing.anaconda import AnacondaServer, Fault
+from nightly_sessions.testing.anaconda import AnacondaServer, ApiFault
 
 FAULTS = {
-    "html-503": Fault.html(503),
-    "empty-502": Fault.empty(502),
-    "text-500": Fault.text(500),
-    "dropped": Fault.drop(),
+    "html-503": ApiFault.html(503),
+    "empty-502": ApiFault.empty(502),
+    "text-500": ApiFault.text(500),
+    "dropped": ApiFault.drop(),
 }
 # (call, fault): every fault on the storage and the stage; two each on the others.
 PASSING = [

@@ -33,7 +33,7 @@ from nightly_sessions.channel.upload_job import UploadOptions
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.core.posargs import session_args
-from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, Fault
+from nightly_sessions.testing.anaconda import EXPIRED, AnacondaServer, ApiFault
 from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
 
@@ -106,13 +106,13 @@ def test_same_file_is_skipped_and_a_second_run_sends_nothing(
 @pytest.mark.parametrize(
     ("call", "fault"),
     [
-        ("stage", Fault.error(500)),
-        ("storage", Fault.error(503)),
-        ("storage", Fault.drop()),
-        ("storage", Fault.slow(1.5)),  # a stalled transfer times out like any call
-        ("commit", Fault.error(404)),
-        ("commit", Fault.lost()),
-        ("package", Fault.slow(1.5)),
+        ("stage", ApiFault.error(500)),
+        ("storage", ApiFault.error(503)),
+        ("storage", ApiFault.drop()),
+        ("storage", ApiFault.slow(1.5)),  # a stalled transfer times out like any call
+        ("commit", ApiFault.error(404)),
+        ("commit", ApiFault.lost()),
+        ("package", ApiFault.slow(1.5)),
     ],
     ids=[
         "stage-500",
@@ -125,7 +125,11 @@ def test_same_file_is_skipped_and_a_second_run_sends_nothing(
     ],
 )
 def test_transient_failures_are_retried_per_file(
-    server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], call: str, fault: Fault
+    server: AnacondaServer,
+    dist: Path,
+    capfd: pytest.CaptureFixture[str],
+    call: str,
+    fault: ApiFault,
 ) -> None:
     target = wheels(dist)[0]  # the first file also creates the package
     server.inject(call, fault, match=None if call in {"storage", "package"} else target.name)
@@ -140,7 +144,7 @@ def test_a_file_that_keeps_failing_does_not_stop_the_others_and_a_rerun_sends_on
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     last = wheels(dist)[-1]
-    server.inject("commit", Fault.error(500), times=None, match=last.name)
+    server.inject("commit", ApiFault.error(500), times=None, match=last.name)
     with pytest.raises(NetworkError, match=r"1 of 3 file\(s\) were not uploaded"):
         run(options(server, dist))
     assert sorted(server.files()) == sorted(p.name for p in wheels(dist)[:-1])
@@ -159,7 +163,7 @@ def test_a_file_whose_state_cannot_be_read_is_not_sent(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     first = wheels(dist)[0]
-    server.inject("dist", Fault.error(500), times=None, match=first.name)
+    server.inject("dist", ApiFault.error(500), times=None, match=first.name)
     with pytest.raises(NetworkError, match="1 of 3"):
         run(options(server, dist))
     assert sorted(server.files()) == sorted(p.name for p in wheels(dist)[1:])
@@ -212,7 +216,7 @@ def test_a_refused_token_is_the_summary_not_zero_counts(
 def test_token_expiring_during_the_upload_stops_every_file(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    server.inject("stage", Fault.expired(), times=None)
+    server.inject("stage", ApiFault.expired(), times=None)
     with pytest.raises(NetworkError, match=EXPIRED):
         run(options(server, dist))
     assert server.count("stage") == 1  # no second file, no retry
@@ -265,7 +269,7 @@ def test_a_token_the_api_echoes_is_hidden_in_output_and_summary(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GITHUB_EVENT_NAME", raising=False)
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    server.inject(call, Fault.error(500, f"token {TOKEN} is not valid here"), times=None)
+    server.inject(call, ApiFault.error(500, f"token {TOKEN} is not valid here"), times=None)
     command = ["--project", str(project), "upload", "--attempts", "2"]
     assert cli.main(command) == NetworkError.exit_code
     out, err = capfd.readouterr()
@@ -279,11 +283,11 @@ def test_a_token_the_api_echoes_is_hidden_in_output_and_summary(
 def test_verify_waits_until_the_index_lists_the_files(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    server.inject("simple", Fault.error(404), times=3)
+    server.inject("simple", ApiFault.error(404), times=3)
     run(options(server, dist, verify=True))
     assert server.count("simple") >= 4
     assert "lists every uploaded file" in output(capfd)
-    server.inject("simple", Fault.error(404), times=None)
+    server.inject("simple", ApiFault.error(404), times=None)
     newer = dist.parent / "newer"
     make_wheel(newer, "skymap", "1.0.dev20261124", tag="py3-none-any")
     with pytest.raises(NetworkError, match="still does not list 1 uploaded file"):
@@ -294,7 +298,7 @@ def test_a_file_whose_state_appears_during_the_upload_is_not_overwritten(
     server: AnacondaServer, dist: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     first, old = seed_older_build(server, dist, tmp_path)
-    server.inject("dist", Fault.error(404), times=1, match=first.name)  # the check sees none
+    server.inject("dist", ApiFault.error(404), times=1, match=first.name)  # the check sees none
     with pytest.raises(NetworkError, match="1 of 3"):
         run(options(server, dist))
     assert server.files()[first.name].data == old
@@ -318,11 +322,11 @@ def test_the_step_summary_is_written_when_the_upload_stops(
     opts = options(server, dist)
     client: Callable[[], Path] = own_client
     if stop == "token-expires":
-        server.inject("stage", Fault.expired(), times=None)
+        server.inject("stage", ApiFault.expired(), times=None)
     elif stop == "client-crashes":
         client = _crashing_client(tmp_path)
     else:
-        server.inject("check", Fault.error(503), times=None)
+        server.inject("check", ApiFault.error(503), times=None)
     first = wheels(dist)[0]
     server.add_file(OWNER, "skymap", VERSION, first.name, first.read_bytes())  # one is skipped
     with pytest.raises(NightlyError) as caught:

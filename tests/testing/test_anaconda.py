@@ -21,7 +21,7 @@ from nightly_sessions.testing.anaconda import (
     DEFAULT_OWNER,
     EXPIRED,
     AnacondaServer,
-    Fault,
+    ApiFault,
     serve_anaconda,
 )
 from nightly_sessions.testing.wheelhouse import make_wheel
@@ -165,7 +165,7 @@ def test_real_client_sees_expired_token_and_injected_commit_failure(
     )
     assert expired.returncode != 0
     assert EXPIRED in expired.stderr + expired.stdout
-    server.inject("commit", Fault.error(404))
+    server.inject("commit", ApiFault.error(404))
     failed = anaconda(client_env(server, tmp_path), "upload", "-u", OWNER, str(wheel))
     assert failed.returncode != 0
     assert server.files() == {}  # and the client removed the empty release and package
@@ -239,38 +239,38 @@ def test_storage_checks_the_digest_and_commit_needs_the_stage(server: AnacondaSe
 
 
 def test_faults_by_call_count_and_match(server: AnacondaServer) -> None:
-    server.inject("user", Fault.error(500), times=2)
+    server.inject("user", ApiFault.error(500), times=2)
     assert call(server, "GET", f"/user/{OWNER}")[0] == 500
     assert call(server, "GET", f"/user/{OWNER}")[0] == 500
     assert call(server, "GET", f"/user/{OWNER}")[0] == 200
-    server.inject("dist", Fault.expired(), times=None, match="b.whl")
+    server.inject("dist", ApiFault.expired(), times=None, match="b.whl")
     assert call(server, "GET", f"/dist/{OWNER}/p/1/a.whl")[0] == 404  # no such file: no fault
     for _ in range(3):
         status, answer, _ = call(server, "GET", f"/dist/{OWNER}/p/1/b.whl")
         assert (status, answer["error"]) == (401, EXPIRED)
     server.clear_faults()
-    server.inject("package", Fault.answer("not json {"))
+    server.inject("package", ApiFault.answer("not json {"))
     status, body, _ = call(server, "GET", f"/package/{OWNER}/p")
     assert (status, body) == (200, b"not json {")
-    server.inject("check", Fault.drop())
+    server.inject("check", ApiFault.drop())
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         call(server, "HEAD", "/")
     assert [c.status for c in server.calls if c.call == "check"] == [0]
     with pytest.raises(ValueError, match="unknown call"):
-        server.inject("nonsense", Fault.drop())
+        server.inject("nonsense", ApiFault.drop())
 
 
 @pytest.mark.parametrize(
     ("fault", "status", "content_type", "body"),
     [
-        (Fault.html(503), 503, "text/html", b"<html><head><title>503</title>"),
-        (Fault.empty(502), 502, "text/plain", b""),
-        (Fault.text(500), 500, "text/plain", b"upstream failed: not XML, not JSON"),
+        (ApiFault.html(503), 503, "text/html", b"<html><head><title>503</title>"),
+        (ApiFault.empty(502), 502, "text/plain", b""),
+        (ApiFault.text(500), 500, "text/plain", b"upstream failed: not XML, not JSON"),
     ],
     ids=["html-503", "empty-502", "text-500"],
 )
 def test_proxy_faults_answer_the_storage_call_without_xml(
-    server: AnacondaServer, fault: Fault, status: int, content_type: str, body: bytes
+    server: AnacondaServer, fault: ApiFault, status: int, content_type: str, body: bytes
 ) -> None:
     server.inject("storage", fault)
     answer_status, answer, headers = call(server, "POST", "/storage/0001", raw=b"")
@@ -281,7 +281,7 @@ def test_proxy_faults_answer_the_storage_call_without_xml(
 
 
 def test_slow_answers_and_latency(server: AnacondaServer) -> None:
-    server.inject("user", Fault.slow(0.3))
+    server.inject("user", ApiFault.slow(0.3))
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=0.1)
     connection.request("GET", f"/user/{OWNER}")
     with pytest.raises(TimeoutError):
