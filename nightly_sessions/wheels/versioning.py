@@ -715,12 +715,25 @@ def require_rules(
     git: GitState | None,
     now: datetime,
 ) -> None:
-    """Raise ConfigError with every broken rule, one per line."""
+    """Raise ConfigError with every broken rule, in one sentence."""
     problems = rule_problems(
         version, source, released=released, index_url=index_url, git=git, now=now
     )
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise ConfigError(
+            one_sentence(problems, f"The nightly version {version} of {source.name} ")
+        )
+
+
+RULES_JOINER = "; and it "
+
+
+def one_sentence(problems: Sequence[str], subject: str) -> str:
+    """Problems that each start with `subject`, as one sentence: the first whole, the
+    others joined by RULES_JOINER with the subject left out."""
+    clauses = [problems[0].rstrip(".")]
+    clauses += [problem.removeprefix(subject).rstrip(".") for problem in problems[1:]]
+    return RULES_JOINER.join(clauses) + "."
 
 
 def released_versions(index_url: str, name: str, *, timeout: float, retries: int) -> list[Version]:

@@ -776,14 +776,17 @@ def _pieces(problem: str) -> list[tuple[int, re.Match[str]]]:
 def test_each_piece_of_advice_works_when_applied(
     tmp_path: Path, start_index: Callable[[Path], PypiServer], case: str
 ) -> None:
-    """A refusal gives one line per problem, each with one or more fixes; try every fix."""
+    """A refusal is one sentence, a clause per problem, each with one or more fixes; try
+    every fix."""
     make = REFUSALS[case]
     root, options, released = make(tmp_path / "refused")
     [(name, newest)] = released.items()
     index = start_index(_index_with(tmp_path / "index", name, newest))
     with pytest.raises(ConfigError) as caught:
         run_build(root, index.url, options)
-    problems = [_pieces(line) for line in str(caught.value).splitlines()]
+    message = str(caught.value)
+    assert "\n" not in message
+    problems = [_pieces(clause) for clause in message.split(versioning.RULES_JOINER)]
     assert all(problems), f"a problem without advice the test can carry out: {caught.value}"
     for attempt in range(max(map(len, problems))):
         fresh, _, _ = make(tmp_path / f"applied-{attempt}")

@@ -463,7 +463,11 @@ def test_every_broken_rule_is_reported() -> None:
         versioning.require_rules(
             Version("1.0"), STATIC, released=[Version("1.1")], index_url="x", git=COMMIT, now=NOW
         )
-    assert len(str(caught.value).splitlines()) == 3
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.count(versioning.RULES_JOINER) == 2
+    assert message.count("The nightly version 1.0 of") == 1
+    assert message.endswith(".")
 
 
 def test_git_state_and_tags(tmp_path: Path) -> None:
