@@ -89,11 +89,21 @@ def refresh_pins(session: nox.Session) -> None:
 
 @nox.session
 def lock(session: nox.Session) -> None:
-    """Refresh nightly_sessions/channel/locks/anaconda-client.txt from PyPI (network; never in CI).
+    """Refresh the hash-checked locks from PyPI (network; never in CI).
 
-    The upload session installs anaconda-client from this lock with --require-hashes, as
-    it holds the token. Review the diff, then run `nox -s ci`.
+    nightly_sessions/channel/locks/anaconda-client.txt: the anaconda-client that the upload
+    session installs into its own environment. template/.github/nightly-sessions-lock.txt:
+    the tool environment of the generated workflows' token-bearing jobs (the template's
+    NOX from copier-includes/workflows.jinja, the [project] dependencies and the build
+    backend of pyproject.toml). Both environments hold a token and install with
+    --require-hashes. Review the diff, then run `nox -s ci`.
     """
     session.install("-e", ".", "uv")
-    code = "from nightly_sessions.channel.client import refresh_lock; refresh_lock()"
+    code = (
+        "from pathlib import Path\n"
+        "from nightly_sessions.channel.client import refresh_lock\n"
+        "from nightly_sessions.core.locks import refresh_tool_lock\n"
+        "refresh_lock()\n"
+        "refresh_tool_lock(Path.cwd())\n"
+    )
     session.run("python", "-c", code)

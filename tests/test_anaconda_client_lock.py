@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import ast
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,18 +11,16 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from nightly_sessions import sessions
 from nightly_sessions.channel import client as anaconda_client
 from nightly_sessions.channel.client import (
     ANACONDA_CLIENT_VERSION,
     LOCK,
-    LOCK_PYTHON,
     install_client,
-    lock_command,
     locked_requirements,
 )
 from nightly_sessions.core import runner
 from nightly_sessions.core.environment import Environment
+from nightly_sessions.core.locks import LOCK_PYTHON, hashed_requirements, lock_command
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,20 +28,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).parents[1]
-
-
-def entries(lock: Path) -> list[tuple[str, list[str]]]:
-    """(requirement line, its hashes) for every requirement in a pip requirements file."""
-    found: list[tuple[str, list[str]]] = []
-    for line in lock.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if line[0].isspace():
-            assert found, f"a continuation line before any requirement: {line!r}"
-            found[-1][1].extend(re.findall(r"--hash=sha256:([0-9a-f]{64})\b", line))
-        else:
-            found.append((line.removesuffix("\\").strip(), []))
-    return found
+PACKAGE = Path(anaconda_client.__file__).parents[1]
 
 
 def test_the_lock_ships_in_the_package_and_pins_the_client() -> None:
@@ -56,18 +41,11 @@ def test_the_lock_ships_in_the_package_and_pins_the_client() -> None:
 
 
 def test_every_requirement_of_the_lock_has_a_hash() -> None:
-    found = entries(LOCK)
+    found = hashed_requirements(LOCK)
     assert len(found) == len(locked_requirements())
     for line, hashes in found:
         assert hashes, f"{line} has no --hash"
         assert not line.startswith("-"), f"an option in the lock: {line}"  # no -e, no index
-
-
-def test_entries_reads_a_requirement_without_a_hash(tmp_path: Path) -> None:
-    """The hash check above can fail."""
-    lock = tmp_path / "lock.txt"
-    lock.write_text("a==1 \\\n    --hash=sha256:" + "0" * 64 + "\nb==2\n    # via a\n")
-    assert entries(lock) == [("a==1", ["0" * 64]), ("b==2", [])]
 
 
 def test_the_lock_covers_every_supported_python() -> None:
@@ -101,8 +79,26 @@ def test_the_client_is_installed_with_hash_checking(
     assert not any(arg.startswith("anaconda-client") for arg in command)  # nothing unpinned
 
 
-def test_the_upload_session_installs_through_the_lock() -> None:
-    source = Path(sessions.__file__).read_text(encoding="utf-8")
-    body = source[source.index("def _anaconda_client(") :].split("\ndef ", 1)[0]
-    assert "anaconda_client.install_client(" in body
-    assert "REQUIREMENT" not in body
+def calls(function: ast.FunctionDef, name: str) -> bool:
+    return any(
+        isinstance(node, ast.Call)
+        and (getattr(node.func, "id", None) == name or getattr(node.func, "attr", None) == name)
+        for node in ast.walk(function)
+    )
+
+
+def test_the_upload_installs_the_client_through_the_lock() -> None:
+    """Whichever function installs the client does it with install_client, never by name."""
+    installers = []
+    for path in PACKAGE.rglob("*.py"):
+        if path == Path(anaconda_client.__file__):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef) and calls(function, "install_client"):
+                installers.append(function)
+                names = {
+                    getattr(node, "id", getattr(node, "attr", None)) for node in ast.walk(function)
+                }
+                assert "REQUIREMENT" not in names, f"{path}: {function.name}"
+    assert installers, "nothing installs anaconda-client through install_client"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from nightly_sessions.core import runner
+from nightly_sessions.core import locks, runner
 from nightly_sessions.core.errors import ConfigError, ToolError
 from nightly_sessions.core.redact import add_secret, redact
 
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 
 ANACONDA_CLIENT_VERSION = "1.14.1"  # what scientific-python/upload-nightly-action pins
 REQUIREMENT = f"anaconda-client=={ANACONDA_CLIENT_VERSION}"
-# anaconda-client and every dependency, pinned with hashes (`nox -s lock` refreshes it).
+# anaconda-client and every dependency, pinned with hashes (`nox -s lock` refreshes it;
+# nightly_sessions.core.locks writes and reads it).
 LOCK = Path(__file__).with_name("locks") / "anaconda-client.txt"
-LOCK_PYTHON = "3.10"  # the oldest supported Python; `--universal` covers the newer ones
 SITE = "nightly-sessions"  # a config "site": its url wins over any other config file
 DRIVER = Path(__file__).with_name("_client_driver.py")
 INSTALL_HINT = (
@@ -120,32 +120,12 @@ def install_client(env: Environment, index_url: str) -> None:
 
 def locked_requirements(lock: Path = LOCK) -> list[str]:
     """The lock's pins without their hashes (`name==version ; marker`), e.g. to download them."""
-    pins = []
-    for line in lock.read_text(encoding="utf-8").splitlines():
-        if line and not line[0].isspace() and not line.startswith("#"):
-            pins.append(line.removesuffix("\\").strip())
-    return pins
-
-
-def lock_command(uv: str, source: Path, output: Path) -> list[str]:
-    """The `uv pip compile` that writes the lock: universal, hashed, from `source`."""
-    return [
-        uv, "pip", "compile", str(source), "--output-file", str(output), "--universal",
-        "--generate-hashes", "--python-version", LOCK_PYTHON, "--no-cache", "--quiet",
-        "--custom-compile-command",
-        f"nox -s lock (uv pip compile --universal --generate-hashes --python-version {LOCK_PYTHON})",
-    ]  # fmt: skip
+    return locks.locked_requirements(lock)
 
 
 def refresh_lock(uv: str | None = None, lock: Path = LOCK) -> None:
     """Resolve REQUIREMENT again from PyPI and rewrite the lock (`nox -s lock`; network)."""
-    from nightly_sessions.core.environment import ISOLATION, find_uv
-
-    with tempfile.TemporaryDirectory(prefix="nightly-lock-") as temporary:
-        source = Path(temporary) / "anaconda-client.in"
-        source.write_text(REQUIREMENT + "\n", encoding="utf-8")
-        command = lock_command(uv or find_uv() or "uv", source, lock)
-        runner.run(command, what=f"lock {REQUIREMENT}", env=ISOLATION)
+    locks.compile_lock([REQUIREMENT], lock, uv=uv)
 
 
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh"})
