@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from nightly_sessions.core import locks, runner
+from nightly_sessions.core.commands import how_to_run
 from nightly_sessions.core.errors import ConfigError, ToolError
 from nightly_sessions.core.redact import add_secret, redact
 
@@ -38,7 +39,7 @@ SITE = "nightly-sessions"  # a config "site": its url wins over any other config
 DRIVER = Path(__file__).with_name("_client_driver.py")
 INSTALL_HINT = (
     f"install it with `python -m pip install --require-hashes -r {LOCK}` "
-    "(or run `nox -s upload_nightly`, which installs it)"
+    f"(or run {how_to_run('upload')}, which installs it)"
 )
 REINSTALL_HINT = f"reinstall it with `python -m pip install --force-reinstall {REQUIREMENT}`"
 _EXEC_LINE = re.compile(r"""^'''exec' +(?:"([^"]+)"|(\S+))""", re.MULTILINE)

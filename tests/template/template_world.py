@@ -29,8 +29,10 @@ ALL_PLATFORMS = [
     "windows-11-arm",
 ]
 RUNNER_OS = {"ubuntu-latest": "Linux", "macos-latest": "macOS", "windows-latest": "Windows"}
+# uvx in jobs without a token; the locked tool environment's nox in those with one.
 NOX_COMMAND = re.compile(
-    r'^uvx --from "nox==[\d.]+" nox (?:--noxfile noxfile_nightly\.py )?--session (\w+)(?: (.*))?$'
+    r'^(?:uvx --from "nox==[\d.]+" nox|"\$RUNNER_TEMP/nightly-tools/bin/nox") '
+    r"(?:--noxfile noxfile_nightly\.py )?--session (\w+)(?: (.*))?$"
 )
 REPOSITORY = "example-org/skymap"
 DEFAULT_PYTHONS = ["auto"]  # read from pyproject.toml at every run (the `pythons` job)

@@ -70,8 +70,11 @@ def test_generated_noxfiles_list_the_nightly_sessions(
 
 
 def local_command(command: str) -> str:
-    """A workflow's `run:` line with nox from this environment instead of uvx."""
-    prefix = re.match(r'uvx --from "nox==[\d.]+" nox ', command)
+    """A workflow's `run:` line with nox from this environment instead of uvx or the
+    token jobs' locked tool environment."""
+    prefix = re.match(
+        r'uvx --from "nox==[\d.]+" nox |"\$RUNNER_TEMP/nightly-tools/bin/nox" ', command
+    )
     assert prefix, command
     return f"{shlex.quote(sys.executable)} -m nox --no-color {command[prefix.end() :]}"
 

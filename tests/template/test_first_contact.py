@@ -227,6 +227,7 @@ def test_first_contact(
         else "nightly-wheels.yml"
     )
     expected = {ANSWERS_FILE, noxfile, tests_workflow, wheels_workflow}
+    expected.add(".github/nightly-sessions-lock.txt")  # the token jobs' tool lock
     if not entry["has_dependabot"]:
         expected.add(".github/dependabot.yml")
     assert new == expected

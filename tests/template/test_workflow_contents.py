@@ -52,7 +52,7 @@ def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, 
     for path in workflow_files(rendered):
         for job in yaml.safe_load(path.read_text())["jobs"].values():
             for step in steps(job):
-                if "nox" not in step.get("run", ""):
+                if "--session" not in step.get("run", ""):  # not the tool install either
                     continue
                 match = NOX_COMMAND.match(step["run"])
                 assert match, f"{path}: {step['run']}"
@@ -124,7 +124,7 @@ def check_freshness_step(job: dict[str, Any], wanted: bool) -> None:
         return
     arguments, step = sessions["nightly_freshness"]
     assert arguments == ""
-    assert step["env"] == {"NIGHTLY_REPORT_DIR": "downloaded-reports"}
+    assert step["env"] == {"NIGHTLY_REPORT_DIR": "downloaded-reports", "NOX_SCRIPT_MODE": "none"}
     assert names.index(step["name"]) == names.index(issue_step["name"]) - 1
     assert issue_step["if"] == "${{ !cancelled() }}"  # a stale channel still gets reported
 
@@ -163,6 +163,7 @@ def check_report_job(job: dict[str, Any], pythons: list[str], oses: list[str]) -
         "NIGHTLY_EXPECT_JOBS": (
             "${{ needs.pythons.outputs.jobs }}" if auto else " ".join(expected_jobs)
         ),
+        "NOX_SCRIPT_MODE": "none",
     }
 
 
@@ -272,13 +273,17 @@ def check_upload_job(upload_job: dict[str, Any], answers: dict[str, Any]) -> Non
     gather, _, action = steps(upload_job)[-3:]
     assert gather["with"] == {"pattern": "nightly-wheels-*", "path": "dist", "merge-multiple": True}
     arguments, check = nox_steps(upload_job)["check_dist"]
-    assert (arguments, check["env"]) == ("", DIST_ENV)
+    assert (arguments, check["env"]) == ("", {**DIST_ENV, "NOX_SCRIPT_MODE": "none"})
     secret = answers.get("upload_token_secret", "ANACONDA_ORG_UPLOAD_TOKEN")
     if answers.get("upload_with") == "session":
         arguments, step = nox_steps(upload_job)["upload_nightly"]
         assert arguments == "-- --verify"
         # The session reads the variable named by upload_token_env, the same answer.
-        assert step["env"] == {**DIST_ENV, secret: f"${{{{ secrets.{secret} }}}}"}
+        assert step["env"] == {
+            **DIST_ENV,
+            secret: f"${{{{ secrets.{secret} }}}}",
+            "NOX_SCRIPT_MODE": "none",
+        }
         assert "uses" not in action
     else:
         assert action["uses"].startswith("scientific-python/upload-nightly-action@")

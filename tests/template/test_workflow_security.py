@@ -140,7 +140,7 @@ def test_keepalive_job_holds_actions_write_alone_and_names_real_files(
                 "github.repository == 'example-org/skymap' }}"
             )
             arguments, step = nox_steps(job)["nightly_keepalive"]
-            assert step["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+            assert step["env"] == {"GITHUB_TOKEN": "${{ github.token }}", "NOX_SCRIPT_MODE": "none"}
             files = shlex.split(arguments.removeprefix("-- "))
             assert sorted(files) == sorted(p.name for p in path.parent.glob("nightly-*.yml"))
 
