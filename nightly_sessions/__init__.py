@@ -6,6 +6,11 @@ In a noxfile::
     nightly_sessions.register()
 
 `register` is imported lazily so that the library itself does not import nox.
+
+The public API is this module's `register` and `__version__`, the command line
+(`python -m nightly_sessions`), the sessions and settings the documentation lists, and
+the stand-ins in `nightly_sessions.testing`. Every other module is internal and may
+change without notice.
 """
 
 from __future__ import annotations
