@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from packaging import tags as packaging_tags
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -98,6 +100,9 @@ class InstallPlan:
     # When "auto" found nothing: extras and groups not installed whose requirements the
     # channel carries, each with those packages.
     could_add: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Packages "auto" found on the channel but left to the base index, because the project's
+    # own requirement excludes the newest nightly (an exact pin, an upper bound): (name, why).
+    held_back: tuple[tuple[str, str], ...] = ()
     auto: bool = True  # whether `packages` was "auto"
     dynamic_dependencies: bool = False  # the build computes [project] dependencies
     test_requirements_found: bool = True  # an extra or group with test requirements
@@ -158,6 +163,12 @@ class InstallPlan:
             + "".join(f", group {group!r}" for group in self.groups)
         )
         sentence = f"Nothing to test: none of {installed} has a wheel on the nightly index {index}."
+        if self.held_back:
+            names = ", ".join(name for name, _ in self.held_back)
+            sentence = (
+                f"Nothing to test: the nightly index {index} has nightlies of {names}, but the "
+                "project's own requirements exclude them (see the note)."
+            )
         if self.could_add:
             options = "; ".join(f"{place} ({', '.join(names)})" for place, names in self.could_add)
             sentence += (
@@ -182,6 +193,12 @@ class InstallPlan:
         if self.build_tools:
             found.append(
                 f"Build tools from the base index: {', '.join(self.build_tools)}. {BUILD_TOOL_RULE}"
+            )
+        if self.held_back:
+            found.append(
+                "Not planned, since the project's own requirement excludes the newest "
+                f"nightly: {'; '.join(f'{name} ({why})' for name, why in self.held_back)}. "
+                f"{HELD_BACK_RULE}"
             )
         if self.could_add and self.nightly:
             options = "; ".join(f"{place} ({', '.join(names)})" for place, names in self.could_add)
@@ -217,6 +234,7 @@ class InstallPlan:
                 for package in self.packages
             ],
             "build_tools": list(self.build_tools),
+            "held_back": [{"name": name, "reason": why} for name, why in self.held_back],
             "notes": self.notes(),
             "warnings": self.warnings(),
         }
@@ -301,6 +319,11 @@ BUILD_TOOLS = frozenset(
         "wheel",
     }
 )
+HELD_BACK_RULE = (
+    '"auto" keeps an exact pin or an upper bound of the project, since a nightly against it '
+    "fails for reasons that are not upstream's; name the package in 'packages' to test its "
+    "nightly anyway."
+)
 BUILD_TOOL_RULE = (
     '"auto" never takes a build tool\'s nightly, since the nightly tests are about the '
     "packages the project runs with; name one in 'packages' to test its nightly."
@@ -313,10 +336,16 @@ class Candidates:
 
     wanted: dict[str, str]
     build_tools: tuple[str, ...] = ()
+    # Each wanted name's specifiers, as the requirements give them (auto only), with where.
+    specifiers: dict[str, list[tuple[SpecifierSet, str]]] = field(default_factory=dict)
 
 
 def candidate_names(
-    settings: Settings, project: ProjectInfo, extras: Sequence[str], groups: Sequence[str]
+    settings: Settings,
+    project: ProjectInfo,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    target: Target,
 ) -> Candidates:
     """Names to look for on the channel, each with where the project asks for it."""
     if settings.packages != "auto":
@@ -324,6 +353,7 @@ def candidate_names(
     own_name = canonicalize_name(project.name) if project.name else None
     wanted: dict[str, str] = {}
     tools: dict[str, None] = {}
+    specifiers: dict[str, list[tuple[SpecifierSet, str]]] = {}
     for item in project.sourced_requirements(extras, groups):
         name = canonicalize_name(item.requirement.name)
         if name == own_name:
@@ -332,7 +362,28 @@ def candidate_names(
             tools.setdefault(name)
         else:
             wanted.setdefault(name, f"auto: {item.source}")
-    return Candidates(wanted, tuple(name for name in tools if name not in wanted))
+            if item.requirement.specifier and applies(item.requirement.marker, target):
+                specifiers.setdefault(name, []).append((item.requirement.specifier, item.source))
+    kept = tuple(name for name in tools if name not in wanted)
+    return Candidates(wanted, kept, specifiers)
+
+
+def applies(marker: Marker | None, target: Target) -> bool:
+    """Whether a requirement's marker holds on `target` (this platform, its Python)."""
+    if marker is None:
+        return True
+    environment = {"python_version": target.python, "python_full_version": f"{target.python}.0"}
+    return marker.evaluate({**environment, "extra": ""})
+
+
+def excluded_by(version: str | None, specifiers: Sequence[tuple[SpecifierSet, str]]) -> str | None:
+    """Why the project's own requirements exclude nightly `version`, or None."""
+    if version is None:
+        return None
+    for specifier, source in specifiers:
+        if not specifier.contains(version, prereleases=True):
+            return f"{source} requires {specifier}, which {version} does not satisfy"
+    return None
 
 
 def other_places(
@@ -400,7 +451,7 @@ def make_plan(
     """
     extras = choose_extras(settings, project)
     groups = choose_groups(settings, project)
-    candidates = candidate_names(settings, project, extras, groups)
+    candidates = candidate_names(settings, project, extras, groups, target)
     wanted = candidates.wanted
     index = index or IndexClient(
         settings.nightly_index_url, timeout=settings.timeout, retries=settings.retries
@@ -415,9 +466,16 @@ def make_plan(
         # ask for its root, which raises unless this really is a simple index.
         index.projects()
     auto = settings.packages == "auto"
+    held_back: list[tuple[str, str]] = []
     if auto:
-        # Auto discovery keeps only what the channel carries; an explicit list keeps everything.
+        # Auto discovery keeps only what the channel carries, and what the project's own
+        # requirements allow; an explicit list keeps everything.
         packages = [package for package in packages if package.channel_versions]
+        for package in packages:
+            why = excluded_by(package.newest_nightly, candidates.specifiers.get(package.name, []))
+            if why:
+                held_back.append((package.name, why))
+        packages = [package for package in packages if package.name not in dict(held_back)]
     unknown = set(settings.allow_missing) - set(wanted)
     if not auto and unknown:
         raise ConfigError(
@@ -442,6 +500,7 @@ def make_plan(
         python=target.python,
         packages=tuple(packages),
         build_tools=candidates.build_tools,
+        held_back=tuple(held_back),
         could_add=could_add,
         auto=auto,
         dynamic_dependencies=project.dynamic_dependencies,

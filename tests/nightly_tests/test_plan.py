@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from nightly_sessions.nightly_tests.plan import InstallPlan, Target, make_plan, 
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.testing.wheelhouse import make_wheel
 
+CORPUS = Path(__file__).parents[1] / "corpus"
 PYPROJECT = """
 [project]
 name = "demo"
@@ -374,3 +376,66 @@ def test_dynamic_dependencies_are_named_as_the_reason_for_an_empty_plan(
     assert sentence is not None
     assert "dependencies are dynamic (the build computes them, e.g. in setup.py)" in sentence
     assert "name the dependencies to test in 'packages'" in sentence
+
+
+def test_an_exact_pin_or_an_upper_bound_keeps_the_release(
+    tmp_path: Path, channel: PypiServer
+) -> None:
+    """A nightly the project's own requirement excludes would fail for reasons that are
+    not upstream's: "auto" leaves it to the base index and says why; naming it plans it."""
+    root = tmp_path / "pinned"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\ndependencies = ["numpy==2.4.1", "scipy<1.17", '
+        '"matplotlib>=3", "pandas"]\n',
+        encoding="utf-8",
+    )
+    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    assert [p.name for p in plan.packages] == ["matplotlib"]
+    numpy_nightly = "2.5.0.dev0+git20261123.bbbbbbb"
+    assert plan.held_back == (
+        ("numpy", f"dependencies requires ==2.4.1, which {numpy_nightly} does not satisfy"),
+        ("scipy", "dependencies requires <1.17, which 1.17.0.dev0 does not satisfy"),
+    )
+    [note] = [note for note in plan.notes() if note.startswith("Not planned")]
+    assert "numpy (dependencies requires ==2.4.1" in note
+    assert "name the package in 'packages' to test its nightly anyway" in note
+    assert plan.to_dict()["held_back"][0]["name"] == "numpy"
+    named = settings_for(root, channel, packages=["numpy", "scipy"])
+    plan = make_plan(named, read_project(root), Target.for_python("3.11"))
+    assert [(p.name, p.source) for p in plan.packages] == [
+        ("numpy", "nightly"),
+        ("scipy", "nightly"),
+    ]
+    assert plan.held_back == ()
+
+
+def test_a_pin_whose_marker_does_not_hold_is_not_a_reason(
+    tmp_path: Path, channel: PypiServer
+) -> None:
+    root = tmp_path / "marker"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\ndependencies = ["numpy", '
+        "\"numpy==1.26.4; python_version < '3.10'\"]\n",
+        encoding="utf-8",
+    )
+    plan = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.11"))
+    assert [p.name for p in plan.packages] == ["numpy"]
+    old = make_plan(settings_for(root, channel), read_project(root), Target.for_python("3.9"))
+    assert [name for name, _ in old.held_back] == ["numpy"]
+
+
+def test_awkwards_pinned_companion_is_held_back(tmp_path: Path, nightly_index: PypiServer) -> None:
+    """awkward pins its compiled companion (`awkward_cpp==56`, tests/corpus/awkward): its
+    nightly is not planned, numpy's is."""
+    root = tmp_path / "awkward"
+    shutil.copytree(CORPUS / "awkward", root)
+    make_wheel(nightly_index.directory, "awkward-cpp", "57.dev0")
+    make_wheel(nightly_index.directory, "numpy", "2.5.0.dev0")
+    settings = settings_for(root, nightly_index)
+    plan = make_plan(settings, read_project(root), Target.for_python("3.12"))
+    assert "numpy" in [p.name for p in plan.packages]
+    assert [name for name, _ in plan.held_back] == ["awkward-cpp"]
+    assert "requires ==56, which 57.dev0 does not satisfy" in plan.held_back[0][1]
+    assert "Not planned" in plan.render()
