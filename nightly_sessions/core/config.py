@@ -60,6 +60,7 @@ class Settings:
     upload_token_env: str = "ANACONDA_ORG_UPLOAD_TOKEN"  # noqa: S105 - a variable name
     upload_sdist: bool = False
     skip_upload_without_token: bool = True
+    token_warn_days: int = 30
     cleanup_keep: int = 5
     cleanup_days: int = 30
     # Warning before the channel deletes the nightlies (30 days after the last upload).
@@ -311,6 +312,13 @@ KEYS: dict[str, Key] = {
         _boolean,
         "true or false",
         "without a token (forks, pull requests) skip with a notice instead of failing",
+    ),
+    "token_warn_days": Key(
+        _count,
+        "a whole number >= 0",
+        "`nightly_token` and `upload_nightly` warn when the upload token expires within "
+        "this many days",
+        "NIGHTLY_TOKEN_WARN_DAYS",
     ),
     "cleanup_keep": Key(
         _count, "a whole number >= 0", "cleanup keeps at least this many newest versions"
