@@ -26,6 +26,7 @@ from nightly_sessions.core.errors import ConfigError, ToolError
 from nightly_sessions.core.pyproject import read_pyproject, table
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.repositories import github_repository
+from nightly_sessions.wheels.build import compiled_reason
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def origin_url(root: Path) -> str | None:
 
 
 def detect_answers(root: Path, origin: str | None) -> dict[str, str]:
-    """The answers the project itself gives: its name and its GitHub repository."""
+    """The answers the project itself gives: its name, its GitHub repository, and whether
+    it has compiled code (as the build decides it, which copier alone cannot read)."""
     answers: dict[str, str] = {}
     name = table(read_pyproject(root / "pyproject.toml"), "project").get("name")
     if isinstance(name, str) and name.strip():
@@ -79,7 +81,16 @@ def detect_answers(root: Path, origin: str | None) -> dict[str, str]:
     repository = github_repository(origin) if origin else None
     if repository:
         answers["repository"] = repository
+    answers["compiled"] = "true" if compiled_reason(root) else "false"
     return answers
+
+
+def compiled_line(root: Path) -> str:
+    """The `compiled` answer and why, as init prints it."""
+    reason = compiled_reason(root)
+    if reason:
+        return f"compiled: true ({reason}: cibuildwheel builds the wheels)"
+    return "compiled: false (no compiled code found: one pure-Python wheel)"
 
 
 def copier_command(
@@ -149,7 +160,7 @@ def _run_command(call: Call) -> None:
     origin = origin_url(root)
     answers = detect_answers(root, origin)
     for key, value in answers.items():
-        print(f"{key}: {value}")  # noqa: T201
+        print(compiled_line(root) if key == "compiled" else f"{key}: {value}")  # noqa: T201
     if "repository" not in answers:
         why = f"origin {redact(origin)} is not on GitHub" if origin else "no origin remote"
         print(  # noqa: T201

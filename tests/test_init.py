@@ -14,6 +14,7 @@ import yaml
 from nightly_sessions.core.repositories import github_repository
 from nightly_sessions.init import (
     Source,
+    compiled_line,
     copier_command,
     detect_answers,
     installed_source,
@@ -86,7 +87,42 @@ def test_answers_come_from_pyproject_and_the_origin_remote(tmp_path: Path) -> No
     assert detect_answers(project, origin_url(project)) == {
         "project_name": "scikit-image",
         "repository": "scikit-image/scikit-image",
+        "compiled": "true",
     }
+
+
+# What the build configuration in each corpus excerpt says (statsmodels' extension modules
+# are declared in meson.build files of subfolders the excerpt leaves out).
+COMPILED = {
+    "astropy": "pyproject.toml configures cibuildwheel",
+    "awkward": None,  # pure; its compiled companion awkward-cpp is a second distribution
+    "boost-histogram": "pyproject.toml configures cibuildwheel",
+    "dask": None,
+    "h5py": "pyproject.toml configures cibuildwheel",
+    "networkx": None,
+    "numpy": "pyproject.toml configures cibuildwheel",
+    "scikit-image": "pyproject.toml configures cibuildwheel",
+    "scipy": "pyproject.toml configures cibuildwheel",
+    "shapely": "pyproject.toml configures cibuildwheel",
+    "statsmodels": None,
+    "sunpy": "pyproject.toml configures cibuildwheel",
+    "xarray": None,
+    "zarr": None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPILED))
+def test_init_answers_compiled_from_the_build_configuration(name: str) -> None:
+    """copier alone guesses from file names; init asks the build configuration, as the
+    build itself does, and says why."""
+    assert sorted(COMPILED) == sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
+    answers = detect_answers(CORPUS / name, None)
+    reason = COMPILED[name]
+    assert answers["compiled"] == ("true" if reason else "false")
+    line = compiled_line(CORPUS / name)
+    assert line.startswith(f"compiled: {answers['compiled']}")
+    if reason:
+        assert reason in line
 
 
 def init(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -125,9 +161,11 @@ def test_init_without_a_github_origin_says_so_and_prints_the_command(tmp_path: P
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "project_name: networkx"
-    assert lines[1].startswith("repository: not found (no origin remote); copier asks for it")
-    assert lines[2] == (
-        f"copier copy --trust --defaults --data project_name=networkx gh:o/nightly-sessions {project}"
+    assert lines[1] == "compiled: false (no compiled code found: one pure-Python wheel)"
+    assert lines[2].startswith("repository: not found (no origin remote); copier asks for it")
+    assert lines[3] == (
+        "copier copy --trust --defaults --data project_name=networkx --data compiled=false "
+        f"gh:o/nightly-sessions {project}"
     )
     assert not (project / ANSWERS_FILE).exists()
 

@@ -105,20 +105,29 @@ def _meson_builds_extensions(root: Path) -> bool:
     return False
 
 
-def is_compiled(root: Path) -> bool:
-    """Whether the project builds extension modules, so wheels need cibuildwheel."""
+def compiled_reason(root: Path) -> str | None:
+    """Why the project builds extension modules (so wheels need cibuildwheel), or None."""
     data = read_pyproject(root / "pyproject.toml")
     tool = table(data, "tool")
     backend = str(table(data, "build-system").get("build-backend", ""))
-    if "cibuildwheel" in tool or backend.startswith(COMPILED_BACKENDS):
-        return True
-    if backend == "mesonpy":
-        return _meson_builds_extensions(root)
+    if "cibuildwheel" in tool:
+        return "pyproject.toml configures cibuildwheel"
+    if backend.startswith(COMPILED_BACKENDS):
+        return f"its build backend {backend} builds compiled code"
+    if backend == "mesonpy" and _meson_builds_extensions(root):
+        return "its meson.build files build extension modules"
     if table(tool, "setuptools").get("ext-modules"):
-        return True
+        return "pyproject.toml lists setuptools ext-modules"
     setup = root / "setup.py"
     text = setup.read_text(encoding="utf-8", errors="replace") if setup.is_file() else ""
-    return "Extension(" in text or "ext_modules" in text
+    if "Extension(" in text or "ext_modules" in text:
+        return "setup.py builds extension modules"
+    return None
+
+
+def is_compiled(root: Path) -> bool:
+    """Whether the project builds extension modules, so wheels need cibuildwheel."""
+    return compiled_reason(root) is not None
 
 
 # cibuildwheel.

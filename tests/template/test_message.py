@@ -132,3 +132,42 @@ def test_copier_shows_the_warning_after_copying_from_an_absolute_path(
     assert f"pins nightly-sessions from {template_repo}, {LOCAL}." in message
     assert f'"nightly-sessions @ git+<URL>@{commit}"' in message
     assert f"git+file://{template_repo}@{commit}" in (tmp_path / "project/noxfile.py").read_text()
+
+
+@pytest.mark.parametrize(
+    ("files", "compiled", "said"),
+    [
+        ({"meson.build": "project('x', 'c')\n"}, True, "compiled: yes (found meson.build)"),
+        (
+            {"src/skymap/_fast.pyx": "# cython\n"},
+            True,
+            "compiled: yes (found src/skymap/_fast.pyx)",
+        ),
+        ({"skymap/__init__.py": ""}, False, "compiled: no (no meson.build, CMakeLists.txt"),
+    ],
+    ids=["meson", "cython-two-folders-down", "pure"],
+)
+def test_the_compiled_default_comes_from_the_project_and_the_message_says_why(
+    template_repo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, str],
+    compiled: bool,
+    said: str,
+) -> None:
+    """Copier cannot read pyproject.toml, so the default is a guess from file names, and
+    the closing message names the file it went by (init answers from the build itself)."""
+    project = tmp_path / "project"
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    with git_environment():
+        copier.run_copy(str(template_repo), project, data=BASE_ANSWERS, defaults=True, unsafe=True)
+    recorded = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    assert recorded["compiled"] is compiled
+    message = words(capsys.readouterr().err)
+    assert said in message
+    if not compiled:
+        assert (
+            f"copier update --trust --answers-file {ANSWERS_FILE} --data compiled=true" in message
+        )
