@@ -1,10 +1,15 @@
 """The freshness check: warn before the channel deletes this project's nightlies.
 
 The central channel deletes a project's files 30 days after its last upload, so a wheels
-workflow that quietly broke costs every downstream project its nightlies. This check
-fails while there is still time: when the project's newest upload is older than
-`freshness-days`, or when the channel holds none at all. For the nightly dependencies an
-old newest upload is only a warning: the tests would run on a stale nightly.
+workflow that quietly broke costs every downstream project its nightlies. The channel's
+own stale-wheel bot (scientific-python/upload-nightly-action PR #175, posting as
+@scientific-python-bot) opens an issue on the project's tracker once the newest upload is
+15 days old and comments on it at 25. This check fails before that, while there is still
+time, when the project's newest upload is older than `freshness-days` (8), or when the
+channel holds none at all; its sentence names the bot's issue and the deletion date, so a
+project hears one coordinated story, not two. For the nightly dependencies an old newest
+upload is only a warning (the tests would run on a stale nightly); from 15 days it says
+that the bot has told that project already.
 
 Where the dates come from: the nightly index's PEP 700 `upload-time` when its JSON pages
 give one; otherwise (pypi.anaconda.org serves HTML without dates, and a project on
@@ -51,7 +56,19 @@ from nightly_sessions.core.tables import text_table
 from nightly_sessions.core.timestamps import parse_time
 from nightly_sessions.nightly_tests.plan import Target, make_plan
 
+CENTRAL_CHANNEL = "scientific-python-nightly-wheels"
 DELETION_DAYS = 30  # the central channel's policy: no upload for 30 days, all files go
+# The central channel's stale-wheel bot (upload-nightly-action tools/check_stale_wheels.py,
+# PR #175): daily at 00:23 UTC it opens an issue on a project's tracker once the newest
+# upload is BOT_ISSUE_DAYS whole days old, comments once at BOT_COMMENT_DAYS, and closes the
+# issue itself after the next upload. It finds the tracker from the Project-URLs of the
+# project's metadata on PyPI. Its issues carry BOT_MARKER, so they can be found again.
+BOT_LOGIN = "scientific-python-bot"
+BOT_ISSUE_DAYS = 15
+BOT_COMMENT_DAYS = 25
+BOT_MARKER = "<!-- scientific-python-nightly-wheels: stale-wheels -->"
+BOT_SOURCE = "https://github.com/scientific-python/upload-nightly-action/pull/175"
+BOT = f"the channel's stale-wheel bot (@{BOT_LOGIN})"
 FOLDER = "freshness"
 API_SOURCE = "anaconda.org API"
 UPLOAD_HINT = f"run the wheels workflow, or {how_to_run('build')} then {how_to_run('upload')}"
@@ -67,8 +84,8 @@ class FreshnessOptions:
 
     package: str | None  # None: the [project] name in pyproject.toml
     channel: str
-    days: int = 20
-    dependency_days: int = 20
+    days: int = 8
+    dependency_days: int = BOT_ISSUE_DAYS
     dependencies: bool = True
 
 
@@ -91,14 +108,16 @@ class Freshness:
     days: int
     newest: Upload | None = None
     error: str | None = None
+    owner: str | None = None  # where it was looked up, when not the project's channel
 
     def age(self, now: datetime) -> int | None:
-        """Whole days since the newest upload."""
+        """Whole days since the newest upload (as the channel's bot counts them)."""
         return None if self.newest is None else (now - self.newest.when).days
 
     def sentence(self, channel: str, now: datetime) -> str:
         """What was found and, unless fresh, what to do."""
         name, newest, age = self.name, self.newest, self.age(now)
+        channel = self.owner or channel
         if self.status == "error":
             return (
                 f"The freshness of {name} on {channel} is unknown because its upload dates "
@@ -119,18 +138,17 @@ class Freshness:
         )
         if self.status == "fresh":
             return f"{found}; fresh (limit {self.days} days)."
+        return f"{found}, more than {self.days} days{self._advice(channel, newest.when, age)}."
+
+    def _advice(self, channel: str, when: datetime, age: int) -> str:
+        """The rest of a stale sentence: what happens next and what to do."""
+        watched = channel == CENTRAL_CHANNEL
         if self.role == "dependency":
-            return (
-                f"{found}, more than {self.days} days: the nightly tests run on this old "
-                f"nightly, not on current {name} code."
-            )
-        left = DELETION_DAYS - age
-        when = f"within {left} day{'s' if left != 1 else ''}" if left > 0 else "now"
-        return (
-            f"{found}, more than {self.days} days; the channel deletes a project's files "
-            f"{DELETION_DAYS} days after its last upload, so upload a new nightly {when} "
-            f"({UPLOAD_HINT})."
-        )
+            stale = f": the nightly tests run on this old nightly, not on current {self.name} code"
+            return f"{stale}; {_dependency_watch(self.name, when, age)}" if watched else stale
+        if watched:
+            return f"; {_project_watch(self.name, when, age)}"
+        return f"; upload a new nightly ({UPLOAD_HINT})"
 
     def to_dict(self, now: datetime) -> dict[str, Any]:
         newest = self.newest
@@ -205,10 +223,13 @@ class FreshnessResult:
                 f"{item.status} (limit {item.days} d)" if item.status in ("fresh", "stale")
                 else item.status,
             ))  # fmt: skip
-        title = (
-            f"Nightly uploads on {self.channel} at {self.now:%Y-%m-%d %H:%M} UTC (the channel "
-            f"deletes a project's files {DELETION_DAYS} days after its last upload):"
-        )
+        title = f"Nightly uploads on {self.channel} at {self.now:%Y-%m-%d %H:%M} UTC:"
+        if self.channel == CENTRAL_CHANNEL:
+            title = (
+                f"{title[:-1]}; {BOT_ISSUE_DAYS} days after a project's last upload the "
+                f"channel's stale-wheel bot opens an issue on its tracker, at {DELETION_DAYS} "
+                "the channel deletes its files:"
+            )
         lines = [title, *text_table(rows)]
         lines += [f"warning: {text}" for text in self.warnings]
         return redact("\n".join(lines))
@@ -222,12 +243,71 @@ class FreshnessResult:
             "created": self.now.isoformat(timespec="seconds"),
             "channel": self.channel,
             "deletion_days": DELETION_DAYS,
+            "channel_bot": _bot_dict() if self.channel == CENTRAL_CHANNEL else None,
             "outcome": self.outcome,
             "message": redact(self.message) if self.message else None,
             "warnings": [redact(text) for text in self.warnings],
             "project": self.project.to_dict(self.now),
             "dependencies": [d.to_dict(self.now) for d in self.dependencies],
         }
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'s' if count != 1 else ''}"
+
+
+def _project_watch(name: str, when: datetime, age: int) -> str:
+    """What the central channel does about a stale project, and by when to upload."""
+    opens, deletes = when + timedelta(days=BOT_ISSUE_DAYS), when + timedelta(days=DELETION_DAYS)
+    if age >= DELETION_DAYS:
+        return (
+            f"the channel deletes all of {name}'s nightlies {DELETION_DAYS} days after the last "
+            f"upload ({deletes:%Y-%m-%d}), so they are gone or about to go: upload a new "
+            f"nightly now ({UPLOAD_HINT})"
+        )
+    if age < BOT_ISSUE_DAYS:
+        bot = (
+            f"at {BOT_ISSUE_DAYS} days ({opens:%Y-%m-%d}) {BOT} opens an issue about it on "
+            f"{name}'s tracker"
+        )
+    else:
+        bot = (
+            f"since {opens:%Y-%m-%d} {BOT} reports it in an issue on {name}'s tracker "
+            f'("No {name} nightly wheels uploaded in … days", which it closes after the next '
+            "upload; answer there rather than in a second issue)"
+        )
+    return (
+        f"{bot}, and at {DELETION_DAYS} days ({deletes:%Y-%m-%d}) the channel deletes all of "
+        f"{name}'s nightlies, so upload a new nightly within {_days(DELETION_DAYS - age)} "
+        f"({UPLOAD_HINT})"
+    )
+
+
+def _dependency_watch(name: str, when: datetime, age: int) -> str:
+    """What the central channel does about a stale dependency: the bot tells its project."""
+    opens, deletes = when + timedelta(days=BOT_ISSUE_DAYS), when + timedelta(days=DELETION_DAYS)
+    if age < BOT_ISSUE_DAYS:
+        bot = f"at {BOT_ISSUE_DAYS} days ({opens:%Y-%m-%d}) {BOT} reports it on {name}'s tracker"
+    else:
+        bot = (
+            f"since {opens:%Y-%m-%d} {BOT} reports it in an issue on {name}'s tracker, so "
+            f"{name} has been told"
+        )
+    return (
+        f"{bot}, and the channel deletes it {DELETION_DAYS} days after its last upload "
+        f"({deletes:%Y-%m-%d}), after which the tests install {name} from the base index"
+    )
+
+
+def _bot_dict() -> dict[str, Any]:
+    """The central channel's bot, for the report's readers (e.g. to find its issue)."""
+    return {
+        "login": BOT_LOGIN,
+        "marker": BOT_MARKER,
+        "issue_days": BOT_ISSUE_DAYS,
+        "comment_days": BOT_COMMENT_DAYS,
+        "source": BOT_SOURCE,
+    }
 
 
 # The command: its options, merged over the settings.
@@ -355,11 +435,14 @@ def judge(sources: _Sources, name: str, role: Role, days: int, now: datetime) ->
     try:
         newest = newest_upload(sources, name, role)
     except NetworkError as exc:
-        return Freshness(name, role, "error", days, error=redact(str(exc)))
+        return Freshness(
+            name, role, "error", days, error=redact(str(exc)), owner=sources.owner(role)
+        )
+    owner = sources.owner(role)
     if newest is None:
-        return Freshness(name, role, "missing", days)
+        return Freshness(name, role, "missing", days, owner=owner)
     stale = now - newest.when > timedelta(days=days)
-    return Freshness(name, role, "stale" if stale else "fresh", days, newest)
+    return Freshness(name, role, "stale" if stale else "fresh", days, newest, owner=owner)
 
 
 def _dependencies(

@@ -116,14 +116,14 @@ def test_fresh_project_passes(server: AnacondaServer, project: Path) -> None:
     assert (result.exit_code, result.message) == (0, None)
     assert report["outcome"] == "fresh"
     assert report["project"] == {
-        "name": "skymap", "status": "fresh", "threshold_days": 20,
+        "name": "skymap", "status": "fresh", "threshold_days": 8,
         "newest_version": "1.0.dev2", "newest_upload": "2026-11-21T12:00:00+00:00",
         "age_days": 3, "source": "anaconda.org API", "error": None,
     }  # fmt: skip
     assert statuses(report) == {"skymap": "fresh", "tinyarray": "fresh"}  # helperlib: no nightly
     assert report["warnings"] == []
     assert "skymap     project     1.0.dev2" in output
-    assert "fresh (limit 20 d)" in output
+    assert "fresh (limit 8 d)" in output
 
 
 def test_stale_project_fails_with_what_to_do(server: AnacondaServer, project: Path) -> None:
@@ -135,13 +135,112 @@ def test_stale_project_fails_with_what_to_do(server: AnacondaServer, project: Pa
     assert result.exit_code == 1
     assert result.message == (
         "The newest nightly of skymap on scientific-python-nightly-wheels, 1.0.dev1, was "
-        "uploaded 23 days ago (2026-11-01), more than 20 days; the channel deletes a project's "
-        "files 30 days after its last upload, so upload a new nightly within 7 days (run the "
-        "wheels workflow, or `nox -s build_nightly` then `nox -s upload_nightly`)."
+        "uploaded 23 days ago (2026-11-01), more than 8 days; since 2026-11-16 the channel's "
+        "stale-wheel bot (@scientific-python-bot) reports it in an issue on skymap's tracker "
+        '("No skymap nightly wheels uploaded in … days", which it closes after the next '
+        "upload; answer there rather than in a second issue), and at 30 days (2026-12-01) the "
+        "channel deletes all of skymap's nightlies, so upload a new nightly within 7 days (run "
+        "the wheels workflow, or `nox -s build_nightly` then `nox -s upload_nightly`)."
     )
     assert (report["outcome"], report["message"]) == ("stale", result.message)
     assert report["project"]["age_days"] == 23
-    assert "stale (limit 20 d)" in output
+    assert "stale (limit 8 d)" in output
+
+
+HINT = "(run the wheels workflow, or `nox -s build_nightly` then `nox -s upload_nightly`)"
+
+
+@pytest.mark.parametrize(
+    ("age", "advice"),
+    [
+        (
+            9,
+            (
+                "at 15 days (2026-11-30) the channel's stale-wheel bot (@scientific-python-bot) "
+                "opens an issue about it on skymap's tracker, and at 30 days (2026-12-15) the "
+                f"channel deletes all of skymap's nightlies, so upload a new nightly within 21 days {HINT}."
+            ),
+        ),
+        (
+            15,
+            (
+                "since 2026-11-24 the channel's stale-wheel bot (@scientific-python-bot) reports it "
+                'in an issue on skymap\'s tracker ("No skymap nightly wheels uploaded in … days", '
+                "which it closes after the next upload; answer there rather than in a second issue), "
+                "and at 30 days (2026-12-09) the channel deletes all of skymap's nightlies, so upload "
+                f"a new nightly within 15 days {HINT}."
+            ),
+        ),
+        (
+            31,
+            (
+                "the channel deletes all of skymap's nightlies 30 days after the last upload "
+                f"(2026-11-23), so they are gone or about to go: upload a new nightly now {HINT}."
+            ),
+        ),
+    ],
+    ids=["before-the-bot", "bot-issue-open", "past-deletion"],
+)
+def test_stale_project_is_told_what_the_channel_and_its_bot_do(
+    server: AnacondaServer, project: Path, age: int, advice: str
+) -> None:
+    """The bot opens at 15 whole days and the channel deletes at 30 (upload-nightly-action#175)."""
+    upload(server, "skymap", "1.0.dev2", age)
+    result, output, report = check(settings_for(server, project), dependencies=False)
+    when = NOW - timedelta(days=age)
+    assert result.message == (
+        f"The newest nightly of skymap on scientific-python-nightly-wheels, 1.0.dev2, was "
+        f"uploaded {age} days ago ({when:%Y-%m-%d}), more than 8 days; {advice}"
+    )
+    assert output.startswith(
+        "Nightly uploads on scientific-python-nightly-wheels at 2026-11-24 12:00 UTC; 15 days "
+        "after a project's last upload the channel's stale-wheel bot opens an issue on its "
+        "tracker, at 30 the channel deletes its files:"
+    )
+    assert report["channel_bot"] == {
+        "login": "scientific-python-bot",
+        "marker": "<!-- scientific-python-nightly-wheels: stale-wheels -->",
+        "issue_days": 15,
+        "comment_days": 25,
+        "source": "https://github.com/scientific-python/upload-nightly-action/pull/175",
+    }
+
+
+@pytest.mark.parametrize(("age", "code"), [(7.9, 0), (8.1, 1), (14.9, 1)])
+def test_the_default_fails_before_the_bot_with_weekly_checks(
+    server: AnacondaServer, project: Path, age: float, code: int
+) -> None:
+    """A weekly build a day late passes; checked weekly, a stale project has failed by day 15."""
+    upload(server, "skymap", "1.0.dev2", age)
+    assert check(settings_for(server, project), dependencies=False)[0].exit_code == code
+
+
+def test_dependency_before_the_bot_and_own_channel_wording(
+    server: AnacondaServer, project: Path
+) -> None:
+    upload(server, "tinyarray", "1.1.dev0", 11)
+    server.add_file(
+        "my-lab", "skymap", "1.0.dev2", "skymap-1.0.dev2-py3-none-any.whl", b"x",
+        upload_time=NOW - timedelta(days=12),
+    )  # fmt: skip
+    settings = settings_for(server, project, channel="my-lab")
+    result, output, report = check(settings, channel="my-lab", dependency_days=10)
+    assert result.message == (
+        "The newest nightly of skymap on my-lab, 1.0.dev2, was uploaded 12 days ago "
+        f"(2026-11-12), more than 8 days; upload a new nightly {HINT}."
+    )  # no central bot, no central deletion on an own channel
+    assert report["warnings"] == [
+        (
+            "The newest nightly of tinyarray on scientific-python-nightly-wheels, 1.1.dev0, was "
+            "uploaded 11 days ago (2026-11-13), more than 10 days: the nightly tests run on this "
+            "old nightly, not on current tinyarray code; at 15 days (2026-11-28) the channel's "
+            "stale-wheel bot (@scientific-python-bot) reports it on tinyarray's tracker, and the "
+            "channel deletes it 30 days after its last upload (2026-12-13), after which the tests "
+            "install tinyarray from the base index."
+        )
+    ]
+    assert report["channel_bot"] is None
+    assert output.startswith("Nightly uploads on my-lab at 2026-11-24 12:00 UTC:\n")
 
 
 def test_threshold_comes_from_settings_and_options(server: AnacondaServer, project: Path) -> None:
@@ -150,7 +249,7 @@ def test_threshold_comes_from_settings_and_options(server: AnacondaServer, proje
         PYPROJECT + "\n[tool.nightly-sessions]\nfreshness-days = 10\n"
     )
     settings = load_settings(project, environ={})
-    assert (settings.freshness_days, settings.dependency_freshness_days) == (10, 20)
+    assert (settings.freshness_days, settings.dependency_freshness_days) == (10, 15)
     settings = settings_for(server, project, freshness_days=settings.freshness_days)
     parse = parse_session_args
     assert parse([], settings, print) == options(days=10)
@@ -186,8 +285,11 @@ def test_stale_or_missing_dependency_is_a_warning(server: AnacondaServer, projec
     assert statuses(report) == {"skymap": "fresh", "tinyarray": "stale", "helperlib": "missing"}
     stale = (
         "The newest nightly of tinyarray on scientific-python-nightly-wheels, 1.1.dev0, was "
-        "uploaded 26 days ago (2026-10-29), more than 20 days: the nightly tests run on this "
-        "old nightly, not on current tinyarray code."
+        "uploaded 26 days ago (2026-10-29), more than 15 days: the nightly tests run on this "
+        "old nightly, not on current tinyarray code; since 2026-11-13 the channel's "
+        "stale-wheel bot (@scientific-python-bot) reports it in an issue on tinyarray's "
+        "tracker, so tinyarray has been told, and the channel deletes it 30 days after its "
+        "last upload (2026-11-28), after which the tests install tinyarray from the base index."
     )
     missing = (
         "No nightly of helperlib is on scientific-python-nightly-wheels: the tests install it "
@@ -320,7 +422,7 @@ def test_reporter_opens_an_issue_for_a_stale_project(
     assert "## Nightly uploads need attention" in body
     assert "| `freshness` | — | — | stale: the channel will delete the nightlies |" in body
     assert "### Nightly uploads on the channel" in body
-    assert "was uploaded 24 days ago (2026-10-31), more than 20 days" in body
+    assert "was uploaded 24 days ago (2026-10-31), more than 8 days" in body
     assert "the nightly tests run on this old nightly, not on current tinyarray code" in body
     assert tracking.decide(jobs, body, None, tracking.RunInfo()).action == "open"
     lines: list[str] = []
@@ -328,7 +430,7 @@ def test_reporter_opens_an_issue_for_a_stale_project(
     assert args is not None
     assert issue.run(args, Settings(), environ={}, log=lines.append) == 0
     assert "Would open a tracking issue" in lines[-1]
-    assert "more than 20 days" in lines[0]
+    assert "more than 8 days" in lines[0]
 
 
 def test_reporter_closes_when_fresh_and_keeps_test_failures_first(
@@ -390,7 +492,7 @@ def test_command_line_and_nox_session(server: AnacondaServer, project: Path) -> 
         cwd=project, env=env, capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert session.returncode == 1
-    assert "more than 20 days" in session.stderr
+    assert "more than 8 days" in session.stderr
     assert "Traceback" not in session.stderr
     report = json.loads((project / "nightly-reports/freshness/freshness-report.json").read_text())
     assert report["outcome"] == "stale"

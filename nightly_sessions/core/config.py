@@ -63,9 +63,9 @@ class Settings:
     token_warn_days: int = 30
     cleanup_keep: int = 5
     cleanup_days: int = 30
-    # Warning before the channel deletes the nightlies (30 days after the last upload).
-    freshness_days: int = 20
-    dependency_freshness_days: int = 20
+    # Warning before the channel's bot opens an issue (15 days) and the channel deletes (30).
+    freshness_days: int = 8
+    dependency_freshness_days: int = 15
     # The tracking issues.
     issue_label: str = "nightly-failure"
     wheels_issue_label: str = "nightly-wheels-failure"
@@ -329,13 +329,15 @@ KEYS: dict[str, Key] = {
     "freshness_days": Key(
         _count,
         "a whole number >= 0",
-        "`nightly_freshness` fails when the project's newest upload is older (days)",
+        "`nightly_freshness` fails when the project's newest upload is older (days); keep it "
+        "plus the days between checks at most 15, when the channel's bot opens an issue",
         "NIGHTLY_FRESHNESS_DAYS",
     ),
     "dependency_freshness_days": Key(
         _count,
         "a whole number >= 0",
-        "`nightly_freshness` warns when a dependency's newest nightly is older (days)",
+        "`nightly_freshness` warns when a dependency's newest nightly is older (days; at 15 "
+        "the channel's bot has told that project)",
     ),
     "issue_label": Key(
         _string, "a label name", "label of the tracking issue", "NIGHTLY_ISSUE_LABEL"
