@@ -401,9 +401,12 @@ def other_places(
             }
     for group in sorted(project.dependency_groups):
         if canonicalize_name(group) not in chosen:
+            try:
+                requirements = project.group_requirements([group])
+            except ConfigError:  # a group the install never reads cannot stop the plan
+                continue
             places[f"group {group!r}"] = {
-                canonicalize_name(requirement.name)
-                for requirement in project.group_requirements([group])
+                canonicalize_name(requirement.name) for requirement in requirements
             }
     return {
         place: {name for name in names if name != own_name and name not in BUILD_TOOLS}

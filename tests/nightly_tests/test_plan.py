@@ -439,3 +439,27 @@ def test_awkwards_pinned_companion_is_held_back(tmp_path: Path, nightly_index: P
     assert [name for name, _ in plan.held_back] == ["awkward-cpp"]
     assert "requires ==56, which 57.dev0 does not satisfy" in plan.held_back[0][1]
     assert "Not planned" in plan.render()
+
+
+def test_a_group_uv_cannot_read_stops_the_plan_only_where_it_is_installed(
+    tmp_path: Path, channel: PypiServer
+) -> None:
+    root = tmp_path / "groups"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\ndependencies = ["numpy"]\n[project.optional-dependencies]\n'
+        'viz = ["matplotlib"]\n[dependency-groups]\ntest = ["scipy"]\n'
+        'docs = ["sphinx", {include-optional = "viz"}]\n',
+        encoding="utf-8",
+    )
+    settings = settings_for(root, channel)
+    plan = make_plan(settings, read_project(root), Target.for_python("3.11"), wider=True)
+    assert [p.name for p in plan.packages] == ["numpy", "scipy"]
+    with pytest.raises(
+        ConfigError, match=r"Dependency group 'docs' cannot be read .*include-optional"
+    ):
+        make_plan(
+            settings_for(root, channel, groups=["docs"]),
+            read_project(root),
+            Target.for_python("3.11"),
+        )

@@ -366,3 +366,48 @@ def test_the_dependabot_advice_applied_covers_the_actions(
         entry = "".join(line[8:].join(["  ", "\n"]) for line in advice[1].splitlines())
         own.write_text(own_file + entry, encoding="utf-8")
         assert dependabot_covers_actions(own)
+
+
+def test_the_projects_own_uv_configuration_cannot_stop_the_workflows(
+    template: Path, tmp_path: Path, nightly_index: PypiServer, pypi: PypiServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A dependency group uv cannot read (a non-standard include-optional entry) makes uv
+    refuse to create any virtualenv in the project, and a [tool.uv] index would take over
+    the tools' installs; the generated workflows set UV_NO_PROJECT and UV_NO_CONFIG, so
+    their exact nox command works, and the plan reads the groups it uses."""
+    monkeypatch.setitem(INDEX, "UV_DEFAULT_INDEX", pypi.url)
+    project = import_project("zarr", tmp_path)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8").replace(
+        "[dependency-groups]\n",
+        '[dependency-groups]\nviz-test = ["pytest", {include-optional = "viz"}]\n',
+        1,
+    )
+    text += '\n[tool.uv]\nindex-url = "http://127.0.0.1:9/dead/simple"\n'
+    pyproject.write_text(text, encoding="utf-8")
+    commit_all(project, "A group uv cannot read, and a private index")
+    copied = run(
+        [str(BIN / "copier"), "copy", "--trust", "--defaults", str(template), "."], project
+    )
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    workflow = project / ".github/workflows/nightly-tests.yml"
+    env = {k: str(v) for k, v in yaml.safe_load(workflow.read_text())["env"].items()}
+    assert env == {"UV_NO_CONFIG": "1", "UV_NO_PROJECT": "1"}
+    nox = workflow_nox_command(workflow)
+
+    bare = run([*nox, "-l"], project)  # as uv sees the project without the workflow's env
+    assert bare.returncode != 0
+    assert "malformed dependency groups" in bare.stdout + bare.stderr
+
+    listed = run([*nox, "-l"], project, env=env)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "nightly_plan" in listed.stdout
+    make_wheel(nightly_index.directory, "numpy", "99.0.0.dev0")
+    planned = run(
+        [*nox, "--session", "nightly_plan"],
+        project,
+        env={**env, "NIGHTLY_INDEX_URL": nightly_index.url},
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "numpy" in planned.stdout
