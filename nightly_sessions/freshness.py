@@ -45,6 +45,12 @@ from nightly_sessions.channel.api import AnacondaApi
 from nightly_sessions.core.artifacts import FRESHNESS_NAME
 from nightly_sessions.core.commands import Call, Entry, how_to_run
 from nightly_sessions.core.config import Settings
+from nightly_sessions.core.distfiles import (
+    BOT_ISSUE_DAYS,
+    BOT_LOGIN,
+    CENTRAL_CHANNEL,
+    DELETION_DAYS,
+)
 from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError, OutcomeError
 from nightly_sessions.core.http import HttpClient
 from nightly_sessions.core.index import IndexClient
@@ -56,15 +62,12 @@ from nightly_sessions.core.tables import text_table
 from nightly_sessions.core.timestamps import parse_time
 from nightly_sessions.nightly_tests.plan import Target, make_plan
 
-CENTRAL_CHANNEL = "scientific-python-nightly-wheels"
-DELETION_DAYS = 30  # the central channel's policy: no upload for 30 days, all files go
 # The central channel's stale-wheel bot (upload-nightly-action tools/check_stale_wheels.py,
 # PR #175): daily at 00:23 UTC it opens an issue on a project's tracker once the newest
 # upload is BOT_ISSUE_DAYS whole days old, comments once at BOT_COMMENT_DAYS, and closes the
-# issue itself after the next upload. It finds the tracker from the Project-URLs of the
-# project's metadata on PyPI. Its issues carry BOT_MARKER, so they can be found again.
-BOT_LOGIN = "scientific-python-bot"
-BOT_ISSUE_DAYS = 15
+# issue itself after the next upload; the channel deletes all files DELETION_DAYS after the
+# last upload. The bot finds the tracker from the Project-URLs of the project's metadata on
+# PyPI (which check_dist checks). Its issues carry BOT_MARKER, so they can be found again.
 BOT_COMMENT_DAYS = 25
 BOT_MARKER = "<!-- scientific-python-nightly-wheels: stale-wheels -->"
 BOT_SOURCE = "https://github.com/scientific-python/upload-nightly-action/pull/175"

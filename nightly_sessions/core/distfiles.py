@@ -1,7 +1,10 @@
 """Check built wheels and sdists before they reach users of the nightly channel.
 
 Every file is checked completely and every problem is reported, one line each, naming
-the file and the fix, so one run shows everything that must change.
+the file and the fix, so one run shows everything that must change. Warnings are about
+files that are valid but leave something out: metadata without a `Project-URL` that
+points at the repository, which the channel's stale-wheel bot needs to reach the
+project (scientific-python/upload-nightly-action PR #175).
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ import email.message
 import email.parser
 import email.policy
 import io
+import json
 import lzma
+import os
+import re
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.metadata import parse_email
 from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
@@ -159,9 +166,15 @@ def _one_line(exc: BaseException) -> str:
 
 def read_metadata(path: Path) -> email.message.Message:
     """The core metadata of a wheel (METADATA) or an sdist (PKG-INFO)."""
+    text = _metadata_text(path)
+    return email.parser.Parser(policy=email.policy.compat32).parsestr(text)
+
+
+def _metadata_text(path: Path) -> str:
+    """The METADATA or PKG-INFO text; ConfigError when the file cannot be read."""
     try:
         raw = _wheel_metadata(path) if path.name.endswith(".whl") else _sdist_metadata(path)
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except DAMAGED as exc:
         raise ConfigError(
             f"Cannot read the metadata of {path}: the archive is damaged or cut short "
@@ -172,7 +185,6 @@ def read_metadata(path: Path) -> email.message.Message:
         raise ConfigError(
             f"Cannot read the metadata of {path} ({_one_line(exc)}); rebuild the file."
         ) from None
-    return email.parser.Parser(policy=email.policy.compat32).parsestr(text)
 
 
 def _description(metadata: email.message.Message) -> str:
@@ -316,6 +328,140 @@ def require_valid(paths: Sequence[Path], *, for_upload: bool = True) -> None:
         raise ConfigError("\n".join(str(problem) for problem in problems))
 
 
+# Warnings: valid files that leave out what the channel's watchers need.
+
+# The central channel and its stale-wheel bot (scientific-python/upload-nightly-action,
+# tools/check_stale_wheels.py, PR #175): daily, the bot opens an issue on a project's
+# tracker once its newest upload is BOT_ISSUE_DAYS whole days old; the channel deletes a
+# project's files DELETION_DAYS after its last upload. The bot finds the tracker from a
+# Project-URL of the project's metadata on PyPI: a github.com/<owner>/<name> URL under a
+# label holding one of BOT_LABELS (best first; "Home-page" counts as "home").
+CENTRAL_CHANNEL = "scientific-python-nightly-wheels"
+BOT_LOGIN = "scientific-python-bot"
+BOT_ISSUE_DAYS = 15
+DELETION_DAYS = 30
+BOT_LABELS = ("tracker", "issues", "source", "repository", "homepage", "home")
+_REPOSITORY_URL = re.compile(
+    r"^https?://(?:www\.)?(?P<host>github\.com|gitlab\.com|gitlab\.[^/]+)/"
+    r"(?!orgs/)(?P<owner>[^/#?]+)/(?P<name>[^/#?]+)",
+    re.IGNORECASE,
+)
+_WHY_URL = (
+    f"the channel's stale-wheel bot (@{BOT_LOGIN}) finds your tracker from it to open an "
+    f"issue {BOT_ISSUE_DAYS} days after your last nightly upload, before the channel deletes "
+    f"your nightlies at {DELETION_DAYS} (it reads your metadata on PyPI, so the URL reaches "
+    "it with your next release)"
+)
+
+
+def repository_of(url: str) -> str | None:
+    """`host/owner/name` (lower case, no `.git`) of a GitHub or GitLab URL, or None."""
+    match = _REPOSITORY_URL.match(url.strip())
+    if match is None:
+        return None
+    name = match["name"].removesuffix(".git")
+    return f"{match['host']}/{match['owner']}/{name}".lower()
+
+
+def expected_repository(environ: Mapping[str, str]) -> str | None:
+    """`github.com/owner/name` of $GITHUB_REPOSITORY, or None outside GitHub Actions and
+    in a fork (whose metadata rightly points at the repository it was forked from)."""
+    repository = environ.get("GITHUB_REPOSITORY", "").strip()
+    if repository.count("/") != 1 or _in_a_fork(environ):
+        return None
+    return f"github.com/{repository}".lower()
+
+
+def _in_a_fork(environ: Mapping[str, str]) -> bool:
+    event_path = environ.get("GITHUB_EVENT_PATH")
+    if not event_path:
+        return False
+    try:
+        event = json.loads(Path(event_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    repository = event.get("repository") if isinstance(event, dict) else None
+    return isinstance(repository, dict) and repository.get("fork") is True
+
+
+def _bot_reads(label: str) -> bool:
+    label = label.strip().lower()
+    return any(word in label for word in BOT_LABELS)
+
+
+def repository_warning(metadata: str, expected: str | None) -> str | None:
+    """Why the metadata does not lead the channel's bot to the repository, or None.
+
+    `expected` is `github.com/owner/name` (see `expected_repository`); without it any
+    GitHub or GitLab repository URL will do.
+    """
+    raw, _ = parse_email(metadata)
+    urls = list((raw.get("project_urls") or {}).items())
+    if raw.get("home_page"):
+        urls.append(("Home-page", raw["home_page"]))
+    found = [(label, url, repository_of(url)) for label, url in urls]
+    wanted = [(label, url) for label, url, repo in found if repo and repo == (expected or repo)]
+    if any(_bot_reads(label) for label, _ in wanted):
+        return None
+    target = expected or (repository_of(wanted[0][1]) if wanted else None)
+    target = f"https://{target or 'github.com/<owner>/<name>'}"
+    fix = f'add `Source = "{target}"` to [project.urls] in pyproject.toml'
+    if wanted:
+        label, url = wanted[0]
+        return (
+            f"Project-URL {label!r} points at {url}, but under a label the channel's stale-wheel "
+            f"bot does not read (it reads those naming a tracker, issues, source, repository or "
+            f"homepage); {fix}, since {_WHY_URL}"
+        )
+    others = sorted({repo for label, _, repo in found if repo and _bot_reads(label)})
+    if expected and others:
+        return (
+            f"the Project-URLs point at {', '.join(others)}, not at this repository "
+            f"({expected}, from $GITHUB_REPOSITORY); if that is where issues belong, nothing "
+            f"to do; otherwise {fix}, since {_WHY_URL}"
+        )
+    where = f"at https://{expected}" if expected else "at the project's GitHub or GitLab repository"
+    return f"the metadata has no Project-URL pointing {where}; {fix}, since {_WHY_URL}"
+
+
+def check_warnings(
+    paths: Sequence[Path],
+    environ: Mapping[str, str] | None = None,
+    channel: str = CENTRAL_CHANNEL,
+) -> list[str]:
+    """One line per distinct warning, naming the files it concerns (unreadable files,
+    which the checks report, are left out). Only the central channel has the bot."""
+    if channel != CENTRAL_CHANNEL:
+        return []
+    expected = expected_repository(os.environ if environ is None else environ)
+    by_text: dict[str, list[Path]] = {}
+    for path in paths:
+        if isinstance(_parse_filename(path), str):
+            continue
+        try:
+            text = repository_warning(_metadata_text(path), expected)
+        except (ConfigError, ValueError):
+            continue
+        if text:
+            by_text.setdefault(text, []).append(path)
+    lines = []
+    for text, files in by_text.items():
+        more = len(files) - 1
+        names = files[0].name + (
+            f" and {more} other file{'s' if more != 1 else ''}" if more else ""
+        )
+        lines.append(f"{names}: {text}")
+    return lines
+
+
+def warning_line(text: str, environ: Mapping[str, str]) -> str:
+    """A warning as a line: an annotation on GitHub Actions (seen on the run page even when
+    the step passes), else `warning: ...`."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return f"::warning title=check_dist::{text}"
+    return f"warning: {text}"
+
+
 # The check-dist command.
 
 
@@ -333,8 +479,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_command(call: Call) -> None:
-    """Check the files (or the dist folder); raise ConfigError listing every problem."""
+    """Check the files (or the dist folder); raise ConfigError listing every problem.
+
+    Warnings are printed first and never fail the command: the files are still valid.
+    """
     paths = expand_paths(call.args.paths or [call.settings.dist_path])
+    for text in check_warnings(paths, os.environ, call.settings.channel):
+        call.log(warning_line(text, os.environ))
     require_valid(paths, for_upload=not call.args.local)
     call.log(f"{len(paths)} file(s) ready for the nightly channel.")
 

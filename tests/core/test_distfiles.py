@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import struct
 import subprocess
 import sys
+import tarfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +19,7 @@ from nightly_sessions import cli
 from nightly_sessions.core.distfiles import (
     Problem,
     check_files,
+    check_warnings,
     expand_paths,
     find_dist_files,
     project_of,
@@ -23,7 +27,7 @@ from nightly_sessions.core.distfiles import (
     require_valid,
 )
 from nightly_sessions.core.errors import ConfigError
-from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel
+from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel, metadata_text
 
 NIGHTLY = "1.3.0.dev20250101103000+20250102.gabc1234"
 BAD_RST = "Title\n=====\n\nAn `unclosed reference\n"
@@ -285,3 +289,121 @@ def test_cli_check_dist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     error = capsys.readouterr().err
     assert f"{local.name}: platform tag 'linux_x86_64'" in error
     assert cli.main(["--project", str(tmp_path), "check-dist", "--local", str(local)]) == 0
+
+
+# Warnings: a Project-URL that leads the channel's stale-wheel bot to the repository.
+
+SOURCE = ("Project-URL", "Source, https://github.com/skyorg/demo")
+WHY = (
+    "since the channel's stale-wheel bot (@scientific-python-bot) finds your tracker from it "
+    "to open an issue 15 days after your last nightly upload, before the channel deletes your "
+    "nightlies at 30 (it reads your metadata on PyPI, so the URL reaches it with your next "
+    "release)"
+)
+
+
+def sdist_with(directory: Path, headers: list[tuple[str, str]]) -> Path:
+    """An sdist of demo whose PKG-INFO carries `headers`."""
+    base = f"demo-{NIGHTLY}"
+    path = directory / f"{base}.tar.gz"
+    text = metadata_text("demo", NIGHTLY, extra_headers=headers).encode()
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(f"{base}/PKG-INFO")
+        info.size = len(text)
+        archive.addfile(info, io.BytesIO(text))
+    return path
+
+
+def test_no_project_url_is_a_warning_for_wheel_and_sdist_together(tmp_path: Path) -> None:
+    files = [make_wheel(tmp_path, "demo", NIGHTLY), sdist_with(tmp_path, [])]
+    assert check_files(files) == []  # still valid: a warning, not a problem
+    assert check_warnings(files, {}) == [
+        f"demo-{NIGHTLY}-py3-none-any.whl and 1 other file: the metadata has no Project-URL "
+        "pointing at the project's GitHub or GitLab repository; add "
+        '`Source = "https://github.com/<owner>/<name>"` to [project.urls] in pyproject.toml, ' + WHY
+    ]
+    in_ci = {"GITHUB_REPOSITORY": "skyorg/demo"}
+    assert check_warnings(files[:1], in_ci) == [
+        f"demo-{NIGHTLY}-py3-none-any.whl: the metadata has no Project-URL pointing at "
+        'https://github.com/skyorg/demo; add `Source = "https://github.com/skyorg/demo"` to '
+        "[project.urls] in pyproject.toml, " + WHY
+    ]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [SOURCE],
+        [("Project-URL", "Bug Tracker, https://github.com/SkyOrg/demo/issues")],
+        [("Project-URL", "Repository, https://github.com/skyorg/demo.git")],
+        [("Home-page", "https://github.com/skyorg/demo")],
+        [("Project-URL", "Docs, https://demo.example.org"), SOURCE],
+    ],
+    ids=["source", "tracker-deep-link", "dot-git", "home-page", "among-others"],
+)
+def test_a_project_url_to_the_repository_is_no_warning(
+    tmp_path: Path, headers: list[tuple[str, str]]
+) -> None:
+    files = [
+        make_wheel(tmp_path, "demo", NIGHTLY, extra_headers=headers),
+        sdist_with(tmp_path, headers),
+    ]
+    assert check_warnings(files, {}) == []
+    assert check_warnings(files, {"GITHUB_REPOSITORY": "skyorg/demo"}) == []
+
+
+def test_a_url_under_a_label_the_bot_does_not_read_is_a_warning(tmp_path: Path) -> None:
+    headers = [("Project-URL", "Documentation, https://github.com/skyorg/demo/wiki")]
+    wheel = make_wheel(tmp_path, "demo", NIGHTLY, extra_headers=headers)
+    [line] = check_warnings([wheel], {"GITHUB_REPOSITORY": "skyorg/demo"})
+    assert line == (
+        f"demo-{NIGHTLY}-py3-none-any.whl: Project-URL 'Documentation' points at "
+        "https://github.com/skyorg/demo/wiki, but under a label the channel's stale-wheel bot "
+        "does not read (it reads those naming a tracker, issues, source, repository or "
+        'homepage); add `Source = "https://github.com/skyorg/demo"` to [project.urls] in '
+        "pyproject.toml, " + WHY
+    )
+
+
+def test_the_repository_is_github_repository_except_in_a_fork(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "demo", NIGHTLY, extra_headers=[SOURCE])
+    [line] = check_warnings([wheel], {"GITHUB_REPOSITORY": "someone/demo"})
+    assert line.startswith(
+        f"demo-{NIGHTLY}-py3-none-any.whl: the Project-URLs point at github.com/skyorg/demo, "
+        "not at this repository (github.com/someone/demo, from $GITHUB_REPOSITORY); if that is "
+        "where issues belong, nothing to do; otherwise add "
+    )
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"repository": {"fork": True}}))
+    fork = {"GITHUB_REPOSITORY": "someone/demo", "GITHUB_EVENT_PATH": str(event)}
+    assert check_warnings([wheel], fork) == []  # a fork rightly points at its upstream
+
+
+def test_gitlab_counts_without_github_repository_and_own_channels_have_no_bot(
+    tmp_path: Path,
+) -> None:
+    gitlab = [("Project-URL", "Source Code, https://gitlab.com/sky/group/demo")]
+    wheel = make_wheel(tmp_path / "a", "demo", NIGHTLY, extra_headers=gitlab)
+    assert check_warnings([wheel], {}) == []
+    bare = make_wheel(tmp_path / "b", "demo", NIGHTLY)
+    assert check_warnings([bare], {}, channel="my-lab") == []
+
+
+def test_check_dist_prints_the_warning_and_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_wheel(tmp_path / "dist", "demo", NIGHTLY)
+    for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_PATH", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["--project", str(tmp_path), "check-dist"]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: demo-{NIGHTLY}-py3-none-any.whl: the metadata has no Project-URL" in out
+    assert "1 file(s) ready" in out
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "skyorg/demo")
+    assert cli.main(["--project", str(tmp_path), "check-dist"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"::warning title=check_dist::demo-{NIGHTLY}-py3-none-any.whl: the metadata has no "
+        "Project-URL pointing at https://github.com/skyorg/demo;"
+    )
