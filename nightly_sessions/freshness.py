@@ -9,7 +9,9 @@ time, when the project's newest upload is older than `freshness-days` (8), or wh
 channel holds none at all; its sentence names the bot's issue and the deletion date, so a
 project hears one coordinated story, not two. For the nightly dependencies an old newest
 upload is only a warning (the tests would run on a stale nightly); from 15 days it says
-that the bot has told that project already.
+that the bot has told that project already. A second warning compares the project's newest
+version with its older ones on the channel, build by build (Python and platform): a
+build the older versions have and the newest lacks is a platform that stopped uploading.
 
 Where the dates come from: the nightly index's PEP 700 `upload-time` when its JSON pages
 give one; otherwise (pypi.anaconda.org serves HTML without dates, and a project on
@@ -31,15 +33,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.channel.api import AnacondaApi
 from nightly_sessions.core.artifacts import FRESHNESS_NAME
@@ -50,6 +53,8 @@ from nightly_sessions.core.distfiles import (
     BOT_LOGIN,
     CENTRAL_CHANNEL,
     DELETION_DAYS,
+    python_order,
+    wheel_builds,
 )
 from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError, OutcomeError
 from nightly_sessions.core.http import HttpClient
@@ -75,6 +80,7 @@ BOT = f"the channel's stale-wheel bot (@{BOT_LOGIN})"
 FOLDER = "freshness"
 API_SOURCE = "anaconda.org API"
 UPLOAD_HINT = f"run the wheels workflow, or {how_to_run('build')} then {how_to_run('upload')}"
+DROPPED_HINT = f"{how_to_run('cleanup').removesuffix('`')} -- --dropped-tags`"
 EXIT_CODES = {"fresh": 0, "stale": 1, "missing": 1, "error": 3}
 
 Status = Literal["fresh", "stale", "missing", "error"]
@@ -102,6 +108,138 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class ChannelFile:
+    """One file of a package on the channel: its version, name and upload time (if read)."""
+
+    version: str
+    basename: str
+    when: datetime | None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A (Python, platform) build an older version has and the newest version lacks."""
+
+    python: str
+    platform: str
+    last_version: str  # the newest version that still has it
+    last_upload: datetime | None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The newest version's wheels compared with the older versions' on the channel."""
+
+    newest_version: str
+    newest_upload: datetime
+    builds: tuple[tuple[str, str], ...]  # (Python, platform) of the newest version
+    gaps: tuple[Gap, ...]
+
+    def warnings(self, name: str, channel: str) -> list[str]:
+        """One sentence per older version the missing builds were last seen in."""
+        by_version: dict[str, list[Gap]] = {}
+        oldest = datetime.min.replace(tzinfo=timezone.utc)
+        for gap in sorted(self.gaps, key=lambda g: g.last_upload or oldest, reverse=True):
+            by_version.setdefault(gap.last_version, []).append(gap)
+        sentences = []
+        for version, gaps in by_version.items():
+            when = gaps[0].last_upload
+            seen = f"{version} ({when:%Y-%m-%d})" if when else version
+            sentences.append(
+                f"The newest nightly of {name} on {channel}, {self.newest_version} (uploaded "
+                f"{self.newest_upload:%Y-%m-%d}), has no wheel for {_builds_text(gaps)}, which "
+                f"{seen} had: a platform or Python of the build matrix stopped uploading; look "
+                f"at that job of the wheels workflow (a platform or Python dropped on purpose "
+                f"stays in this warning while the channel holds older versions with it; "
+                f"{DROPPED_HINT} removes the wheels of Pythons no longer built)."
+            )
+        return sentences
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "newest_version": self.newest_version,
+            "builds": [f"{python}-{platform}" for python, platform in self.builds],
+            "missing": [
+                {
+                    "python": gap.python,
+                    "platform": gap.platform,
+                    "last_version": gap.last_version,
+                    "last_upload": (
+                        gap.last_upload.isoformat(timespec="seconds") if gap.last_upload else None
+                    ),
+                }
+                for gap in self.gaps
+            ],
+        }
+
+
+def _builds_text(gaps: Sequence[Gap]) -> str:
+    """`win_amd64 (cp312, cp313) or macosx_arm64 (cp313t)`: by platform, Pythons in order."""
+    by_platform: dict[str, list[str]] = {}
+    for gap in gaps:
+        by_platform.setdefault(gap.platform, []).append(gap.python)
+    parts = [
+        f"{platform} ({', '.join(sorted(pythons, key=python_order))})"
+        for platform, pythons in sorted(by_platform.items())
+    ]
+    return ", ".join(parts[:-1]) + f" or {parts[-1]}" if len(parts) > 1 else parts[0]
+
+
+# A universal2 wheel serves both Mac architectures, and both together replace one.
+_UNIVERSAL = ("macosx_universal2", ("macosx_x86_64", "macosx_arm64"))
+
+
+def _covered(build: tuple[str, str], builds: set[tuple[str, str]]) -> bool:
+    python, platform = build
+    universal, arches = _UNIVERSAL
+    if build in builds:
+        return True
+    if platform == universal:
+        return all((python, arch) in builds for arch in arches)
+    return platform in arches and (python, universal) in builds
+
+
+def coverage_of(files: Sequence[ChannelFile]) -> Coverage | None:
+    """Which (Python, platform) builds of older versions the newest version lacks.
+
+    The newest version is the one with the latest upload (as for the age); a build is
+    missing when an older version on the channel has a wheel for it and the newest has
+    none. None when no file is dated.
+    """
+    dated = [file for file in files if file.when is not None]
+    if not dated:
+        return None
+    newest = newest_of(dated, "")
+    assert newest is not None
+    latest: dict[str, datetime] = {}
+    for file in dated:
+        assert file.when is not None
+        latest[file.version] = max(file.when, latest.get(file.version, file.when))
+    builds: dict[str, set[tuple[str, str]]] = {}
+    for file in files:
+        builds.setdefault(file.version, set()).update(wheel_builds(file.basename) or ())
+    have = builds.get(newest.version, set())
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    older = sorted(
+        (version for version in builds if version != newest.version),
+        key=lambda version: latest.get(version, oldest),
+        reverse=True,
+    )
+    gaps: dict[tuple[str, str], Gap] = {}
+    for version in older:
+        for build in sorted(builds[version]):
+            if build not in gaps and not _covered(build, have):
+                gaps[build] = Gap(*build, version, latest.get(version))
+    ordered = sorted(gaps.values(), key=lambda g: (g.platform, python_order(g.python)))
+    return Coverage(
+        newest.version,
+        newest.when,
+        tuple(sorted(have, key=lambda b: (b[1], python_order(b[0])))),
+        tuple(ordered),
+    )
+
+
+@dataclass(frozen=True)
 class Freshness:
     """One package's verdict: fresh, stale, missing from the channel, or unknown (error)."""
 
@@ -112,6 +250,7 @@ class Freshness:
     newest: Upload | None = None
     error: str | None = None
     owner: str | None = None  # where it was looked up, when not the project's channel
+    files: tuple[ChannelFile, ...] = field(default=(), repr=False)  # the project's only
 
     def age(self, now: datetime) -> int | None:
         """Whole days since the newest upload (as the channel's bot counts them)."""
@@ -212,9 +351,26 @@ class FreshnessResult:
         ]
         return [self.dependency_error, *found] if self.dependency_error else found
 
+    @property
+    def coverage(self) -> Coverage | None:
+        """The project's newest version compared with its older ones, when they were read."""
+        if self.stopped is not None or self.project.status not in ("fresh", "stale"):
+            return None
+        return coverage_of(self.project.files)
+
+    @property
+    def coverage_warnings(self) -> list[str]:
+        """A sentence per older version whose builds the newest version lacks."""
+        coverage = self.coverage
+        if coverage is None:
+            return []
+        return coverage.warnings(self.project.name, self.project.owner or self.channel)
+
     def render(self) -> str:
         """A table for the terminal, then the warnings."""
         rows = [("package", "role", "newest nightly", "uploaded", "age", "status")]
+        gaps = len(self.coverage.gaps) if self.coverage else 0
+        missing = f", {gaps} wheel build{'s' if gaps != 1 else ''} missing" if gaps else ""
         for item in (self.project, *self.dependencies):
             newest, age = item.newest, item.age(self.now)
             rows.append((
@@ -223,8 +379,8 @@ class FreshnessResult:
                 newest.version if newest else "-",
                 f"{newest.when:%Y-%m-%d %H:%M}" if newest else "-",
                 f"{age} d" if age is not None else "-",
-                f"{item.status} (limit {item.days} d)" if item.status in ("fresh", "stale")
-                else item.status,
+                f"{item.status} (limit {item.days} d){missing if item is self.project else ''}"
+                if item.status in ("fresh", "stale") else item.status,
             ))  # fmt: skip
         title = f"Nightly uploads on {self.channel} at {self.now:%Y-%m-%d %H:%M} UTC:"
         if self.channel == CENTRAL_CHANNEL:
@@ -234,11 +390,12 @@ class FreshnessResult:
                 "the channel deletes its files:"
             )
         lines = [title, *text_table(rows)]
-        lines += [f"warning: {text}" for text in self.warnings]
+        lines += [f"warning: {text}" for text in (*self.warnings, *self.coverage_warnings)]
         return redact("\n".join(lines))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report `nightly_issue` reads (schema 1, kind `freshness`)."""
+        coverage = self.coverage
         return {
             "schema": 1,
             "kind": "freshness",
@@ -252,6 +409,8 @@ class FreshnessResult:
             "warnings": [redact(text) for text in self.warnings],
             "project": self.project.to_dict(self.now),
             "dependencies": [d.to_dict(self.now) for d in self.dependencies],
+            "coverage": coverage.to_dict() if coverage else None,
+            "coverage_warnings": [redact(text) for text in self.coverage_warnings],
         }
 
 
@@ -388,31 +547,56 @@ def _sources(settings: Settings, channel: str) -> _Sources:
     return _Sources(index, api, channel, index_owner(settings.nightly_index_url) or channel)
 
 
+def channel_files(
+    sources: _Sources, name: str, role: Role = "project"
+) -> tuple[list[ChannelFile], str]:
+    """Every file of `name` with its upload time, and where that was read: the index when
+    its JSON pages date the files (PEP 700), else the anaconda.org API.
+
+    NetworkError when the API lists files of which no upload time parses.
+    """
+    listed = sources.index.files(name)
+    if any(dist.upload_time is not None for dist in listed):
+        files = [ChannelFile(str(d.version), d.filename, d.upload_time) for d in listed]
+        return files, redact(sources.index.url)
+    return _files_on_api(sources, name, sources.owner(role)), API_SOURCE
+
+
+def newest_of(files: Sequence[ChannelFile], source: str) -> Upload | None:
+    """The latest upload among `files` (ties: the higher version)."""
+    dated = [(file.when, _version_key(file.version), file) for file in files if file.when]
+    if not dated:
+        return None
+    when, _, file = max(dated, key=lambda item: item[:2])
+    return Upload(when, file.version, source)
+
+
 def newest_upload(sources: _Sources, name: str, role: Role = "project") -> Upload | None:
     """The newest upload of `name`: from PEP 700 dates on the index, else from the API.
 
     None when neither lists a file of it; NetworkError when a date cannot be read.
     """
-    dated = [dist for dist in sources.index.files(name) if dist.upload_time is not None]
-    if dated:
-        dist = max(dated, key=lambda d: (d.upload_time, d.version))
-        assert dist.upload_time is not None
-        return Upload(dist.upload_time, str(dist.version), redact(sources.index.url))
-    return _newest_on_api(sources, name, sources.owner(role))
+    return newest_of(*channel_files(sources, name, role))
 
 
-def _newest_on_api(sources: _Sources, name: str, owner: str) -> Upload | None:
-    """The latest upload time over every release's files, as the API reports them."""
+def _version_key(version: str) -> Version:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return Version("0")
+
+
+def _files_on_api(sources: _Sources, name: str, owner: str) -> list[ChannelFile]:
+    """Every release's files with their upload times, as the API reports them."""
     api = sources.api
     where = f"{redact(api.url)}/package/{owner}/{name}"
     record = api.package(owner, name)
     if record is None:
-        return None
+        return []
     releases = record.get("releases")
     if not isinstance(releases, list):
         raise NetworkError(f"{where} answered without a list of releases; check again later.")
-    newest: Upload | None = None
-    files = 0
+    files: list[ChannelFile] = []
     for item in releases:
         version = item.get("version") if isinstance(item, dict) else None
         if not isinstance(version, str) or not version:
@@ -420,32 +604,34 @@ def _newest_on_api(sources: _Sources, name: str, owner: str) -> Upload | None:
         distributions = api.release(owner, name, version).get("distributions")
         if not isinstance(distributions, list):
             raise NetworkError(f"Release {version} of {where} has no list of files.")
-        files += len(distributions)
         for dist in distributions:
-            when = parse_time(dist.get("upload_time") if isinstance(dist, dict) else None)
-            if when is not None and (newest is None or when > newest.when):
-                newest = Upload(when, version, API_SOURCE)
-    if files and newest is None:
+            data = dist if isinstance(dist, dict) else {}
+            basename = data.get("basename")
+            when = parse_time(data.get("upload_time"))
+            files.append(ChannelFile(version, basename if isinstance(basename, str) else "", when))
+    if files and not any(file.when for file in files):
         raise NetworkError(
             f"No upload time of {owner}/{name} on {redact(api.url)} parses, so its age is "
             "unknown; check the package on anaconda.org."
         )
-    return newest
+    return files
 
 
 def judge(sources: _Sources, name: str, role: Role, days: int, now: datetime) -> Freshness:
-    """Read `name`'s newest upload and compare its age with `days`."""
-    try:
-        newest = newest_upload(sources, name, role)
-    except NetworkError as exc:
-        return Freshness(
-            name, role, "error", days, error=redact(str(exc)), owner=sources.owner(role)
-        )
+    """Read `name`'s files and compare the age of its newest upload with `days`."""
     owner = sources.owner(role)
+    try:
+        files, source = channel_files(sources, name, role)
+    except NetworkError as exc:
+        return Freshness(name, role, "error", days, error=redact(str(exc)), owner=owner)
+    newest = newest_of(files, source)
     if newest is None:
         return Freshness(name, role, "missing", days, owner=owner)
     stale = now - newest.when > timedelta(days=days)
-    return Freshness(name, role, "stale" if stale else "fresh", days, newest, owner=owner)
+    kept = tuple(files) if role == "project" else ()
+    return Freshness(
+        name, role, "stale" if stale else "fresh", days, newest, owner=owner, files=kept
+    )
 
 
 def _dependencies(

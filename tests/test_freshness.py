@@ -527,3 +527,111 @@ def test_own_channel_for_the_project_nightly_channel_for_dependencies(
     result, _, report = check(settings, channel="my-lab")
     assert result.exit_code == 0
     assert statuses(report) == {"skymap": "fresh", "tinyarray": "fresh"}
+
+
+# Per-platform coverage: a build the newest version lacks.
+
+LINUX = "manylinux_2_17_x86_64.manylinux2014_x86_64"
+MATRIX = (
+    f"cp312-cp312-{LINUX}", f"cp313-cp313-{LINUX}", "cp312-cp312-win_amd64",
+    "cp313-cp313-win_amd64", "cp313-cp313t-win_amd64", "cp313-cp313-macosx_11_0_arm64",
+)  # fmt: skip
+
+
+def wheels(server: AnacondaServer, version: str, days: float, tags: tuple[str, ...]) -> None:
+    for tag in tags:
+        server.add_file(
+            OWNER, "skymap", version, f"skymap-{version}-{tag}.whl", tag.encode(),
+            upload_time=NOW - timedelta(days=days),
+        )  # fmt: skip
+
+
+def test_a_platform_missing_from_the_newest_version_is_a_warning(
+    server: AnacondaServer, project: Path, tmp_path: Path
+) -> None:
+    wheels(server, "1.0.dev6", 15, (*MATRIX, "cp311-cp311-win_amd64"))
+    wheels(server, "1.0.dev7", 8, MATRIX)
+    wheels(server, "1.0.dev8", 1, tuple(t for t in MATRIX if "win" not in t))  # Windows failed
+    summary = tmp_path / "summary.md"
+    lines: list[str] = []
+    chosen = options(dependencies=False)
+    settings = settings_for(server, project)
+    result = freshness.run(settings, chosen, log=lines.append, now=NOW, environ={"GITHUB_STEP_SUMMARY": str(summary)})  # fmt: skip
+    assert (result.exit_code, result.message) == (0, None)  # a warning, not a failure
+    tail = (
+        "a platform or Python of the build matrix stopped uploading; look at that job of the "
+        "wheels workflow (a platform or Python dropped on purpose stays in this warning while "
+        "the channel holds older versions with it; `nox -s cleanup_nightly -- --dropped-tags` "
+        "removes the wheels of Pythons no longer built)."
+    )
+    start = (
+        "The newest nightly of skymap on scientific-python-nightly-wheels, 1.0.dev8 (uploaded "
+        "2026-11-23), has no wheel for "
+    )
+    assert result.coverage_warnings == [
+        f"{start}win_amd64 (cp312, cp313, cp313t), which 1.0.dev7 (2026-11-16) had: {tail}",
+        f"{start}win_amd64 (cp311), which 1.0.dev6 (2026-11-09) had: {tail}",
+    ]
+    output = "\n".join(lines)
+    assert "fresh (limit 8 d), 4 wheel builds missing" in output
+    assert f"warning: {result.coverage_warnings[0]}" in output
+    assert f"warning: {result.coverage_warnings[1]}" in summary.read_text()
+    report = json.loads((settings.report_path / "freshness/freshness-report.json").read_text())
+    assert report["coverage_warnings"] == result.coverage_warnings
+    assert report["warnings"] == []  # the dependency warnings stay apart
+    assert report["coverage"]["newest_version"] == "1.0.dev8"
+    assert report["coverage"]["builds"] == [
+        "cp313-macosx_arm64", "cp312-manylinux_x86_64", "cp313-manylinux_x86_64",
+    ]  # fmt: skip
+    assert report["coverage"]["missing"][0] == {
+        "python": "cp311", "platform": "win_amd64", "last_version": "1.0.dev6",
+        "last_upload": "2026-11-09T12:00:00+00:00",
+    }  # fmt: skip
+
+
+def test_the_same_builds_under_new_platform_versions_are_no_warning(
+    server: AnacondaServer, project: Path
+) -> None:
+    """A newer manylinux or macOS version, or universal2 for both Macs, is the same build."""
+    wheels(server, "1.0.dev7", 8, (f"cp313-cp313-{LINUX}", "cp313-cp313-macosx_10_13_x86_64", "cp313-cp313-macosx_11_0_arm64", "py3-none-any"))  # fmt: skip
+    wheels(server, "1.0.dev8", 1, ("cp313-cp313-manylinux_2_28_x86_64", "cp313-cp313-macosx_14_0_universal2", "py3-none-any"))  # fmt: skip
+    result, output, report = check(settings_for(server, project), dependencies=False)
+    assert result.coverage_warnings == report["coverage_warnings"] == []
+    assert report["coverage"]["missing"] == []
+    assert "missing" not in output
+    wheels(server, "1.0.dev9", 0.5, ("cp313-cp313-manylinux_2_28_x86_64",))  # Linux only now
+    gaps = check(settings_for(server, project), dependencies=False)[2]["coverage"]["missing"]
+    assert [(g["python"], g["platform"], g["last_version"]) for g in gaps] == [
+        ("py3", "any", "1.0.dev8"),
+        ("cp313", "macosx_arm64", "1.0.dev7"),
+        ("cp313", "macosx_universal2", "1.0.dev8"),
+        ("cp313", "macosx_x86_64", "1.0.dev7"),
+    ]
+
+
+def test_coverage_from_a_dated_json_index(tmp_path: Path, server: AnacondaServer) -> None:
+    folder = tmp_path / "index"
+    folder.mkdir()
+    for version, days, tags in (("1.0.dev1", 9, ("cp312-cp312-win_amd64", "cp313-cp313-win_amd64")), ("1.0.dev2", 2, ("cp313-cp313-win_amd64",))):  # fmt: skip
+        for tag in tags:
+            wheel = make_wheel(folder, "skymap", version, tag=tag)
+            stamp = (NOW - timedelta(days=days)).timestamp()
+            os.utime(wheel, (stamp, stamp))
+    with serve_simple_index(folder, formats=("json",)) as index:
+        settings = settings_for(server, tmp_path, nightly_index_url=index.url)
+        result, _, report = check(settings, package="skymap", dependencies=False)
+    assert result.exit_code == 0
+    assert [g["python"] for g in report["coverage"]["missing"]] == ["cp312"]
+    assert (
+        "has no wheel for win_amd64 (cp312), which 1.0.dev1 (2026-11-15) had"
+        in (result.coverage_warnings[0])
+    )
+
+
+def test_no_coverage_when_the_project_could_not_be_read(
+    server: AnacondaServer, project: Path
+) -> None:
+    upload(server, "tinyarray", "1.1.dev0", 1)
+    result, _, report = check(settings_for(server, project), dependencies=False)
+    assert report["project"]["status"] == "missing"
+    assert (result.coverage, report["coverage"], report["coverage_warnings"]) == (None, None, [])

@@ -328,6 +328,56 @@ def require_valid(paths: Sequence[Path], *, for_upload: bool = True) -> None:
         raise ConfigError("\n".join(str(problem) for problem in problems))
 
 
+# What a wheel is built for, as the channel's files are compared (freshness, cleanup).
+
+_VERSIONED_PLATFORM = re.compile(
+    r"^(?P<system>manylinux|musllinux|macosx|ios|android|pyodide|emscripten)(?:_?\d+)*_(?P<arch>.+)$"
+)
+
+
+def python_label(tag: Tag) -> str:
+    """The Python a tag is for: its interpreter, with `t` for a free-threaded ABI (cp313t)."""
+    return f"{tag.interpreter}t" if tag.abi == f"{tag.interpreter}t" else tag.interpreter
+
+
+def platform_label(platform: str) -> str:
+    """A platform tag without its version: manylinux2014_x86_64 and manylinux_2_28_x86_64
+    are both manylinux_x86_64, macosx_11_0_arm64 is macosx_arm64; others stay as they are."""
+    match = _VERSIONED_PLATFORM.match(platform)
+    return f"{match['system']}_{match['arch']}" if match else platform
+
+
+_PYTHON_LABEL = re.compile(r"^(?P<impl>[a-z]+?)(?P<major>\d)(?P<minor>\d*)(?P<free>t?)$")
+
+
+def python_version(label: str) -> tuple[str, tuple[int, int]] | None:
+    """A Python label's family and version: cp313t is ("cp-t", (3, 13)), py3 ("py", (3, -1));
+    None for a label of another shape. Versions compare only within a family."""
+    match = _PYTHON_LABEL.match(label)
+    if match is None:
+        return None
+    family = match["impl"] + ("-t" if match["free"] else "")
+    return family, (int(match["major"]), int(match["minor"]) if match["minor"] else -1)
+
+
+def python_order(label: str) -> tuple[str, tuple[int, int], str]:
+    """A sort key that puts cp39 before cp310."""
+    family, version = python_version(label) or ("~", (0, 0))
+    return family, version, label
+
+
+def wheel_builds(filename: str) -> frozenset[tuple[str, str]] | None:
+    """The (Python, platform) pairs a wheel's name covers, by the labels above; None when
+    the name is not a wheel's or does not parse."""
+    if not filename.endswith(".whl"):
+        return None
+    try:
+        _name, _version, _build, tags = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
+    return frozenset((python_label(tag), platform_label(tag.platform)) for tag in tags)
+
+
 # Warnings: valid files that leave out what the channel's watchers need.
 
 # The central channel and its stale-wheel bot (scientific-python/upload-nightly-action,

@@ -23,8 +23,11 @@ from nightly_sessions.core.distfiles import (
     expand_paths,
     find_dist_files,
     project_of,
+    python_order,
+    python_version,
     read_metadata,
     require_valid,
+    wheel_builds,
 )
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel, metadata_text
@@ -407,3 +410,30 @@ def test_check_dist_prints_the_warning_and_passes(
         f"::warning title=check_dist::demo-{NIGHTLY}-py3-none-any.whl: the metadata has no "
         "Project-URL pointing at https://github.com/skyorg/demo;"
     )
+
+
+@pytest.mark.parametrize(
+    ("filename", "builds"),
+    [
+        (f"demo-1.0-cp312-cp312-{'manylinux_2_17_x86_64.manylinux2014_x86_64'}.whl", {("cp312", "manylinux_x86_64")}),
+        ("demo-1.0-cp313-cp313t-macosx_11_0_arm64.whl", {("cp313t", "macosx_arm64")}),
+        ("demo-1.0-py2.py3-none-any.whl", {("py2", "any"), ("py3", "any")}),
+        ("demo-1.0-cp39-abi3-win_amd64.whl", {("cp39", "win_amd64")}),
+        ("demo-1.0-pp310-pypy310_pp73-musllinux_1_2_aarch64.whl", {("pp310", "musllinux_aarch64")}),
+        ("demo-1.0-cp312-cp312-pyodide_2024_0_wasm32.whl", {("cp312", "pyodide_wasm32")}),
+        ("demo-1.0.tar.gz", None),
+        ("demo.whl", None),
+    ],
+)  # fmt: skip
+def test_what_a_wheel_is_built_for(filename: str, builds: set[tuple[str, str]] | None) -> None:
+    assert wheel_builds(filename) == (None if builds is None else frozenset(builds))
+
+
+def test_pythons_sort_by_version_within_a_family() -> None:
+    labels = ["cp313t", "cp310", "cp39", "py3", "cp314t", "pp310", "odd"]
+    assert sorted(labels, key=python_order) == [
+        "cp39", "cp310", "cp313t", "cp314t", "pp310", "py3", "odd",
+    ]  # fmt: skip
+    assert python_version("cp313t") == ("cp-t", (3, 13))
+    assert python_version("py3") == ("py", (3, -1))
+    assert python_version("odd") is None
