@@ -21,6 +21,8 @@ from nightly_sessions.channel.cleanup import (
     Release,
     Unreadable,
     cleanup,
+    cleanup_dropped_tags,
+    dropped_tags_plan,
     options_from,
     retention_plan,
 )
@@ -311,3 +313,240 @@ def test_command_line_and_nox_session(server: AnacondaServer, tmp_path: Path) ->
     assert server.versions(OWNER, "skymap") == list(AGES)[1:]  # the newest 7
     for output in (dry.stdout, dry.stderr, session.stdout, session.stderr):
         assert TOKEN not in output
+
+
+# --dropped-tags: the wheels of Pythons no longer built, file by file.
+
+LINUX = "manylinux_2_17_x86_64"
+OLD_MATRIX = (
+    f"cp39-cp39-{LINUX}", f"cp310-cp310-{LINUX}", f"cp311-cp311-{LINUX}", "cp311-cp311-win_amd64",
+    "cp313-cp313t-win_amd64", "py2.py3-none-any",
+)  # fmt: skip
+NEW_MATRIX = (f"cp311-cp311-{LINUX}", "cp311-cp311-win_amd64", "cp314-cp314t-win_amd64")
+
+
+def seed_tags(
+    server: AnacondaServer,
+    version: str,
+    days: float,
+    tags: tuple[str, ...],
+    package: str = "skymap",
+) -> None:
+    """Wheels of `version` for `tags`, and its sdist."""
+    for name in (
+        *(f"{package}-{version}-{tag}.whl" for tag in tags),
+        f"{package}-{version}.tar.gz",
+    ):
+        server.add_file(OWNER, package, version, name, name.encode(), upload_time=NOW - timedelta(days=days))  # fmt: skip
+
+
+def seed_dropped(server: AnacondaServer) -> None:
+    seed_tags(server, "1.0.dev5", 20, (*OLD_MATRIX, "cp314-cp314-win_amd64"))
+    seed_tags(server, "1.0.dev6", 10, OLD_MATRIX)
+    seed_tags(server, "1.0.dev7", 1, NEW_MATRIX)  # the newest: 3.9, 3.10, 3.13t dropped
+    seed_tags(server, "0.1.dev1", 40, (f"cp39-cp39-{LINUX}",), package="otherpkg")
+
+
+DOOMED = [
+    ("1.0.dev6", f"skymap-1.0.dev6-cp39-cp39-{LINUX}.whl"),
+    ("1.0.dev6", f"skymap-1.0.dev6-cp310-cp310-{LINUX}.whl"),
+    ("1.0.dev6", "skymap-1.0.dev6-cp313-cp313t-win_amd64.whl"),
+    ("1.0.dev5", f"skymap-1.0.dev5-cp39-cp39-{LINUX}.whl"),
+    ("1.0.dev5", f"skymap-1.0.dev5-cp310-cp310-{LINUX}.whl"),
+    ("1.0.dev5", "skymap-1.0.dev5-cp313-cp313t-win_amd64.whl"),
+]
+
+
+def test_dropped_tags_dry_run_lists_exactly_what_would_go(
+    server: AnacondaServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    seed_dropped(server)
+    before = set(server.files(OWNER))
+    plan = cleanup_dropped_tags(options(server, dropped_tags=True), environ={}, now=NOW)
+    assert plan is not None
+    assert [(d.version, d.basename) for d in plan.doomed] == DOOMED
+    assert (plan.built, plan.dropped) == (("cp311", "cp314t"), ("cp39", "cp310", "cp313t"))
+    assert set(server.files(OWNER)) == before
+    assert server.count("dist-delete") == server.count("release-delete") == 0
+    output = text(capfd)
+    assert output.splitlines()[:5] == [
+        (
+            f"Dropped-tag cleanup of {OWNER}/skymap: the newest version 1.0.dev7 (uploaded "
+            "2026-11-23 12:00) builds cp311, cp314t; no longer built: cp39, cp310, cp313t; 6 "
+            "wheel(s) to delete."
+        ),
+        (
+            f"  DELETE  skymap-1.0.dev6-cp39-cp39-{LINUX}.whl  (only cp39, older than cp311, the "
+            "oldest the newest version builds)"
+        ),
+        (
+            f"  DELETE  skymap-1.0.dev6-cp310-cp310-{LINUX}.whl  (only cp310, older than cp311, the "
+            "oldest the newest version builds)"
+        ),
+        (
+            "  DELETE  skymap-1.0.dev6-cp313-cp313t-win_amd64.whl  (only cp313t, older than cp314t, "
+            "the oldest the newest version builds)"
+        ),
+        (
+            "  keep    skymap-1.0.dev6-py2.py3-none-any.whl  (py2: the newest version has no py wheel "
+            "at all, which a failed build looks like too; py3: the newest version has no py wheel "
+            "at all, which a failed build looks like too)"
+        ),
+    ]
+    assert (
+        "  keep    skymap-1.0.dev5-cp314-cp314-win_amd64.whl  (cp314: newer than cp311, the "
+        "oldest of its kind the newest version builds, so more likely a failed build than a "
+        "dropped Python)"
+    ) in output
+    assert output.rstrip().endswith(
+        "Dry run: nothing was deleted; pass --yes to delete the files marked DELETE."
+    )
+
+
+def test_dropped_tags_yes_deletes_exactly_those_wheels(
+    server: AnacondaServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    seed_dropped(server)
+    before = set(server.files(OWNER))
+    cleanup_dropped_tags(options(server, dropped_tags=True, yes=True), environ=ENV, now=NOW)
+    deletes = [c.path for c in server.calls if c.method == "DELETE"]
+    assert deletes == [f"/dist/{OWNER}/skymap/{version}/{name}" for version, name in DOOMED]
+    assert set(server.files(OWNER)) == before - {name for _, name in DOOMED}
+    assert server.versions(OWNER, "skymap") == ["1.0.dev5", "1.0.dev6", "1.0.dev7"]
+    output = text(capfd)
+    assert f"deleted {OWNER}/skymap 1.0.dev6 skymap-1.0.dev6-cp39-cp39-{LINUX}.whl" in output
+    assert f"Deleted 6 file(s) of {OWNER}/skymap." in output
+    # Run again: nothing left to do, and the newest version is never a candidate.
+    plan = cleanup_dropped_tags(options(server, dropped_tags=True, yes=True), environ=ENV, now=NOW)
+    assert plan is not None
+    assert plan.doomed == []
+    assert all(d.version != "1.0.dev7" for d in plan.files)
+    assert "Nothing to delete: no wheel of an older version is only for a dropped Python." in text(
+        capfd
+    )
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (lambda s: s.inject("release", ApiFault.error(500), times=None, match="1.0.dev6"), "HTTP 500"),
+        (lambda s: s.inject("package", ApiFault.drop(), times=None), "could not be read"),
+        (
+            lambda s: s.add_file(OWNER, "skymap", "1.0.dev5", "odd.whl", upload_time="last Tuesday"),
+            "upload time that does not parse ('last Tuesday')",
+        ),
+        (
+            lambda s: s.inject("release", ApiFault.answer('{"version": "1.0.dev5", "distributions": [{"upload_time": "2026-11-01T00:00:00+00:00"}]}'), times=None, match="1.0.dev5"),
+            "a file of release 1.0.dev5 has no name",
+        ),
+        (
+            lambda s: s.add_file(OWNER, "skymap", "1.0.dev5", "late.whl", upload_time=NOW + timedelta(days=9)),
+            "more than 1 day ahead of this machine's clock",
+        ),
+    ],
+    ids=["release-500", "package-drop", "time-unparsable", "file-without-name", "time-in-the-future"],
+)  # fmt: skip
+def test_dropped_tags_never_delete_on_data_not_fully_read(
+    server: AnacondaServer, break_it: Any, expected: str
+) -> None:
+    seed_dropped(server)
+    before = set(server.files(OWNER))
+    break_it(server)
+    with pytest.raises(Unreadable) as caught:
+        cleanup_dropped_tags(options(server, dropped_tags=True, yes=True), environ=ENV, now=NOW)
+    assert expected in str(caught.value)
+    assert "nothing was deleted" in str(caught.value)
+    assert server.count("dist-delete") == server.count("release-delete") == 0
+    assert before <= set(server.files(OWNER))
+
+
+@pytest.mark.parametrize(
+    ("newest", "reason"),
+    [
+        ((), "the newest version 1.0.dev7 has no wheels to tell which Pythons it builds"),
+        (("cp311-linux",), "the name of skymap-1.0.dev7-cp311-linux.whl in the newest version 1.0.dev7 does not parse"),
+    ],
+    ids=["sdist-only", "odd-wheel-name"],
+)  # fmt: skip
+def test_dropped_tags_delete_nothing_when_the_newest_version_tells_nothing(
+    server: AnacondaServer, capfd: pytest.CaptureFixture[str], newest: tuple[str, ...], reason: str
+) -> None:
+    seed_tags(server, "1.0.dev6", 10, OLD_MATRIX)
+    seed_tags(server, "1.0.dev7", 1, newest)
+    plan = cleanup_dropped_tags(options(server, dropped_tags=True, yes=True), environ=ENV, now=NOW)
+    assert plan is not None
+    assert (plan.stop, plan.doomed) == (reason, [])
+    assert server.count("dist-delete") == 0
+    assert f"Nothing to delete because {reason}; nothing was deleted." in text(capfd)
+
+
+def test_dropped_tags_failed_delete_stops_and_says_how_far_it_got(
+    server: AnacondaServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    seed_dropped(server)
+    server.inject("dist-delete", ApiFault.error(500), times=None, match="cp310")
+    with pytest.raises(NetworkError) as caught:
+        cleanup_dropped_tags(options(server, dropped_tags=True, yes=True), environ=ENV, now=NOW)
+    name = f"skymap-1.0.dev6-cp310-cp310-{LINUX}.whl"
+    assert str(caught.value) == (
+        f"Deleting {OWNER}/skymap 1.0.dev6 {name} failed (DELETE {server.url}/dist/{OWNER}/"
+        f"skymap/1.0.dev6/{name} answered HTTP 500 (injected HTTP 500)); 1 file(s) were "
+        "deleted before it and the rest were left alone; run the cleanup again later to finish."
+    )
+    done = [c.path for c in server.calls if c.call == "dist-delete" and c.status == 200]
+    assert done == [f"/dist/{OWNER}/skymap/1.0.dev6/skymap-1.0.dev6-cp39-cp39-{LINUX}.whl"]
+    assert {name, f"skymap-1.0.dev5-cp39-cp39-{LINUX}.whl"} <= set(server.files(OWNER))
+    assert "deleted" in text(capfd)
+
+
+def test_dropped_tags_expired_token_deletes_nothing(server: AnacondaServer) -> None:
+    seed_dropped(server)
+    before = set(server.files(OWNER))
+    server.add_token("expired-token-4321", expired=True)
+    with pytest.raises(NetworkError, match=EXPIRED):
+        cleanup_dropped_tags(
+            options(server, dropped_tags=True, yes=True),
+            environ={"ANACONDA_ORG_UPLOAD_TOKEN": "expired-token-4321"},
+            now=NOW,
+        )
+    assert server.count("dist-delete") == 0
+    assert set(server.files(OWNER)) == before
+
+
+def test_dropped_tags_plan_keeps_a_python_a_failed_build_could_explain() -> None:
+    when = NOW - timedelta(days=2)
+    older = Release("1", 3, when - timedelta(days=7), (
+        "p-1-cp312-cp312-win_amd64.whl", "p-1-cp313-cp313-win_amd64.whl", "p-1-cp313-cp313t-win_amd64.whl",
+    ))  # fmt: skip
+    newest = Release("2", 1, when, ("p-2-cp312-cp312-win_amd64.whl", "p-2.tar.gz"))
+    plan = dropped_tags_plan([older, newest])
+    assert (plan.built, plan.dropped, plan.doomed) == (("cp312",), (), [])
+    assert [(d.basename, d.keep) for d in plan.files] == [
+        ("p-1-cp313-cp313-win_amd64.whl", True),
+        ("p-1-cp313-cp313t-win_amd64.whl", True),
+    ]
+
+
+def test_dropped_tags_and_a_retention_option_are_one_sentence(tmp_path: Path) -> None:
+    args = argparse.Namespace(package="skymap", channel=None, keep=3, days=None, yes=False,
+                              token_env=None, dropped_tags=True)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^--dropped-tags deletes only the wheels of Pythons"):
+        options_from(args, Settings())
+    args.keep = None
+    assert options_from(args, Settings()).dropped_tags
+
+
+def test_dropped_tags_on_the_command_line(
+    server: AnacondaServer, tmp_path: Path, capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    seed_dropped(server)
+    project = tmp_path / "skymap"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "skymap"\nversion = "1.0"\n')
+    monkeypatch.setenv("NIGHTLY_ANACONDA_API_URL", server.url)
+    assert cli.main(["--project", str(project), "cleanup", "--dropped-tags"]) == 0
+    assert "6 wheel(s) to delete" in text(capfd)
+    assert cli.main(["--project", str(project), "cleanup", "--dropped-tags", "--days", "3"]) == 2
+    assert "--keep and --days do not go with it" in text(capfd)
+    assert server.count("dist-delete") == 0
