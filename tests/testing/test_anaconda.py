@@ -218,6 +218,25 @@ def test_writes_need_a_valid_token_for_the_owner(server: AnacondaServer) -> None
     assert call(server, "POST", path, body)[0] == 409
 
 
+def test_deleting_one_file_keeps_its_release_and_the_other_files(server: AnacondaServer) -> None:
+    """`DELETE /dist/...`, as `anaconda remove USER/PKG/VER/FILE` and `cleanup --dropped-tags`."""
+    for name in ("skymap-1.0.dev1-cp39-cp39-win_amd64.whl", "skymap-1.0.dev1-py3-none-any.whl"):
+        server.add_file(OWNER, "skymap", "1.0.dev1", name, b"x")
+    path = f"/dist/{OWNER}/skymap/1.0.dev1/skymap-1.0.dev1-cp39-cp39-win_amd64.whl"
+    assert call(server, "DELETE", path, token=None)[0] == 401
+    server.add_token("elsewhere-token", owners=("someone-else",))
+    assert call(server, "DELETE", path, token="elsewhere-token")[0] == 403
+    assert call(server, "DELETE", path)[0] == 200
+    assert set(server.files()) == {"skymap-1.0.dev1-py3-none-any.whl"}
+    assert server.versions(OWNER, "skymap") == ["1.0.dev1"]
+    status, answer, _ = call(server, "DELETE", path)
+    assert (status, answer["error"]) == (
+        404,
+        "File skymap-1.0.dev1-cp39-cp39-win_amd64.whl does not exist",
+    )
+    assert [c.call for c in server.calls] == ["dist-delete"] * 4
+
+
 def test_storage_checks_the_digest_and_commit_needs_the_stage(server: AnacondaServer) -> None:
     call(server, "POST", f"/package/{OWNER}/p", {"public_attrs": {"summary": "s"}})
     call(server, "POST", f"/release/{OWNER}/p/1.0.dev1", {})
