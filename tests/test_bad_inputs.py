@@ -213,6 +213,10 @@ CASES = [
     case("cleanup-secret-in-api-url", 3, "cleanup", env={"NIGHTLY_ANACONDA_API_URL": f"https://user:{SECRET}@127.0.0.1:1/"}, secret=SECRET),
     case("cleanup-bad-keep-setting", 2, "cleanup", pyproject=settings("cleanup-keep = -1")),
     case("cleanup-without-project-name", 2, "cleanup", pyproject=b"[project]\n"),
+    case("cleanup-dropped-tags-with-keep", 2, "cleanup", "--dropped-tags", "--keep", "3"),
+    case("cleanup-dropped-tags-with-days", 2, "cleanup", "--dropped-tags", "--days", "30"),
+    case("cleanup-dropped-tags-with-value", 2, "cleanup", "--dropped-tags=yes"),
+    case("cleanup-dropped-tags-unreachable-api", 3, "cleanup", "--dropped-tags", "--yes", env={"ANACONDA_ORG_UPLOAD_TOKEN": SECRET}, secret=SECRET),
     # freshness
     case("freshness-days-not-a-number", 2, "freshness", "--days", "old"),
     case("freshness-dependency-days-negative", 2, "freshness", "--dependency-days", "-1"),
