@@ -1,7 +1,8 @@
 """The anaconda.org API calls this project makes itself: reads, a file download, a release delete.
 
 Uploads go through anaconda-client (`anaconda_client`); this client reads what the channel
-holds before and after, and deletes releases for `cleanup`. The token travels in the
+holds before and after, deletes releases for `cleanup`, and reads the token's own
+description (expiry, scopes, account) for `token_check`. The token travels in the
 `Authorization` header only, and every message goes through `redact`.
 """
 
@@ -118,6 +119,25 @@ class AnacondaApi:
             return False
         self._check(response, "DELETE")
         return True
+
+    def authentication(self) -> dict[str, Any]:
+        """The token's own record: `expires`, `scopes`, `application` (its name), `id`.
+
+        `GET /authentication`, the call of anaconda-client's `Binstar.authentication()`
+        (`anaconda auth --info`); an expired token answers 401 (TokenRefused).
+        """
+        data = self._json("GET", "authentication")
+        if not isinstance(data, dict):
+            raise _unreadable(f"{self.url}/authentication", "not a JSON object")
+        return data
+
+    def current_user(self) -> dict[str, Any]:
+        """The account the token belongs to (`login`): `GET /user`, anaconda-client's
+        `Binstar.user()` without a login (`anaconda whoami`)."""
+        data = self._json("GET", "user")
+        if not isinstance(data, dict):
+            raise _unreadable(f"{self.url}/user", "not a JSON object")
+        return data
 
     def download(self, owner: str, package: str, version: str, basename: str) -> bytes:
         """The bytes of one file (the API redirects to its storage)."""

@@ -1,8 +1,9 @@
 """Upload the checked wheels in dist/ to an anaconda.org channel, losing nothing.
 
 The upload command: its options and the order of work. Select and check every file (no
-network; `upload_files`), read the token (`anaconda_token`), ask the channel what it
-already holds, then upload only what is missing with anaconda-client, several files at
+network; `upload_files`), read the token (`credentials`), check its expiry and scopes
+(`token_check`: a token that expires soon is a warning, an expired one or a missing scope
+stops the upload before anything is sent), ask the channel what it already holds, then upload only what is missing with anaconda-client, several files at
 once, each retried on transient failures. A file already there with the same sha256 is
 skipped; one with different content is refused unless `--replace` is given, and then the
 safety net in `replace` keeps a verified copy of the old file before anything is deleted
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from nightly_sessions.channel import token_check
 from nightly_sessions.channel.api import (
     AnacondaApi,
     RemoteFile,
@@ -120,7 +122,11 @@ def _client(call: Call, options: UploadOptions) -> Path:
 
 def _run_command(call: Call) -> None:
     options = options_from(call.args, call.settings)
-    upload(options, client=lambda: _client(call, options), environ=os.environ, log=call.log)
+    check = token_check.options_for(call.settings, token_env=options.token_env)
+    upload(
+        options, client=lambda: _client(call, options), environ=os.environ, log=call.log,
+        check=check,
+    )  # fmt: skip
 
 
 UPLOAD = Entry(add_arguments, _run_command)
@@ -159,11 +165,13 @@ def upload(
     client: Callable[[], Path],
     environ: Mapping[str, str],
     log: Log = print,
+    check: token_check.TokenCheckOptions | None = None,
 ) -> UploadReport:
     """Upload; print the report; raise a NightlyError when any file was not uploaded.
 
     `client` returns the Python that has anaconda-client; it is called only when an upload
     will really happen (not for a dry run, nor when the upload is skipped for lack of a token).
+    `check` is how the token is checked first (default: warn 30 days ahead, no report file).
     """
 
     def say(text: str) -> None:
@@ -180,11 +188,36 @@ def upload(
         return _skip(options, local, environ, say)
     report = UploadReport(options.channel, options.label)
     with _step_summary(report, environ, say), _sigterm_interrupts():
+        _check_token(options, check, token, local, environ=environ, say=say, report=report)
         _send(options, local, token, client, say, report=report)
     _raise_if_failed(options, report, len(local))
     if options.verify and report.uploaded:
         _verify(options, local, report, say)
     return report
+
+
+def _check_token(
+    options: UploadOptions,
+    check: token_check.TokenCheckOptions | None,
+    token: str,
+    local: Sequence[LocalFile],
+    *,
+    environ: Mapping[str, str],
+    say: Log,
+    report: UploadReport,
+) -> None:
+    """The token's expiry and scopes, before anything is sent: a warning lets the upload go
+    on; an expired or refused token, or a missing scope, stops it here with its sentence."""
+    check = check or token_check.TokenCheckOptions(
+        api_url=options.api_url, token_env=options.token_env,
+        http_timeout=options.http_timeout, http_retries=options.http_retries,
+    )  # fmt: skip
+    try:
+        token_check.run(check, token, environ=environ, log=say, during_upload=True)
+    except token_check.TokenProblem as exc:
+        report.stop_before([item.path.name for item in local], exc.why)
+        say(report.render())
+        raise
 
 
 @contextlib.contextmanager

@@ -124,6 +124,12 @@ COMMANDS: tuple[Command, ...] = (
         environment="one",
     ),
     Command(
+        name="token",
+        session="nightly_token",
+        summary="Check the upload token: warn before it expires, refuse it without a scope.",
+        entry="nightly_sessions.channel.token_check:TOKEN_CHECK",
+    ),
+    Command(
         name="cleanup",
         session="cleanup_nightly",
         summary="Delete this package's old nightlies (a dry run unless --yes).",

@@ -4,7 +4,8 @@ simple index that pip reads, with faults injected per call.
 It answers the calls listed in `reference/anaconda-org-api.md` (the `anaconda upload` sequence
 `HEAD /`, `GET /user`, `GET /dist`, package and release creation, `POST /stage`, the
 multipart `POST` to the storage URL, `POST /commit`; the deletes of `anaconda remove`; the
-read-only calls of a cleanup job) and keeps what was uploaded in memory, so a test sees
+read-only calls of a cleanup job; `GET /authentication`, which describes the caller's token
+with its `expires` and `scopes`, and `GET /user`, its account) and keeps what was uploaded in memory, so a test sees
 exactly what the channel holds. The real anaconda-client talks to it when its config file
 says `url: <server.url>` (`server.client_environment(folder)` writes one).
 
@@ -28,7 +29,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,15 @@ from packaging.utils import canonicalize_name
 LOOPBACK = "127.0.0.1"
 DEFAULT_OWNER = "scientific-python-nightly-wheels"
 EXPIRED = "Authentication token has expired"
+# The scopes SPEC 4 asks an upload token to have, as anaconda.org names them.
+UPLOAD_SCOPES = ("pypi:upload", "api:read", "api:write")
+ONE_YEAR = timedelta(days=365)  # how long anaconda.org tokens last by default
 
 # Every call the server knows, by the name faults use.
 CALLS = (
     "check", "whoami", "user", "packages", "package", "package-create", "package-delete",
     "release", "release-create", "release-delete", "dist", "dist-delete", "stage", "storage",
-    "commit", "download", "file", "simple",
+    "commit", "download", "file", "simple", "authentication",
 )  # fmt: skip
 
 
@@ -200,6 +204,21 @@ class _Token:
     login: str
     owners: frozenset[str] | None  # None: may write anywhere
     expired: bool
+    expires: datetime | str | None = None  # None: never; a string is sent as it is
+    scopes: tuple[str, ...] = UPLOAD_SCOPES
+    name: str = "nightly-uploads"
+
+    def to_json(self, token_id: int) -> dict[str, Any]:
+        """The token as `GET /authentication` describes it."""
+        expires = self.expires
+        return {
+            "id": f"{token_id:024x}",
+            "application": self.name,
+            "expires": expires.isoformat() if isinstance(expires, datetime) else expires,
+            "scopes": list(self.scopes),
+            "remote_addr": LOOPBACK,
+            "hostname": "stand-in",
+        }
 
 
 class ApiError(Exception):
@@ -251,11 +270,24 @@ class AnacondaServer:
         login: str = "uploader",
         owners: tuple[str, ...] | None = None,
         expired: bool = False,
+        expires: datetime | timedelta | str | None = ONE_YEAR,
+        scopes: tuple[str, ...] = UPLOAD_SCOPES,
+        name: str = "nightly-uploads",
     ) -> None:
-        """Accept `token` (for writes to `owners`, or anywhere); an expired one answers 401."""
+        """Accept `token` (for writes to `owners`, or anywhere); an expired one answers 401.
+
+        `expires` is when it expires: a moment, a time from now (a year by default, as on
+        anaconda.org; a moment already past answers 401 as `expired` does), None for never,
+        or a string `GET /authentication` sends as it is. `scopes` and `name` are what that
+        call describes.
+        """
+        moment = self.clock() + expires if isinstance(expires, timedelta) else expires
+        record = _Token(
+            login, frozenset(owners) if owners else None, expired, moment, tuple(scopes), name
+        )
         with self._lock:
             self._owners.add(login)
-            self._tokens[token] = _Token(login, frozenset(owners) if owners else None, expired)
+            self._tokens[token] = record
 
     def add_file(
         self,
@@ -377,7 +409,8 @@ def _token(server: AnacondaServer, request: _Request) -> _Token | None:
     record = server._tokens.get(request.token)
     if record is None:
         raise ApiError(401, "Invalid token")
-    if record.expired:
+    past = isinstance(record.expires, datetime) and record.expires <= server.clock()
+    if record.expired or past:
         raise ApiError(401, EXPIRED)
     return record
 
@@ -454,6 +487,10 @@ def _api(server: AnacondaServer, call: str, request: _Request) -> tuple[int, Any
         if caller is None:
             raise ApiError(401, "Authentication required")
         return 200, {"login": caller.login}
+    if call == "authentication":  # the caller's own token, as anaconda-client's `auth --info`
+        if caller is None or request.token is None:
+            raise ApiError(401, "Authentication required")
+        return 200, caller.to_json(list(server._tokens).index(request.token) + 1)
     where = request.segments[1:]
     _owner(server, where[0])
     handlers: dict[str, Callable[[AnacondaServer, str, _Request, list[str]], tuple[int, Any]]] = {
@@ -692,6 +729,7 @@ _ROUTES: dict[tuple[str, str, int], str] = {
     ("POST", "storage", 2): "storage",
     ("GET", "download", 5): "download",
     ("GET", "files", 2): "file",
+    ("GET", "authentication", 1): "authentication",
 }
 
 

@@ -171,15 +171,22 @@ def test_a_file_whose_state_cannot_be_read_is_not_sent(
 
 
 def test_expired_token_stops_at_once_with_what_to_do(server: AnacondaServer, dist: Path) -> None:
+    """The token check at the start refuses it (exit 2) before a file is looked up or sent."""
+
+    def no_client() -> Path:
+        raise AssertionError("an expired token must stop the upload before anaconda-client")
+
     server.add_token("expired-token-1234", expired=True)
-    with pytest.raises(NetworkError) as caught:
-        run(options(server, dist), {"ANACONDA_ORG_UPLOAD_TOKEN": "expired-token-1234"})
+    environ = {"ANACONDA_ORG_UPLOAD_TOKEN": "expired-token-1234"}
+    with pytest.raises(ConfigError) as caught:
+        upload(options(server, dist), client=no_client, environ=environ)
     message = str(caught.value)
+    assert "ANACONDA_ORG_UPLOAD_TOKEN has expired" in message
     assert EXPIRED in message
     assert "Allow write access to the API site" in message
     assert "secret ANACONDA_ORG_UPLOAD_TOKEN" in message
     assert "expired-token-1234" not in message
-    assert server.count("stage") == 0
+    assert [call.call for call in server.calls] == ["authentication"]
 
 
 def test_a_refused_token_is_the_summary_not_zero_counts(
@@ -189,13 +196,16 @@ def test_a_refused_token_is_the_summary_not_zero_counts(
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """No "0 uploaded, 0 skipped, 0 failed" when three files were never sent; exit code 3."""
+    """No "0 uploaded, 0 skipped, 0 failed" when three files were never sent; exit code 3.
+
+    The token passes the check at the start, then expires before the files are looked up.
+    """
     project = dist.parent
     (project / "pyproject.toml").write_text('[project]\nname = "skymap"\nversion = "1.0"\n')
     summary = tmp_path / "summary.md"
-    server.add_token("expired-token-1234", expired=True)
+    server.inject("dist", ApiFault.expired(), times=None)
     environ = {
-        "ANACONDA_ORG_UPLOAD_TOKEN": "expired-token-1234", "GITHUB_STEP_SUMMARY": str(summary),
+        "ANACONDA_ORG_UPLOAD_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(summary),
         "NIGHTLY_ANACONDA_API_URL": server.url,
     }  # fmt: skip
     for name, value in environ.items():
@@ -209,7 +219,7 @@ def test_a_refused_token_is_the_summary_not_zero_counts(
     assert err.startswith("nightly-sessions: anaconda.org refused the token")
     markdown = summary.read_text()
     assert markdown.count(f"| **not sent** | {why} |") == 3
-    assert "expired-token-1234" not in out + err + markdown
+    assert TOKEN not in out + err + markdown
     assert server.count("stage") == 0
 
 
@@ -400,8 +410,10 @@ def test_command_line_upload_and_refusal(
     server.add_token("expired-token-1234", expired=True)
     env["ANACONDA_ORG_UPLOAD_TOKEN"] = "expired-token-1234"
     refused = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    assert refused.returncode == 3
-    assert refused.stderr.startswith("nightly-sessions: anaconda.org refused the token")
+    assert refused.returncode == 2  # the token check: an expired token is bad input
+    assert refused.stderr.startswith(
+        "nightly-sessions: The anaconda.org upload token in ANACONDA_ORG_UPLOAD_TOKEN has expired"
+    )
     assert "Traceback" not in refused.stderr
     for text in (done.stdout, done.stderr, refused.stdout, refused.stderr):
         assert TOKEN not in text
