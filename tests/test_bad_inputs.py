@@ -217,6 +217,15 @@ CASES = [
     case("cleanup-dropped-tags-with-days", 2, "cleanup", "--dropped-tags", "--days", "30"),
     case("cleanup-dropped-tags-with-value", 2, "cleanup", "--dropped-tags=yes"),
     case("cleanup-dropped-tags-unreachable-api", 3, "cleanup", "--dropped-tags", "--yes", env={"ANACONDA_ORG_UPLOAD_TOKEN": SECRET}, secret=SECRET),
+    # token
+    case("token-days-negative", 2, "token", "--days", "-1"),
+    case("token-days-not-a-number", 2, "token", "--days", "soon"),
+    case("token-bad-warn-days-variable", 2, "token", env={"NIGHTLY_TOKEN_WARN_DAYS": "a month"}),
+    case("token-bad-warn-days-setting", 2, "token", pyproject=settings("token-warn-days = -5")),
+    case("token-without-token", 2, "token", env={"GITHUB_EVENT_NAME": "schedule"}),
+    case("token-with-a-line-break", 2, "token", env={"ANACONDA_ORG_UPLOAD_TOKEN": f"{SECRET}\nrest"}, secret=SECRET),
+    case("token-unreachable-api", 3, "token", env={"ANACONDA_ORG_UPLOAD_TOKEN": "t0ken-x"}),
+    case("token-is-secret", 3, "token", env={"ANACONDA_ORG_UPLOAD_TOKEN": SECRET}, secret=SECRET),
     # freshness
     case("freshness-days-not-a-number", 2, "freshness", "--days", "old"),
     case("freshness-dependency-days-negative", 2, "freshness", "--dependency-days", "-1"),
