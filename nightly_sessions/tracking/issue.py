@@ -5,8 +5,9 @@ jobs uploaded. It reads the reports (`job_reports`), finds the last green run's 
 for the version diff, writes the body (`issue_body`), then opens, updates or closes the
 tracking issue as `tracking` decides (`github`).
 With `--workflow-run` it reports the current run's own failing jobs and steps instead
-(`run_tracking`), for the wheels workflow, whose jobs leave no reports; that issue has
-its own marker key and label. Both entry points share `add_arguments`.
+(`run_tracking`), for the wheels workflow, whose jobs leave no reports, together with what
+the upload job's token check wrote (`token-report.json` below the report-dir setting); that
+issue has its own marker key and label. Both entry points share `add_arguments`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nightly_sessions.core.artifacts import REPORT_NAME
+from nightly_sessions.core.artifacts import REPORT_NAME, TOKEN_NAME
 from nightly_sessions.core.commands import Call, Entry
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
@@ -247,24 +248,27 @@ def _report_run(
             "is left as it is: run this in a job that `needs` the others."
         )
     failing = run_tracking.failing(jobs)
+    token = token_notice(settings.report_path, run_id, log)
+    shown = bool(failing) or (token is not None and token.attention)
     workflow = env.get("GITHUB_WORKFLOW") or run_tracking.DEFAULT_WORKFLOW
-    body = run_tracking.render_body(jobs, context.run, key=key, workflow=workflow)
+    body = run_tracking.render_body(jobs, context.run, key=key, workflow=workflow, token=token)
     try:
         found = _find_all(client, label, key)
         existing = found[0] if found else None
-        decision = run_tracking.decide(jobs, body, existing, context.run)
+        decision = run_tracking.decide(jobs, body, existing, context.run, token)
         decision = _unless_closed_by_newer_run(client, label, key, context.run, decision)
         if args.dry_run:
             log(body)
             log(_would(decision, True, label))
             log_duplicates(found, log)
             return 0
-        append_step_summary(body if failing else "Every job of this run passed.\n", env, log)
+        append_step_summary(body if shown else "Every job of this run passed.\n", env, log)
         close_duplicates(client, found, log)
         _apply(
-            decision, client, body=body, title=args.title or run_tracking.DEFAULT_TITLE,
+            decision, client, body=body, title=args.title or run_tracking.title_for(jobs, token),
             label=label, key=key, run_id=run_id, log=log,
             label_style=(run_tracking.LABEL_COLOR, run_tracking.LABEL_DESCRIPTION),
+            titles=run_tracking.TITLES,
         )  # fmt: skip
     except NightlyError as exc:
         if not failing:
@@ -272,6 +276,30 @@ def _report_run(
         names = ", ".join(job.name for job in failing)
         raise type(exc)(f"{exc} Meanwhile these jobs failed: {names}; see the run page.") from None
     return 0
+
+
+def token_notice(folder: Path, run_id: str, log: Log) -> run_tracking.TokenNotice | None:
+    """What this run's upload token check wrote (token-report.json below `folder`), if any.
+
+    The upload job leaves it as an artifact that the reporting job downloads there. A file
+    that cannot be read, or one of another run, is left out with a line saying so: the
+    issue then shows the jobs alone.
+    """
+    found = sorted(folder.rglob(TOKEN_NAME)) if folder.is_dir() else []
+    notices: list[run_tracking.TokenNotice] = []
+    for path in found:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        notice = run_tracking.TokenNotice.from_report(data) if isinstance(data, dict) else None
+        if notice is None:
+            log(f"{path} is not a token report that can be read; the issue leaves it out.")
+        elif notice.run_id is not None and notice.run_id != run_id:
+            log(f"{path} is the token check of run {notice.run_id}, not of run {run_id}; left out.")
+        else:
+            notices.append(notice)
+    return max(notices, key=lambda n: n.attention) if notices else None
 
 
 def _tests_result(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
@@ -409,6 +437,7 @@ def _apply(
     run_id: str | None,
     log: Log,
     label_style: tuple[str, str] = (LABEL_COLOR, LABEL_DESCRIPTION),
+    titles: tuple[str, ...] = tracking.TITLES,
 ) -> None:
     """Carry out `decision`, so that a re-run after a partial failure finishes it.
 
@@ -431,7 +460,7 @@ def _apply(
     elif decision.action == "update" and issue is not None:
         comment_once(client, issue.number, _with_marker(decision.comment or "", run_id, "update"))
         fields = {"body": body}
-        if issue.title in tracking.TITLES and issue.title != title:
+        if issue.title in titles and issue.title != title:
             fields["title"] = title  # what fails changed; a title someone chose is kept
         client.update_issue(issue.number, **fields)
         log(f"Updated issue #{issue.number}: {issue.url}")

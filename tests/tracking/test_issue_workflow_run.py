@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from nightly_sessions.channel import token_check
+from nightly_sessions.core.artifacts import TOKEN_NAME
 from nightly_sessions.core.config import Settings
-from nightly_sessions.core.errors import ConfigError, NetworkError
+from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError
 from nightly_sessions.core.posargs import session_args
+from nightly_sessions.testing.anaconda import serve_anaconda
 from nightly_sessions.testing.github import FakeGitHub, JobRecord, StepRecord, serve_github
-from nightly_sessions.tracking import issue
+from nightly_sessions.tracking import issue, run_tracking
 from nightly_sessions.tracking.decisions import marker
 
 pytestmark = pytest.mark.integration
@@ -52,6 +58,7 @@ class Reporter:
     server: FakeGitHub
     root: Path
     lines: list[str] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
 
     def add_run(self, *jobs: JobRecord) -> int:
         return self.server.add_run(workflow="nightly-wheels.yml", jobs=[*jobs, reporting()])
@@ -73,7 +80,7 @@ class Reporter:
         parsed = session_args("nightly_issue", ["--workflow-run", *args])
         assert parsed is not None
         return issue.run(
-            parsed, Settings(), environ=self.environ(run_id, **env),
+            parsed, self.settings, environ=self.environ(run_id, **env),
             sleep=lambda _: None, log=self.lines.append,
         )  # fmt: skip
 
@@ -240,3 +247,148 @@ def test_failure_to_report_still_names_the_failing_jobs(tmp_path: Path) -> None:
         "Meanwhile these jobs failed: Build wheels on macos-latest; see the run page."
     )
     assert server.token not in message
+
+
+# The upload token: the upload job's check leaves token-report.json; the issue shows it.
+
+ANACONDA_TOKEN = "anaconda-upload-token-Qw81"
+
+
+def token_upload(conclusion: str = "success") -> JobRecord:
+    return JobRecord(
+        "Upload to anaconda.org/scientific-python-nightly-wheels",
+        conclusion,
+        steps=[
+            StepRecord("Check every file before upload"),
+            StepRecord("Check the upload token", conclusion),
+            StepRecord("Upload the wheels", "skipped" if conclusion == "failure" else "success"),
+        ],
+    )
+
+
+def check_token(folder: Path, run_id: int, **token: object) -> None:
+    """Run the real token check against the anaconda.org stand-in, as the upload job of run
+    `run_id` does, leaving its report where the reporting job downloads it."""
+    with serve_anaconda() as anaconda:
+        anaconda.add_token(ANACONDA_TOKEN, login="jdoe", **token)  # type: ignore[arg-type]
+        options = token_check.TokenCheckOptions(api_url=anaconda.url, report_dir=folder)
+        with contextlib.suppress(NightlyError):  # the step failed; its report stays
+            token_check.run(
+                options, ANACONDA_TOKEN, environ={"GITHUB_RUN_ID": str(run_id)}, log=lambda _: None
+            )
+
+
+@pytest.fixture
+def token_reporter(tmp_path: Path) -> Iterator[Reporter]:
+    """A reporter that reads the downloaded reports below tmp_path/downloaded-reports."""
+    with serve_github() as server:
+        settings = Settings(report_dir=str(tmp_path / "downloaded-reports"))
+        yield Reporter(server, tmp_path, settings=settings)
+
+
+def test_a_token_that_expires_soon_opens_the_issue_with_every_job_green(
+    token_reporter: Reporter,
+) -> None:
+    reporter, server = token_reporter, token_reporter.server
+    folder = reporter.settings.report_path / "nightly-token-report"
+
+    # Every job passed, but the token expires in 10 days: an issue of its own title.
+    expires = datetime.now(timezone.utc) + timedelta(days=10, hours=1)
+    first = reporter.add_run(build(), token_upload())
+    check_token(folder, first, expires=expires)
+    assert reporter(first) == 0
+    [opened] = server.issues(label=LABEL)
+    assert (
+        opened.title == run_tracking.TOKEN_TITLE == "The anaconda.org upload token needs renewing"
+    )
+    assert "## The anaconda.org upload token needs renewing" in opened.body
+    assert "Every job of `Nightly wheels` passed in [run " in opened.body
+    warning = (
+        "The anaconda.org upload token in ANACONDA_ORG_UPLOAD_TOKEN (nightly-uploads) expires on "
+    )
+    assert warning in opened.body
+    assert ", in 10 days, and from then on every nightly upload fails: the anaconda.org user " in (
+        opened.body
+    )
+    assert "jdoe must make a new personal token at https://anaconda.org/jdoe/settings/access" in (
+        opened.body
+    )
+    assert 'pypi:upload ("Allow uploads to Standard Python repositories")' in opened.body
+    assert "store it as the secret ANACONDA_ORG_UPLOAD_TOKEN" in opened.body
+    assert warning in (reporter.root / f"summary-{first}.md").read_text()
+
+    # The next run finds the same token: the issue is updated, the comment says so.
+    second = reporter.add_run(build(), token_upload())
+    check_token(folder, second, expires=expires)
+    assert reporter(second) == 0
+    [updated] = server.issues(label=LABEL)
+    [comment] = updated.comments
+    assert comment == (
+        f"The upload token still needs renewing in [run {second}]({reporter.run_url(second)}). "
+        "The upload token says the same as before; the description above shows the newest "
+        f"state.\n\n<!-- nightly-sessions:run {second} update -->"
+    )
+    assert f"[run {second}]" in updated.body
+
+    # Then a build fails too: the title follows what fails, the token section stays.
+    third = reporter.add_run(build("failure"), token_upload())
+    check_token(folder, third, expires=expires)
+    assert reporter(third) == 0
+    [both] = server.issues(label=LABEL)
+    assert both.title == run_tracking.DEFAULT_TITLE
+    assert "### The anaconda.org upload token" in both.body
+    assert "`Build wheels on ubuntu-latest`" in both.body
+
+    # A new token, every job green: closed, saying the token is valid.
+    green = reporter.add_run(build(), token_upload())
+    check_token(folder, green)
+    assert reporter(green) == 0
+    [closed] = server.issues(label=LABEL)
+    assert closed.state == "closed"
+    assert closed.comments[-1].startswith(
+        f"Every job passed and the upload token is valid in [run {green}]"
+    )
+    for record in server.issue_records.values():
+        assert ANACONDA_TOKEN not in record.body + "".join(record.comments)
+
+
+def test_an_expired_token_is_the_failing_step_and_its_sentence(token_reporter: Reporter) -> None:
+    reporter, server = token_reporter, token_reporter.server
+    run = reporter.add_run(build(), token_upload("failure"))
+    check_token(reporter.settings.report_path, run, expired=True)
+    assert reporter(run) == 0
+    [opened] = server.issues(label=LABEL)
+    assert opened.title == run_tracking.DEFAULT_TITLE
+    assert "| **failure** | [`Check the upload token`](" in opened.body
+    assert (
+        "### The anaconda.org upload token\n\nThe anaconda.org upload token in "
+        "ANACONDA_ORG_UPLOAD_TOKEN has expired (anaconda.org answered 401: Authentication "
+        "token has expired), so no nightly can be uploaded"
+    ) in opened.body
+    assert ANACONDA_TOKEN not in opened.body
+
+
+def test_a_token_report_of_another_run_or_unreadable_is_left_out(
+    token_reporter: Reporter,
+) -> None:
+    reporter, server = token_reporter, token_reporter.server
+    folder = reporter.settings.report_path
+    run = reporter.add_run(build(), token_upload())
+    check_token(folder / "old", run - 1 if run > 1 else 999, expires=timedelta(days=3))
+    (folder / "broken").mkdir()
+    (folder / "broken" / TOKEN_NAME).write_text("{not json")
+    assert reporter(run) == 0
+    assert server.issues(label=LABEL) == []  # every job passed; the stale warning is not shown
+    assert any("not a token report that can be read" in line for line in reporter.lines)
+    assert any(f"not of run {run}; left out" in line for line in reporter.lines)
+
+
+def test_a_valid_token_far_from_expiry_changes_nothing(token_reporter: Reporter) -> None:
+    reporter = token_reporter
+    run = reporter.add_run(build(), token_upload())
+    check_token(reporter.settings.report_path, run)
+    report = json.loads((reporter.settings.report_path / TOKEN_NAME).read_text())
+    assert report["outcome"] == "ok"
+    assert reporter(run) == 0
+    assert reporter.server.issues(label=LABEL) == []
+    assert reporter.lines == ["Nothing to do: every job passed and no tracking issue is open."]
