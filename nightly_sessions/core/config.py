@@ -69,6 +69,16 @@ class Settings:
     # The tracking issues.
     issue_label: str = "nightly-failure"
     wheels_issue_label: str = "nightly-wheels-failure"
+    # Finding the nightly that made the tests fail (nightly_tests/culprit.py).
+    culprit: bool = True
+    culprit_budget: str = "50%"
+    culprit_max_packages: int = 5
+    last_green: str = ""
+
+    @property
+    def last_green_path(self) -> Path | None:
+        """The last green run's report (or a folder of reports), relative to the project root."""
+        return self.project_root / self.last_green if self.last_green else None
 
     @property
     def report_path(self) -> Path:
@@ -199,6 +209,16 @@ def _count(value: object) -> int:
     if number < 0:
         raise _BadValue
     return number
+
+
+def _budget(value: object) -> str:
+    """A percentage of the failing run's time ("50%") or seconds ("300"), as text."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _BadValue
+    text = str(value).strip()
+    percent = text.endswith("%")
+    number = _positive_number(text.removesuffix("%").strip())
+    return f"{number:g}%" if percent else f"{number:g}"
 
 
 def _env_name(value: object) -> str:
@@ -347,6 +367,33 @@ KEYS: dict[str, Key] = {
         "a label name",
         "label of the wheels workflow's own issue (`nightly_issue -- --workflow-run`)",
         "NIGHTLY_WHEELS_ISSUE_LABEL",
+    ),
+    "culprit": Key(
+        _boolean,
+        "true or false",
+        "when the tests fail, re-run the failing ones with each nightly put back to find "
+        "the package that breaks them",
+        "NIGHTLY_CULPRIT",
+    ),
+    "culprit_budget": Key(
+        _budget,
+        'a percentage such as "50%" or a number of seconds',
+        "time for that search: a share of the failing run's own time (at least 60 s), or seconds",
+        "NIGHTLY_CULPRIT_BUDGET",
+    ),
+    "culprit_max_packages": Key(
+        _count,
+        "a whole number >= 0",
+        "the search puts back at most this many packages, those changed since the last "
+        "green run first",
+        "NIGHTLY_CULPRIT_MAX_PACKAGES",
+    ),
+    "last_green": Key(
+        _string,
+        "a file or folder path",
+        "the last green run's nightly-report.json (or a folder of reports: this job's is "
+        "used), whose versions the search puts back first",
+        "NIGHTLY_LAST_GREEN",
     ),
 }
 
