@@ -113,6 +113,25 @@ def test_the_upload_action_job_checks_the_files_with_the_locked_nox(
     assert check["run"].startswith(LOCKED_NOX)
 
 
+def test_the_upload_action_job_checks_the_token_first_with_the_locked_nox(
+    rendered: dict[str, Path],
+) -> None:
+    """Before upload-nightly-action gets the token, nightly_token checks its expiry and
+    scopes: the same locked nox, the token in `env:` only, never in `run:`."""
+    project = rendered["pure-auto-one"]  # upload_with: action (the default)
+    upload = workflow(project, "nightly-wheels.yml")["jobs"]["upload"]
+    [action] = [step for step in steps(upload) if "upload-nightly-action" in step.get("uses", "")]
+    [token] = [step for step in steps(upload) if "nightly_token" in step.get("run", "")]
+    assert token["run"] == LOCKED_NOX + "--session nightly_token"
+    assert token["env"] == {
+        "ANACONDA_ORG_UPLOAD_TOKEN": "${{ secrets.ANACONDA_ORG_UPLOAD_TOKEN }}",
+        "NIGHTLY_REPORT_DIR": "nightly-reports",
+        "NOX_SCRIPT_MODE": "none",
+    }
+    assert "if" not in token  # a failed check (expired, a missing scope) skips the action
+    assert steps(upload).index(token) < steps(upload).index(action)
+
+
 # The install step and a token job's nox command, run for real.
 
 

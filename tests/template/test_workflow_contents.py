@@ -62,7 +62,7 @@ def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, 
                 assert session_args(match[1], arguments) is not None
     assert seen == {
         "nightly_tests", "nightly_issue", "nightly_keepalive", "build_nightly", "check_dist",
-        "upload_nightly", "nightly_freshness", "nightly_pythons",
+        "upload_nightly", "nightly_freshness", "nightly_pythons", "nightly_token",
     }  # fmt: skip
 
 
@@ -78,9 +78,10 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         matrix = tests["strategy"]["matrix"]
         pythons = answers.get("python_versions", DEFAULT_PYTHONS)
         oses = answers.get("test_oses", ["ubuntu-latest"])
+        on_demand = bool(answers.get("pr_label") or answers.get("test_on_push"))
         if pythons == ["auto"]:
             check_pythons_job(data["jobs"]["pythons"], oses)
-            assert tests["needs"] == ["pythons"]
+            assert tests["needs"] == ["trigger", "pythons"] if on_demand else ["pythons"]
             assert (matrix["python-version"], matrix["os"]) == (AUTO_MATRIX, oses)
         else:
             assert "pythons" not in data["jobs"]
@@ -208,7 +209,17 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
                 "contents": "read", "issues": "write", "actions": "read"
             }  # fmt: skip
             assert report["if"] == acts_upstream("always()")
-            assert nox_steps(report)["nightly_issue"][0] == "-- --workflow-run"
+            arguments, issue_step = nox_steps(report)["nightly_issue"]
+            assert arguments == "-- --workflow-run"
+            # The upload job's token check, where the issue step reads it.
+            fetch = next(s for s in steps(report) if s["name"] == "Fetch the upload token's check")
+            assert fetch["continue-on-error"] is True
+            assert fetch["with"] == {
+                "pattern": "nightly-token-report",
+                "path": "downloaded-reports",
+            }
+            assert steps(report).index(fetch) < steps(report).index(issue_step)
+            assert issue_step["env"]["NIGHTLY_REPORT_DIR"] == "downloaded-reports"
         dependabot = project / ".github" / "dependabot.yml"
         assert dependabot.exists() == answers.get("dependabot", True)
 
@@ -265,27 +276,45 @@ def check_upload_job(upload_job: dict[str, Any], answers: dict[str, Any]) -> Non
     assert upload_job["environment"]["name"] == "nightly-upload"
     assert upload_job["if"] == acts_upstream("!cancelled()")
     names = [step["name"] for step in steps(upload_job)]
-    assert names[-3:] == [
+    session = answers.get("upload_with") == "session"
+    # The token is checked before anything is sent: by the session itself, or by a step
+    # of its own before the action; its report is kept for the wheels issue.
+    token_step = [] if session else ["Check the upload token (expiry and scopes)"]
+    kept = ["Keep nightly-reports/token/token-report.json as an artifact"]
+    expected = [
         "Gather the files of every build job",
         "Check every file before upload",
+        *token_step,
         "Upload the wheels",
+        *(kept if issue_jobs(answers) else []),
     ]
-    gather, _, action = steps(upload_job)[-3:]
+    assert names[-len(expected) :] == expected
+    gather = steps(upload_job)[names.index("Gather the files of every build job")]
+    action = steps(upload_job)[names.index("Upload the wheels")]
     assert gather["with"] == {"pattern": "nightly-wheels-*", "path": "dist", "merge-multiple": True}
     arguments, check = nox_steps(upload_job)["check_dist"]
     assert (arguments, check["env"]) == ("", {**DIST_ENV, "NOX_SCRIPT_MODE": "none"})
     secret = answers.get("upload_token_secret", "ANACONDA_ORG_UPLOAD_TOKEN")
-    if answers.get("upload_with") == "session":
+    token_env = {secret: f"${{{{ secrets.{secret} }}}}", "NIGHTLY_REPORT_DIR": "nightly-reports"}
+    if issue_jobs(answers):
+        keep = steps(upload_job)[names.index(kept[0])]
+        assert keep["if"] == "${{ always() }}"  # an expired token fails the step before
+        assert keep["with"] == {
+            "name": "nightly-token-report", "path": "nightly-reports/token/token-report.json",
+            "if-no-files-found": "ignore", "retention-days": 5,
+        }  # fmt: skip
+    if session:
         arguments, step = nox_steps(upload_job)["upload_nightly"]
         assert arguments == "-- --verify"
         # The session reads the variable named by upload_token_env, the same answer.
-        assert step["env"] == {
-            **DIST_ENV,
-            secret: f"${{{{ secrets.{secret} }}}}",
-            "NOX_SCRIPT_MODE": "none",
-        }
+        assert step["env"] == {**DIST_ENV, **token_env, "NOX_SCRIPT_MODE": "none"}
         assert "uses" not in action
+        assert "nightly_token" not in nox_steps(upload_job)
     else:
+        arguments, token = nox_steps(upload_job)["nightly_token"]
+        assert arguments == ""
+        assert token["env"] == {**token_env, "NOX_SCRIPT_MODE": "none"}
+        assert "secrets." not in token["run"]
         assert action["uses"].startswith("scientific-python/upload-nightly-action@")
         assert action["with"] == {
             "artifacts_path": "dist",
