@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -387,3 +390,30 @@ def test_the_upload_goes_on_when_the_token_cannot_be_checked(
         "warning: The anaconda.org upload token in ANACONDA_ORG_UPLOAD_TOKEN could not be " in out
     )
     assert "answered HTTP 500 (injected HTTP 500); the upload goes on." in out
+
+
+@pytest.mark.integration
+def test_nox_session_checks_the_token(server: AnacondaServer, project: Path) -> None:
+    """`nox -s nightly_token`, as the upload job runs it: no environment, exit codes kept."""
+    (project / "noxfile.py").write_text("import nightly_sessions\n\nnightly_sessions.register()\n")
+    server.add_token(TOKEN, login=LOGIN, expires=timedelta(days=10, hours=1))
+    env = {
+        **os.environ, **ENV, "NIGHTLY_ANACONDA_API_URL": server.url,
+        "NIGHTLY_REPORT_DIR": "downloaded",
+    }  # fmt: skip
+    command = [sys.executable, "-m", "nox", "--no-color", "-s", "nightly_token"]
+    done = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, check=False, timeout=300
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "warning: The anaconda.org upload token in ANACONDA_ORG_UPLOAD_TOKEN" in output
+    assert (project / "downloaded" / "token" / TOKEN_NAME).is_file()
+    server.add_token(TOKEN, scopes=("api:read", "api:write"))
+    refused = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, check=False, timeout=300
+    )
+    output += refused.stdout + refused.stderr
+    assert refused.returncode == 1  # nox's own code for a failed session
+    assert "lacks the scope pypi:upload" in refused.stdout + refused.stderr
+    assert TOKEN not in output
