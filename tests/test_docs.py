@@ -107,15 +107,20 @@ def test_the_readme_sessions_table_lists_exactly_the_sessions() -> None:
     assert sorted(listed) == sorted(BY_SESSION)
 
 
-def test_the_example_report_is_a_schema_1_report_and_its_fields_are_documented() -> None:
+def test_the_example_report_is_a_schema_2_report_and_its_fields_are_documented() -> None:
     example = tables.example_report()
     assert run_report.schema_problem(example) is None
-    assert example["schema"] == run_report.SCHEMA == 1
+    assert example["schema"] == run_report.SCHEMA == 2
     page = (DOCS / "report.md").read_text(encoding="utf-8")
     for field in example:
         assert f"`{field}`" in page, field
     for field in example["packages"][0]:
         assert field in page, field
+    culprit = example["culprit"]
+    assert culprit["status"] == "found"
+    for table in (culprit, culprit["culprits"][0], culprit["trials"][1], culprit["drafts"][0]):
+        for field in table:
+            assert f"`{field}`" in page, field
 
 
 def test_every_page_is_in_a_toctree_and_every_include_is_generated() -> None:

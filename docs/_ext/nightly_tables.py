@@ -18,7 +18,7 @@ from typing import Any
 
 from nightly_sessions import cli
 from nightly_sessions.core import commands, config, errors, posargs
-from nightly_sessions.nightly_tests import report, verify
+from nightly_sessions.nightly_tests import culprit, report, rerun, upstream, verify
 
 GENERATED = "_generated"
 """Folder, under the docs source folder, that the tables are written to."""
@@ -236,15 +236,39 @@ def sessions_table() -> str:
 
 
 def example_report() -> dict[str, Any]:
-    """A nightly-report.json as `report.RunReport` writes it, for a run whose tests failed."""
+    """A nightly-report.json as `report.RunReport` writes it, for a run whose tests failed
+    and whose culprit search named numpy."""
+    numpy_nightly = "2.3.0.dev0+git20250303.abc1234"
     packages = (
         verify.PackageVersion(
-            "numpy", "nightly", "2.3.0.dev0+git20250303.abc1234", "2.3.0.dev0+git20250303.abc1234",
-            "nightly", allowed_missing=False,
+            "numpy", "nightly", numpy_nightly, numpy_nightly, "nightly", allowed_missing=False,
         ),
         verify.PackageVersion(
             "pandas", "base", "2.2.3", None, "missing", allowed_missing=True
         ),
+    )  # fmt: skip
+    test = "tests/test_fft.py::test_rfft[float32]"
+    put_back = culprit.PutBack("numpy", numpy_nightly, "2.2.3", "base-release", "base")
+    finding = culprit.Finding(
+        "found", culprit.Budget(60.0, "50% of the failing run's 1 min 38 s, at least 1 min"),
+        (test,), 1, culprits=(culprit.Culprit(put_back, (test,)),),
+        trials=(
+            culprit.Trial((), (test,), (test,), 1.42),
+            culprit.Trial((put_back,), (test,), (), 6.08),
+        ),
+        spent=7.5,
+    )  # fmt: skip
+    failing = rerun.FailingTest(
+        test, "call", "AssertionError: arrays are not equal",
+        ">       assert_array_equal(rfft(x), expected)\nE       AssertionError: arrays are not "
+        "equal\ntests/test_fft.py:41: AssertionError",
+    )  # fmt: skip
+    context = upstream.DraftContext(
+        project="skymap", python="3.13.2", platform="linux-x86_64", os="Linux", installer="uv",
+        nightly_index="https://pypi.anaconda.org/scientific-python-nightly-wheels/simple",
+        base_index="https://pypi.org/simple", nightly_pins=(("numpy", numpy_nightly),),
+        install=("pytest",), extras=("test",), source="https://github.com/example-org/skymap",
+        commit="0123456789abcdef0123456789abcdef01234567",
     )  # fmt: skip
     run = report.RunReport(
         project="skymap",
@@ -257,6 +281,8 @@ def example_report() -> dict[str, Any]:
         versions=verify.VersionReport(packages),
         dependency_check={"ok": True, "output": "", "command": "uv pip check"},
         tests=report.TestCounts(exit_code=1, passed=41, failed=1, errors=0, skipped=2),
+        culprit=finding,
+        drafts=upstream.drafts_for(finding.culprits, [failing], context),
         created="2025-03-03T03:41:07+00:00",
     )
     # os and platform are those of the machine that ran the tests.

@@ -14,7 +14,9 @@ from typing import Any
 from nightly_sessions.core.commands import how_to_run
 from nightly_sessions.core.errors import ConfigError
 
-SCHEMA = 1
+SCHEMA = 2
+# Schema 2 added the culprit search (`culprit`); reports of older artifacts still read.
+READABLE_SCHEMAS = (1, 2)
 
 
 def load_report(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -27,8 +29,8 @@ def load_report(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"{path.name} is unreadable ({exc.strerror})"
     except ValueError:
         return None, f"{path.name} is unreadable (it is not valid JSON)"
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        return None, f"{path.name} is not a schema-{SCHEMA} nightly report"
+    if not isinstance(data, dict) or data.get("schema") not in READABLE_SCHEMAS:
+        return None, f"{path.name} is not a schema-1 or schema-2 nightly report"
     problem = schema_problem(data)
     return (None, f"{path.name} is damaged: {problem}") if problem else (data, None)
 
@@ -48,13 +50,14 @@ _FIELDS: dict[str, type] = {
 # Fields that may be null; a value of another type would break the Markdown.
 _OPTIONAL_FIELDS: dict[str, type] = {
     "project": str, "error": str, "output_tail": str, "dependency_check": dict, "pytest": dict,
+    "culprit": dict,
 }  # fmt: skip
 _KIND_NAMES: dict[type, str] = {str: "text", dict: "a table", list: "a list"}
 _PYTEST_FIELDS = ("exit_code", "report_log", "passed", "failed", "errors", "skipped")
 
 
 def schema_problem(data: Mapping[str, Any]) -> str | None:
-    """What makes `data` unusable as a schema-1 report, or None when it is usable.
+    """What makes `data` unusable as a schema-1 or schema-2 report, or None when it is usable.
 
     Checked to the depth the Markdown and the tracking issue read it, so a hand-edited or
     damaged report is one sentence there, never a traceback.
@@ -71,7 +74,7 @@ def schema_problem(data: Mapping[str, Any]) -> str | None:
         return "an entry of 'packages' is not a table with a name"
     if not all(isinstance(r, dict) for r in data["repairs"]):
         return "an entry of 'repairs' is not a table"
-    return _pytest_problem(data.get("pytest"))
+    return _pytest_problem(data.get("pytest")) or _culprit_problem(data.get("culprit"))
 
 
 def _pytest_problem(tests: Mapping[str, Any] | None) -> str | None:
@@ -85,3 +88,35 @@ def _pytest_problem(tests: Mapping[str, Any] | None) -> str | None:
     ):
         return "'pytest' has counts or an exit code that are not whole numbers"
     return None
+
+
+def _culprit_problem(culprit: Mapping[str, Any] | None) -> str | None:
+    """The culprit section (schema 2) to the depth the Markdown and the issue read it."""
+    if culprit is None:
+        return None
+    if not isinstance(culprit.get("status"), str):
+        return "'culprit' has no status"
+    lists = {key: culprit.get(key, []) for key in ("verdict", "culprits", "trials", "drafts")}
+    wrong = [key for key, value in lists.items() if not isinstance(value, list)]
+    if wrong:
+        return f"'culprit' has a {wrong[0]!r} that is not a list"
+    checks = (
+        (all(isinstance(line, str) for line in lists["verdict"]), "a verdict that is not text"),
+        (all(map(_is_draft, lists["drafts"])), "a draft without its package, file or text"),
+        (all(map(_is_trial, lists["trials"])), "a trial that is not a table of lists"),
+    )
+    return next((f"'culprit' has {what}" for ok, what in checks if not ok), None)
+
+
+def _is_draft(draft: object) -> bool:
+    return isinstance(draft, dict) and all(
+        isinstance(draft.get(key), str) for key in ("package", "file", "text")
+    )
+
+
+def _is_trial(trial: object) -> bool:
+    return (
+        isinstance(trial, dict)
+        and all(isinstance(trial.get(key, []), list) for key in ("put_back", "tests", "failed"))
+        and all(isinstance(put, dict) for put in trial.get("put_back", []))
+    )

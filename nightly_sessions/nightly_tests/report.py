@@ -1,7 +1,8 @@
 """The run's report: nightly-report.json, nightly-report.md and the step summary.
 
-The JSON is what the tracking-issue reporter reads (schema 1, documented in docs/report.md);
-the Markdown is for people; both are written even when the tests never ran.
+The JSON is what the tracking-issue reporter reads (schema 2, documented in docs/report.md);
+the Markdown is for people; both are written even when the tests never ran. When the
+culprit search drafted reports for upstream trackers, each is a file beside them too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from nightly_sessions.core.redact import redact
 from nightly_sessions.core.run_report import SCHEMA
 from nightly_sessions.core.step_summary import append_step_summary
 from nightly_sessions.core.tables import text_table
+from nightly_sessions.nightly_tests.culprit import Finding
+from nightly_sessions.nightly_tests.upstream import Draft
 from nightly_sessions.nightly_tests.verify import MEANING, VersionReport, table_rows
 
 Outcome = Literal["passed", "tests-failed", "not-run"]
@@ -107,12 +110,14 @@ class RunReport:
     repairs: list[dict[str, Any]] = field(default_factory=list)
     dependency_check: dict[str, Any] | None = None
     tests: TestCounts | None = None
+    culprit: Finding | None = None
+    drafts: list[Draft] = field(default_factory=list)
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (schema 1); every URL and text redacted."""
+        """The JSON form (schema 2); every URL and text redacted."""
         packages = (
             [package.to_dict() for package in self.versions.packages]
             if self.versions
@@ -140,7 +145,23 @@ class RunReport:
                 else None
             ),
             "pytest": self.tests.to_dict(REPORT_LOG_NAME) if self.tests else None,
+            "culprit": _redacted(
+                {**self.culprit.to_dict(), "drafts": [d.to_dict() for d in self.drafts]}
+            )
+            if self.culprit
+            else None,
         }
+
+
+def _redacted(value: Any) -> Any:
+    """`value` with every text in it redacted, tables and lists followed."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
 
 
 def version_table(versions: VersionReport) -> str:
@@ -168,6 +189,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
         f"Python {data['python']} on {data['platform']}; nightlies from `{data['nightly_index']}`.",
         "",
     ]
+    lines += culprit_markdown(data.get("culprit"))
     if data["packages"]:
         rows = [("package", "installed", "newest nightly", "status")]
         rows += [
@@ -190,6 +212,57 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     lines += _dependency_check_markdown(data.get("dependency_check"))
     lines += _tests_markdown(data)
     return "\n".join(lines) + "\n"
+
+
+def culprit_markdown(culprit: Mapping[str, Any] | None) -> list[str]:
+    """The culprit search first (its verdict and drafts), then its re-runs as evidence."""
+    if not culprit:
+        return []
+    lines = ["### Culprit search", ""]
+    lines += [f"- {sentence}" for sentence in culprit.get("verdict") or []]
+    lines.append("")
+    if culprit.get("effort"):
+        lines += [str(culprit["effort"]), ""]
+    for draft in culprit.get("drafts") or []:
+        lines += [
+            (
+                f"<details><summary>Draft report for {draft['package']}'s tracker "
+                f"(<code>{draft['file']}</code>)</summary>"
+            ),
+            "",
+            fenced(str(draft["text"]), info="markdown"),
+            "",
+            "</details>",
+            "",
+        ]
+    trials = culprit.get("trials") or []
+    if trials:
+        rows = [("put back", "tests re-run", "still failing", "seconds")]
+        rows += [_trial_row(trial) for trial in trials]
+        lines += ["<details><summary>Re-runs of the failing tests</summary>", ""]
+        lines += [*_plain_table(rows), "", "</details>", ""]
+    return lines
+
+
+def _trial_row(trial: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    put_back = (
+        ", ".join(f"{p['name']} {p['version']}" for p in trial.get("put_back") or [])
+        or "nothing (as installed)"
+    )
+    failed = (
+        f"not run: {trial['problem']}"
+        if trial.get("problem")
+        else str(len(trial.get("failed") or []))
+    )
+    return (put_back, str(len(trial.get("tests") or [])), failed, str(trial.get("seconds", "")))
+
+
+def _plain_table(rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += [
+        "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows[1:]
+    ]
+    return lines
 
 
 def _repairs_markdown(repairs: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -258,6 +331,8 @@ def write_report(
         folder.mkdir(parents=True, exist_ok=True)
         (folder / REPORT_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         (folder / REPORT_MARKDOWN_NAME).write_text(markdown, encoding="utf-8")
+        for draft in data["culprit"]["drafts"] if data["culprit"] else []:
+            (folder / draft["file"]).write_text(draft["text"], encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             f"Cannot write the report into {folder}: {exc.strerror}; check 'report-dir'."

@@ -10,6 +10,8 @@ import os
 import platform
 import re
 import signal
+import sysconfig
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +26,10 @@ from nightly_sessions.core.log import Log
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.core.redact import redact
 from nightly_sessions.nightly_tests import install
+from nightly_sessions.nightly_tests.culprit import Finding
+from nightly_sessions.nightly_tests.culprit_run import find_culprit
 from nightly_sessions.nightly_tests.plan import InstallPlan, Target, make_plan
-from nightly_sessions.nightly_tests.probe import probe
+from nightly_sessions.nightly_tests.probe import Probe, probe
 from nightly_sessions.nightly_tests.report import (
     Outcome,
     RunReport,
@@ -33,6 +37,7 @@ from nightly_sessions.nightly_tests.report import (
     version_table,
     write_report,
 )
+from nightly_sessions.nightly_tests.upstream import DraftContext, drafts_for
 from nightly_sessions.nightly_tests.verify import VersionReport, verify
 
 # Every exit code pytest's process can end with: a failing run is reported, never raised,
@@ -223,7 +228,6 @@ def run_nightly_tests(
     Pythons (or a CI matrix's artifacts gathered in one place) never overwrite each other.
     """
     state = probe(env.python)
-    target = Target.for_python(state.python, state.implementation)
     report = RunReport(
         project=None,
         job=job_name(state.python),
@@ -234,7 +238,7 @@ def run_nightly_tests(
     folder = settings.report_path / report.job
     try:
         end = _stages(
-            settings, env, report, target=target, pytest_args=pytest_args, folder=folder, log=log
+            settings, env, report, state=state, pytest_args=pytest_args, folder=folder, log=log
         )
         exit_code, message = end.exit_code, end.message
     except NightlyError as exc:
@@ -254,12 +258,18 @@ def _stages(
     env: Environment,
     report: RunReport,
     *,
-    target: Target,
+    state: Probe,
     pytest_args: Sequence[str],
     folder: Path,
     log: Log,
 ) -> PytestEnd:
-    """Plan, install, prove, test; record each stage in `report`; return how pytest ended."""
+    """Plan, install, prove, test; record each stage in `report`; return how pytest ended.
+
+    When the tests fail, the culprit search (on unless 'culprit = false') re-runs the
+    failing ones to name the nightly that breaks them.
+    """
+    started = time.monotonic()
+    target = Target.for_python(state.python, state.implementation)
     plan = plan_for(settings, target)
     report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
     log(plan.render())
@@ -280,4 +290,67 @@ def _stages(
         report.output_tail = pytest_run.tail
     if end.exit_code != 0 and pytest_run.returncode != 1:
         report.error = end.message  # why a run without plain test failures failed
+    if end.outcome == "tests-failed" and settings.culprit:
+        search_culprit(
+            settings, env, report, plan=plan, state=state, pytest_args=pytest_args,
+            folder=folder, run_seconds=time.monotonic() - started, log=log,
+        )  # fmt: skip
     return end
+
+
+def search_culprit(
+    settings: Settings,
+    env: Environment,
+    report: RunReport,
+    *,
+    plan: InstallPlan,
+    state: Probe,
+    pytest_args: Sequence[str],
+    folder: Path,
+    run_seconds: float,
+    log: Log,
+) -> None:
+    """Find the culprit of the failing tests; record it and the upstream drafts in `report`.
+
+    The search never fails the run: whatever stops it becomes its reason in the report.
+    """
+    if report.versions is None:  # the tests ran, so the versions were proven; never None
+        return
+    target = Target.for_python(state.python, state.implementation)
+    try:
+        finding, failing = find_culprit(
+            settings, env, plan, report.versions, target, job=report.job, folder=folder,
+            pytest_args=pytest_args, run_seconds=run_seconds, log=log,
+        )  # fmt: skip
+    except NightlyError as exc:
+        report.culprit = Finding("not-run", reason=f"the search failed: {exc}")
+        log(f"No culprit search: the search failed: {exc}")
+        return
+    report.culprit = finding
+    context = draft_context(settings, env, plan, report.versions, state)
+    report.drafts = drafts_for(finding.culprits, failing, context)
+
+
+def draft_context(
+    settings: Settings, env: Environment, plan: InstallPlan, versions: VersionReport, state: Probe
+) -> DraftContext:
+    """What an upstream draft says about this run: Python, platform, indexes, pins, source."""
+    server, repository = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    return DraftContext(
+        project=plan.project_name,
+        python=state.markers.get("python_full_version", state.python),
+        platform=sysconfig.get_platform(),
+        os=platform.system(),
+        installer=env.installer,
+        nightly_index=redact(settings.nightly_index_url),
+        base_index=redact(settings.base_index_url),
+        nightly_pins=tuple(
+            (p.name, p.installed)
+            for p in versions.packages
+            if p.installed and p.status in ("nightly", "older-nightly")
+        ),
+        install=(*plan.group_requirements, "pytest"),
+        extras=plan.extras,
+        source=f"{server}/{repository}" if server and repository else None,
+        commit=os.environ.get("GITHUB_SHA") or None,
+    )

@@ -79,6 +79,12 @@ class JobReport:
             return []
         return [p for p in packages if isinstance(p, dict) and isinstance(p.get("name"), str)]
 
+    @property
+    def culprit(self) -> Mapping[str, Any] | None:
+        """The culprit search's section of the report (schema 2), when it ran."""
+        culprit = self.data.get("culprit") if self.kind == "tests" else None
+        return culprit if isinstance(culprit, dict) else None
+
     @functools.cached_property
     def groups(self) -> list[FailureGroup]:
         return group_failures(self.log.failures) if self.log else []

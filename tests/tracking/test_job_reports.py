@@ -44,7 +44,10 @@ def test_missing_and_broken_reports_count_as_failing(tmp_path: Path) -> None:
         == "the artifact nightly-reports-py3.12-Windows holds no nightly-report.json"
     )
     assert jobs["py3.13-macOS"].problem == "no report was uploaded for this job"
-    assert jobs["py3.9-Linux"].problem == "nightly-report.json is not a schema-1 nightly report"
+    assert (
+        jobs["py3.9-Linux"].problem
+        == "nightly-report.json is not a schema-1 or schema-2 nightly report"
+    )
     assert (jobs["py3.13-macOS"].python, jobs["py3.13-macOS"].os) == ("3.13", "macOS")
     assert tracking.is_failing(list(jobs.values()), None)
 
@@ -53,3 +56,24 @@ def test_a_file_instead_of_a_folder_is_one_sentence(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(ConfigError, match=r"is not a folder; give the folder"):
         job_reports.load_jobs(tmp_path / "file")
+
+
+def test_the_culprit_section_is_read_from_schema_2_reports_only_when_it_is_a_table(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "reports" / "py3.13-Linux"
+    folder.mkdir(parents=True)
+    report = {
+        "schema": 2, "job": "py3.13-Linux", "python": "3.13", "platform": "linux-x86_64",
+        "stage": "tests", "outcome": "tests-failed", "nightly_index": "http://127.0.0.1:1/simple",
+        "packages": [], "repairs": [], "culprit": {"status": "flaky", "verdict": ["Flaky: x."]},
+    }  # fmt: skip
+    (folder / "nightly-report.json").write_text(json.dumps(report), encoding="utf-8")
+    [job] = job_reports.load_jobs(tmp_path / "reports")
+    assert job.culprit == {"status": "flaky", "verdict": ["Flaky: x."]}
+    (folder / "nightly-report.json").write_text(
+        json.dumps({**report, "schema": 1, "culprit": None}), encoding="utf-8"
+    )
+    [old] = job_reports.load_jobs(tmp_path / "reports")
+    assert old.problem is None
+    assert old.culprit is None

@@ -1,0 +1,5 @@
+"""Nightly sessions for starmap."""
+
+import nightly_sessions
+
+nightly_sessions.register()
