@@ -2,11 +2,13 @@
 
 Pure: job reports in, Markdown out. Text that comes from test runs goes into fenced code
 blocks only, so nothing in it pings a person (`@name`), links an issue (`#123`) or breaks
-the Markdown around it.
+the Markdown around it. The culprit search's verdict comes first, with the drafts for
+the upstream trackers; the evidence (failing tests, tracebacks, versions) follows.
 """
 
 from __future__ import annotations
 
+import re
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,16 +43,18 @@ class Detail:
     groups: int | None = None
     lists: bool = True
     versions: bool = True
+    drafts: bool = True  # the upstream drafts, which quote tracebacks
     note: str = ""
 
 
 LEVELS: tuple[Detail, ...] = (
     Detail(),
     Detail(traceback_lines=30, line_width=300, note="tracebacks were cut to their last 30 lines"),
-    Detail(traceback_lines=0, line_width=300, note="tracebacks were left out"),
+    Detail(traceback_lines=0, line_width=300, drafts=False, note="tracebacks were left out"),
     Detail(
         traceback_lines=0,
         line_width=200,
+        drafts=False,
         variants=5,
         groups=20,
         note="tracebacks were left out and long lists of failing tests were cut",
@@ -59,12 +63,14 @@ LEVELS: tuple[Detail, ...] = (
         traceback_lines=0,
         line_width=200,
         lists=False,
+        drafts=False,
         note="tracebacks and lists of failing tests were left out; only counts are shown",
     ),
     Detail(
         traceback_lines=0,
         line_width=200,
         lists=False,
+        drafts=False,
         versions=False,
         note="tracebacks, lists of failing tests and version tables were left out",
     ),
@@ -135,6 +141,9 @@ def _body(
             f"> [!NOTE]\n> Shortened to fit GitHub's {BODY_LIMIT:,}-character limit: "
             f"{detail.note}. The run page has everything."
         )
+    culprit = _culprit_section(failing, detail)
+    if culprit:
+        parts.append(culprit)
     if jobs:
         parts.append(_jobs_table(jobs))
     else:
@@ -155,6 +164,45 @@ def _body(
     freshness = [job for job in jobs if job.kind == "freshness"]
     parts.extend(_freshness_section(job) for job in freshness if job.failing or _warnings(job))
     return "\n\n".join(parts) + "\n"
+
+
+def _culprit_section(failing: Sequence[JobReport], detail: Detail) -> str | None:
+    """What the culprit search found in the failing jobs, merged; then the upstream drafts."""
+    searched = [job for job in failing if job.culprit is not None]
+    if not searched:
+        return None
+    sentences: dict[str, list[str]] = {}
+    drafts: dict[str, tuple[str, str]] = {}  # package -> (file, text), the first job's
+    for job in searched:
+        culprit = job.culprit or {}
+        for sentence in culprit.get("verdict") or []:
+            sentences.setdefault(str(sentence), []).append(job.job)
+        for draft in culprit.get("drafts") or []:
+            drafts.setdefault(str(draft["package"]), (str(draft["file"]), str(draft["text"])))
+    lines = []
+    for sentence, names in sentences.items():
+        where = "" if len(failing) == 1 else f" ({', '.join(code(name) for name in names)})"
+        lines.append(f"- {sentence}{where}")
+    parts = ["### Culprit search", "\n".join(lines)]
+    if drafts and detail.drafts:
+        parts += [
+            f"<details><summary>Draft report for {_plain(package)}'s tracker</summary>\n\n"
+            + fenced(text, info="markdown")
+            + "\n\n</details>"
+            for package, (_, text) in drafts.items()
+        ]
+    elif drafts:
+        files = ", ".join(code(file) for file, _ in drafts.values())
+        parts.append(
+            f"The drafts for the upstream trackers were left out here: {files} in the "
+            "job's report artifact."
+        )
+    return "\n\n".join(parts)
+
+
+def _plain(name: str) -> str:
+    """A package name with nothing but name characters, for HTML and Markdown alike."""
+    return re.sub(r"[^\w.-]", "", name)
 
 
 def _headline(jobs: Sequence[JobReport], run: RunInfo, tests_result: str | None) -> str:
@@ -292,8 +340,40 @@ def _job_section(job: JobReport, detail: Detail, tables: dict[str, str]) -> str:
         parts.extend(_not_run(job, detail))
     else:
         parts.extend(_tests_failed(job, detail))
+    parts.extend(_reruns(job, detail))
     parts.extend(_versions(job, detail, tables))
     return "\n\n".join(parts)
+
+
+def _reruns(job: JobReport, detail: Detail) -> list[str]:
+    """The culprit search's re-runs of the failing tests: the evidence for its verdict."""
+    trials = (job.culprit or {}).get("trials") or []
+    if not trials or not detail.lists:
+        return []
+    effort = (job.culprit or {}).get("effort")
+    caption = f"{effort}\n\n" if isinstance(effort, str) else ""
+    rows = ["| Put back | Tests re-run | Still failing |", "| --- | --- | --- |"]
+    for trial in trials:
+        put_back = [p for p in trial.get("put_back") or [] if isinstance(p, dict)]
+        what = "<br>".join(
+            f"{code(str(p.get('name')))} {_version(p.get('version'))}" for p in put_back
+        )
+        failed = trial.get("failed") or []
+        still = (
+            f"not run: {code(str(trial['problem']))}"
+            if trial.get("problem")
+            else (", ".join(code(str(test)) for test in failed[:5]) or "none")
+            + (f" …and {len(failed) - 5} more" if len(failed) > 5 else "")
+        )
+        rows.append(
+            f"| {what or 'nothing (as installed)'} | {len(trial.get('tests') or [])} | {still} |"
+        )
+    return [
+        "<details><summary>Culprit search: re-runs</summary>\n\n"
+        + caption
+        + "\n".join(rows)
+        + "\n\n</details>"
+    ]
 
 
 def _not_run(job: JobReport, detail: Detail) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -211,4 +212,87 @@ def test_last_resort_cut_keeps_fences_closed(big_jobs: list[JobReport]) -> None:
     body = issue_body.render_body(big_jobs, RUN, limit=700)
     assert len(body) <= 700
     assert body.endswith("_The rest was cut to fit GitHub's size limit; see the run page._\n")
+    assert fences_balanced(body)
+
+
+# The culprit search (report schema 2).
+
+CULPRIT_SENTENCE = (
+    f"Culprit: `test_sample_numbers.py::test_is_zero[1]` fails with numpy {NUMPY_NOW} and "
+    "passes with numpy 2.4.1 (last green run)."
+)
+DRAFT = (
+    "Title: nightly numpy breaks sample's test_is_zero[1] (2.4.1 passes)\n\n---\n\n"
+    "```pytb\nE   AssertionError: ask @\u200bsomeone\n```\n"
+)
+
+
+def with_culprit(folder: Path, *, draft: str = DRAFT, flaky: bool = False) -> None:
+    """Turn a job folder's report into a schema-2 report whose culprit search found numpy."""
+    path = folder / "nightly-report.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    verdict = [CULPRIT_SENTENCE]
+    if flaky:
+        verdict.append(
+            "Flaky: `test_sample_numbers.py::test_slow` is flaky: it failed, then "
+            "passed when re-run with the same versions; no package is blamed."
+        )
+    put_back = {"name": "numpy", "nightly": NUMPY_NOW, "version": "2.4.1", "origin": "last-green"}
+    data["schema"] = 2
+    data["culprit"] = {
+        "status": "found",
+        "verdict": verdict,
+        "effort": "The search made 2 re-runs in 4.0 s of its 1 min budget (rule).",
+        "trials": [
+            {"put_back": [], "tests": ["a", "b"], "failed": ["a"], "seconds": 1.0},
+            {"put_back": [put_back], "tests": ["a"], "failed": [], "seconds": 3.0},
+        ],
+        "drafts": [{"package": "numpy", "file": "upstream-numpy.md", "text": draft}],
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_the_culprit_comes_first_merged_across_jobs_then_the_evidence(
+    tmp_path: Path, sample_runs: SampleRuns
+) -> None:
+    root = tmp_path / "reports"
+    with_culprit(job_folder(root, "py3.12-Linux", sample_runs.get("mixed")), flaky=True)
+    with_culprit(job_folder(root, "py3.13-Linux", sample_runs.get("mixed")))
+    job_folder(root, "py3.11-Linux", sample_runs.get("collection"))  # schema 1: no search
+    body = issue_body.render_body(job_reports.load_jobs(root), RUN)
+    section = body.index("### Culprit search")
+    assert section < body.index("| Job | Python | OS | Result |")
+    assert f"- {CULPRIT_SENTENCE} (`py3.12-Linux`, `py3.13-Linux`)" in body
+    assert "- Flaky: `test_sample_numbers.py::test_slow` is flaky" in body
+    assert body.count("<details><summary>Draft report for numpy's tracker</summary>") == 1
+    assert "````markdown\nTitle: nightly numpy breaks" in body
+    # The evidence, in each job's section: the re-runs.
+    assert body.count("<details><summary>Culprit search: re-runs</summary>") == 2
+    assert "| nothing (as installed) | 2 | `a` |" in body
+    assert "| `numpy` `2.4.1` | 1 | none |" in body
+    assert "The search made 2 re-runs in 4.0 s of its 1 min budget (rule)." in body
+    assert not re.search(r"@\w", outside_code(body))
+    assert fences_balanced(body)
+
+
+def test_reports_without_a_search_have_no_culprit_section(reports: Path) -> None:
+    body = issue_body.render_body(job_reports.load_jobs(reports), RUN)
+    assert "Culprit search" not in body
+
+
+def test_a_long_body_leaves_out_the_drafts_and_says_where_they_are(
+    tmp_path: Path, sample_runs: SampleRuns
+) -> None:
+    root = tmp_path / "reports"
+    long_draft = DRAFT + "```text\n" + "a line of a long traceback\n" * 2_000 + "```\n"
+    with_culprit(job_folder(root, "py3.12-Linux", sample_runs.get("mixed")), draft=long_draft)
+    jobs = job_reports.load_jobs(root)
+    assert len(issue_body.render_body(jobs, RUN, limit=10**9)) > 50_000
+    body = issue_body.render_body(jobs, RUN, limit=30_000)
+    assert "Draft report for" not in body
+    assert (
+        "The drafts for the upstream trackers were left out here: `upstream-numpy.md` in the "
+        "job's report artifact."
+    ) in body
+    assert f"- {CULPRIT_SENTENCE}" in body  # the verdict stays
     assert fences_balanced(body)
