@@ -82,7 +82,10 @@ def _combinations() -> dict[str, dict[str, Any]]:
     combos["auto-pythons"] = {
         "python_versions": ["auto"],
         "test_oses": ["ubuntu-latest", "macos-latest"],
+        "pr_label": "run-nightly",
+        "test_on_push": True,
     }
+    combos["pure-explicit-several"].update(pr_label="nightly 🔥 tests")
     combos["module-layout"] = {
         "noxfile": "noxfile_nightly.py",
         "python_versions": ["3.11"],

@@ -93,6 +93,7 @@ ACCEPTS = {
         "yaml-hex",
     },
 }  # fmt: skip
+ACCEPTS["pr_label"] = ACCEPTS["issue_label"] - {"expression"}  # it reaches an expression
 NAME_LISTS = {"nightly_packages": "packages", "test_extras": "extras", "test_groups": "groups"}
 ROWS = [
     pytest.param(question, value, name in ACCEPTS[question], id=f"{question}-{name}")
@@ -107,10 +108,12 @@ SHAPE = {"upload_token_secret": {"upload_with": "session"}}
 def baselines(plain_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The base answers rendered in each upload mode."""
     root = tmp_path_factory.mktemp("baseline")
-    return {
+    found = {
         mode: render(plain_template, root / mode, upload_with=mode)
         for mode in ("action", "session")
     }
+    found["pr_label"] = render(plain_template, root / "pr_label", pr_label="run-nightly")
+    return found
 
 
 def register_call(noxfile: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -156,13 +159,19 @@ def check_workflows(texts: dict[str, str], answers: dict[str, Any]) -> None:
     for workflow, first in ((tests, "tests"), (wheels, "build")):
         assert workflow["jobs"][first]["steps"][0]["env"] == {"ANSWER": repository}
         assert f"github.repository == '{repository}'" in workflow["jobs"]["report"]["if"]
+    if answers.get("pr_label"):
+        [decide] = [
+            step for step in tests["jobs"]["trigger"]["steps"] if step.get("id") == "decide"
+        ]
+        labelled = f"contains(github.event.pull_request.labels.*.name, '{answers['pr_label']}')"
+        assert decide["env"]["LABELLED"] == f"${{{{ {labelled} }}}}"
     upload = wheels["jobs"]["upload"]
     channel = channel or "scientific-python-nightly-wheels"
     assert upload["name"] == f"Upload to anaconda.org/{channel}"
     url = f"https://anaconda.org/{channel}/{answers['project_name']}"
     assert upload["environment"]["url"] == url
     secret = answers.get("upload_token_secret", "ANACONDA_ORG_UPLOAD_TOKEN")
-    step = upload["steps"][-1]
+    [step] = [step for step in upload["steps"] if step.get("name") == "Upload the wheels"]
     if answers.get("upload_with") == "session":
         assert step["env"][secret] == f"${{{{ secrets.{secret} }}}}"
     else:
@@ -195,7 +204,9 @@ def test_an_odd_answer_is_refused_with_a_sentence_or_arrives_intact(
         assert not (project / "noxfile.py").exists()
         return
     assert accepted, f"{question}={value!r} was accepted"
-    baseline = baselines[data.get("upload_with", "action")]
+    baseline = baselines[
+        "pr_label" if question == "pr_label" else data.get("upload_with", "action")
+    ]
     expected = {
         **register_call(baseline / "noxfile.py", monkeypatch),
         **noxfile_values(question, value),
@@ -222,6 +233,8 @@ COMBINED = {
         "test_extras": " 1_000 ",
         "test_cron": "37\u00a03 * * 1\n",
         "issue_label": "${{ github.token }} $(id) `id` #1",
+        "pr_label": "$(id) `id` #1: bug",
+        "test_on_push": True,
     },
     "unicode": {
         "project_name": "nightly-" * 10 + "x",

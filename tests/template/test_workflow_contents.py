@@ -104,7 +104,7 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         }
         expected = (
             {"tests"} | when(issue_jobs(answers), "report") | when(pythons == ["auto"], "pythons")
-        )
+        ) | when(on_demand, "trigger")
         assert set(data["jobs"]) == expected | when(answers.get("keepalive", True), "keepalive")
         if issue_jobs(answers):
             check_report_job(data["jobs"]["report"], pythons, oses)
