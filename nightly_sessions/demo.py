@@ -66,7 +66,7 @@ class World:
         """The folder of one job's report, below the project's report-dir."""
         return self.project / "nightly-reports" / job
 
-    def environment(self, job: str = "demo") -> dict[str, str]:
+    def environment(self, job: str = "demo", **extra: str) -> dict[str, str]:
         """What the sessions see: every URL on loopback, the tokens, no machine index config."""
         env = {
             name: value
@@ -93,6 +93,7 @@ class World:
                 "GITHUB_SERVER_URL": "http://127.0.0.1",
                 "GITHUB_RUN_ID": "1",
                 "GITHUB_EVENT_NAME": "schedule",
+                **extra,
             }
         )
         return env
@@ -106,16 +107,21 @@ def _say(text: str) -> None:
 
 
 def _nox(
-    world: World, name: str, *args: str, ok: bool = True, job: str = "demo"
+    world: World,
+    name: str,
+    *args: str,
+    ok: bool = True,
+    job: str = "demo",
+    env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
-    """Run `nox -s name -- args` as `job`; keep its output in logs/<name>.log."""
+    """Run `nox -s name -- args` as `job` (with `env` added); keep its output in logs/."""
     command = [sys.executable, "-m", "nox", "--no-color", "-s", name]
     if args:
         command += ["--", *args]
     result = subprocess.run(
         command,
         cwd=world.project,
-        env=world.environment(job),
+        env=world.environment(job, **(env or {})),
         capture_output=True,
         text=True,
         check=False,
@@ -184,13 +190,21 @@ def stage_green(world: World, say: Say) -> None:
 def stage_red(world: World, say: Say) -> None:
     tinyarray_wheel(world.nightly.directory, BROKEN_NIGHTLY, broken=True)
     say(f"  published a broken nightly: tinyarray {BROKEN_NIGHTLY}")
-    code, output = _nox(world, "nightly_tests", ok=False, job=RED_JOB)
+    # The green run's report is the last green run: the culprit search puts its versions back.
+    last_green = {"NIGHTLY_LAST_GREEN": str(world.reports(GREEN_JOB))}
+    code, output = _nox(world, "nightly_tests", ok=False, job=RED_JOB, env=last_green)
     report = _report(world, RED_JOB)
     _expect(code != 0 and report["outcome"] == "tests-failed", "The broken nightly should fail.")
     _expect(report["packages"][0]["installed"] == BROKEN_NIGHTLY, "The new nightly was not used.")
     say(_excerpt(output, "package    installed", 2))
     say(_excerpt(output, "short test summary info", 2))
+    culprit = report.get("culprit") or {}
+    _expect(culprit.get("status") == "found", "The culprit search should name tinyarray.")
+    say("\n".join(f"    {sentence}" for sentence in culprit["verdict"]))
+    draft = world.reports(RED_JOB) / culprit["drafts"][0]["file"]
+    say(f"  drafted the report for tinyarray's tracker: {draft}")
     world.summary.append(("nightly tests, red", str(world.reports(RED_JOB))))
+    world.summary.append(("upstream draft", str(draft)))
     # The tracking issue of the red run: its own report folder and job name.
     red = str(world.reports(RED_JOB))
     _nox(world, "nightly_issue", red, "--expect-jobs", RED_JOB, "--no-compare")

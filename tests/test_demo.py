@@ -22,6 +22,13 @@ def test_the_whole_loop_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert printed.count("      ok (") == len(STAGES)
     assert "tinyarray  1.1.0.dev0+git20261123.badcafe" in printed  # the red run's table
     assert "FAILED tests/test_skymap.py::test_span" in printed
+    # The red run names its culprit: the broken nightly, against the green run's version.
+    culprit = (
+        "Culprit: `tests/test_skymap.py::test_span` fails with tinyarray "
+        "1.1.0.dev0+git20261123.badcafe and passes with tinyarray "
+        "1.1.0.dev0+git20261120.aaaaaaa (last green run)."
+    )
+    assert f"    {culprit}\n" in printed
     assert "Every stand-in server has been stopped." in printed
     # What each stage left behind, where the summary says it is.
     project = output / "skymap"
@@ -31,7 +38,12 @@ def test_the_whole_loop_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert outcomes(Path(listed["nightly tests, red"])) == ["tests-failed"]
     assert len(list((project / "nightly-reports").rglob("nightly-report.json"))) == 2
     assert Path(listed["tracking issue"]) == output / "tracking-issue.md"
-    assert "test_span" in (output / "tracking-issue.md").read_text()
+    issue = (output / "tracking-issue.md").read_text()
+    assert "test_span" in issue
+    assert issue.index(f"- {culprit}") < issue.index("| Job | Python | OS | Result |")
+    draft = Path(listed["upstream draft"])
+    assert draft == project / "nightly-reports" / "demo-red" / "upstream-tinyarray.md"
+    assert "tinyarray==1.1.0.dev0+git20261123.badcafe" in draft.read_text()
     assert list((project / "dist").glob("skymap-*.whl"))
     logs = "".join(path.read_text() for path in (output / "logs").iterdir())
     assert not re.search(r"demo-[0-9a-f]{24}", logs + printed)  # the made-up upload token
