@@ -222,7 +222,7 @@ def test_an_odd_answer_is_refused_with_a_sentence_or_arrives_intact(
 
 
 # Accepted odd answers together, each render checked by the GitHub schema and zizmor.
-COMBINED = {
+COMBINED: dict[str, dict[str, Any]] = {
     "yaml-words": {
         "project_name": "1e5",
         "repository": "yes/null",
