@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from packaging.version import InvalidVersion, Version
+from nightly_sessions.nightly_tests.verify import same_version
 
 Origin = Literal["last-green", "base-release"]
 ORIGIN_WORDS: dict[Origin, str] = {
@@ -36,16 +36,6 @@ STATUS_WORDS: dict[Status, str] = {
 MIN_BUDGET_SECONDS = 60.0
 # At most this many failing tests are re-run: enough to name a culprit, short to re-run.
 MAX_TESTS = 100
-
-
-def same_version(left: str | None, right: str | None) -> bool:
-    """Whether two version strings name the same version (PEP 440), else equal as text."""
-    if left is None or right is None:
-        return False
-    try:
-        return Version(left) == Version(right)
-    except InvalidVersion:
-        return left == right
 
 
 @dataclass(frozen=True)

@@ -35,14 +35,13 @@ from nightly_sessions.nightly_tests.culprit import (
     effort,
     make_budget,
     order_candidates,
-    same_version,
     search,
     verdict,
 )
 from nightly_sessions.nightly_tests.plan import InstallPlan, Target, is_prerelease
 from nightly_sessions.nightly_tests.probe import probe
 from nightly_sessions.nightly_tests.rerun import FailingTest, read_log, rerun_options
-from nightly_sessions.nightly_tests.verify import VersionReport
+from nightly_sessions.nightly_tests.verify import VersionReport, same_version
 
 _ANY_EXIT_CODE = range(-(2**31), 2**32)
 # pytest ran nothing it was asked to: an internal error, a usage error, nothing collected.

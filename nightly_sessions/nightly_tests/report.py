@@ -21,6 +21,7 @@ from nightly_sessions.core.artifacts import REPORT_LOG_NAME, REPORT_MARKDOWN_NAM
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.core.markdown import fenced
 from nightly_sessions.core.redact import redact
+from nightly_sessions.core.report_log import log_entries
 from nightly_sessions.core.run_report import SCHEMA
 from nightly_sessions.core.step_summary import append_step_summary
 from nightly_sessions.core.tables import text_table
@@ -65,13 +66,7 @@ def count_tests(report_log: Path, exit_code: int | None = None) -> TestCounts:
         return TestCounts(exit_code=exit_code)
     counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
     logged_exit = None
-    for line in text.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(entry, dict):
-            continue
+    for entry in log_entries(text.splitlines()):
         kind = entry.get("$report_type")
         if kind == "SessionFinish":
             logged_exit = entry.get("exitstatus")

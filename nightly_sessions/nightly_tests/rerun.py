@@ -8,11 +8,12 @@ when its re-run reports it passing: one that was not reached or was skipped stil
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from nightly_sessions.core.report_log import log_entries
 
 # Options that would stop a re-run early or choose other tests than the node ids.
 _DROPPED = frozenset(
@@ -68,13 +69,7 @@ def parse_log(lines: Iterable[str]) -> LogSummary:
     failing: dict[str, FailingTest] = {}
     phases_passed: dict[str, set[str]] = {}
     finished = False
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(entry, dict):
-            continue
+    for entry in log_entries(lines):
         kind = entry.get("$report_type")
         if kind == "SessionFinish":
             finished = True

@@ -70,7 +70,8 @@ class VersionReport:
         return " ".join([text, *self.notes])
 
 
-def _same(left: str | None, right: str | None) -> bool:
+def same_version(left: str | None, right: str | None) -> bool:
+    """Whether two version strings name the same version (PEP 440), else equal as text."""
     if left is None or right is None:
         return False
     try:
@@ -92,9 +93,9 @@ def classify(package: PlannedPackage, installed: str | None) -> Status:
         return "not-installed"
     if not is_prerelease(installed):
         return "release"
-    if _same(installed, package.newest_nightly):
+    if same_version(installed, package.newest_nightly):
         return "nightly"
-    if any(_same(installed, version) for version in package.channel_versions):
+    if any(same_version(installed, version) for version in package.channel_versions):
         return "older-nightly"
     return "release"
 
