@@ -587,6 +587,13 @@ def test_a_platform_missing_from_the_newest_version_is_a_warning(
         "python": "cp311", "platform": "win_amd64", "last_version": "1.0.dev6",
         "last_upload": "2026-11-09T12:00:00+00:00",
     }  # fmt: skip
+    # The tracking issue shows them in the channel section, apart from the dependencies.
+    [job] = job_reports.load_jobs(settings.report_path)
+    body = issue_body.render_body([job], tracking.RunInfo())
+    assert "### Nightly uploads on the channel" in body
+    assert "Wheel builds that stopped uploading" in body
+    assert "win_amd64 (cp312, cp313, cp313t), which 1.0.dev7" in body
+    assert "Dependencies whose nightlies are not fresh" not in body
 
 
 def test_the_same_builds_under_new_platform_versions_are_no_warning(

@@ -162,7 +162,11 @@ def _body(
     for job in failing:
         parts.append(_job_section(job, detail, tables))
     freshness = [job for job in jobs if job.kind == "freshness"]
-    parts.extend(_freshness_section(job) for job in freshness if job.failing or _warnings(job))
+    parts.extend(
+        _freshness_section(job)
+        for job in freshness
+        if job.failing or _warnings(job) or _warnings(job, "coverage_warnings")
+    )
     return "\n\n".join(parts) + "\n"
 
 
@@ -258,11 +262,18 @@ def _freshness_section(job: JobReport) -> str:
             "Dependencies whose nightlies are not fresh (the tests may have run on old code):\n\n"
             + fenced("\n".join(warnings))
         )
+    stopped = _warnings(job, "coverage_warnings")
+    if stopped:
+        parts.append(
+            "Wheel builds that stopped uploading (the newest nightly lacks wheels an older one "
+            "has):\n\n" + fenced("\n".join(stopped))
+        )
     return "\n\n".join(parts)
 
 
-def _warnings(job: JobReport) -> list[str]:
-    found = job.data.get("warnings") if job.kind == "freshness" else None
+def _warnings(job: JobReport, field: str = "warnings") -> list[str]:
+    """The freshness report's dependency `warnings`, or its `coverage_warnings`."""
+    found = job.data.get(field) if job.kind == "freshness" else None
     return [str(text) for text in found if isinstance(text, str)] if isinstance(found, list) else []
 
 
