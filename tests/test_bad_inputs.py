@@ -159,6 +159,7 @@ CASES = [
     case("run-python-not-executable", 2, "run", "--python", "{project}/pyproject.toml"),
     case("run-python-is-a-folder", 2, "run", "--python", "{tmp}"),
     case("run-bad-installer", 2, "run", "--installer", "conda"),
+    case("run-last-green-without-path", 2, "run", "--python", "{self}", "--last-green"),
     case("run-unreachable-index", 3, "run", "--python", "{self}"),
     case("run-pytest-bogus-flag", 2, "run", "--python", "{python}", "--", "--bogus-flag", world=True),
     case("run-pytest-k-matches-nothing", 1, "run", "--python", "{python}", "--", "-k", "nomatch", world=True),

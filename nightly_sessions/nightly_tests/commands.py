@@ -7,6 +7,7 @@ the parsed arguments and its environment from the front, and raises on failure.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -52,9 +53,20 @@ def _plan(call: Call) -> None:
         print("\n\n".join(plan.render() for plan in plans))  # noqa: T201
 
 
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--last-green", metavar="PATH",
+        help="a green run's nightly-report.json, or a folder of downloaded report artifacts, "
+        "whose versions the culprit search puts back first (default: the 'last-green' setting)",
+    )  # fmt: skip
+
+
 def _run(call: Call) -> None:
+    settings = call.settings
+    if call.args.last_green is not None:
+        settings = dataclasses.replace(settings, last_green=call.args.last_green)
     result = testrun.run_nightly_tests(
-        call.settings, call.environment(), call.args.passthrough, log=call.log
+        settings, call.environment(), call.args.passthrough, log=call.log
     )
     if result.exit_code:
         raise OutcomeError(result.message or "The nightly test run failed.", result.exit_code)
@@ -117,7 +129,7 @@ def _pythons(call: Call) -> None:
 
 
 PLAN = Entry(_plan_arguments, _plan)
-RUN = Entry(_no_arguments, _run)
+RUN = Entry(_run_arguments, _run)
 VERIFY = Entry(_no_arguments, _verify)
 REPORT = Entry(_report_arguments, _report)
 PYTHONS = Entry(_no_arguments, _pythons)

@@ -69,8 +69,9 @@ def test_the_broken_nightly_is_named_and_the_flaky_test_called_flaky(
 ) -> None:
     # The last green run's report: beta changed since, alpha did not.
     green = last_green_report(tmp_path / "green")
+    # Our option and pytest's, mixed after `--`: --last-green is taken, the rest is pytest's.
     result = run_nox(
-        world, "-s", "nightly_tests", "--", "-p", "no:cacheprovider", NIGHTLY_LAST_GREEN=str(green)
+        world, "-s", "nightly_tests", "--", "-p", "no:cacheprovider", "--last-green", str(green)
     )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
