@@ -20,7 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.core.pyproject import read_pyproject
-from nightly_sessions.core.pythons import auto_pythons
+from nightly_sessions.core.pythons import auto_pythons, parse_python
 from nightly_sessions.core.redact import redact
 
 DEFAULT_NIGHTLY_INDEX = "https://pypi.anaconda.org/scientific-python-nightly-wheels/simple"
@@ -154,6 +154,11 @@ def _python_versions(value: object) -> tuple[str, ...] | Literal["auto"]:
         return "auto"
     versions = _string_list(value)
     for version in versions:
+        if version.endswith("t"):  # a free-threaded build, "3.14t"
+            parsed_threaded = parse_python(version)
+            if parsed_threaded is None or parsed_threaded[0] != 3:
+                raise _BadValue
+            continue
         try:
             parsed = Version(version)
         except InvalidVersion as exc:
@@ -265,9 +270,11 @@ KEYS: dict[str, Key] = {
     ),
     "python": Key(
         _python_versions,
-        '"auto" or a list of versions such as "3.12"',
+        '"auto" or a list of versions such as "3.12", or "3.14t" for a free-threaded build '
+        "(3.13 on)",
         'Python versions of `nightly_tests`; empty: the one running nox; "auto": the newest '
-        "two released that requires-python and the classifiers allow, and the pre-release",
+        "two released that requires-python and the classifiers allow, and the pre-release "
+        "(never a free-threaded build)",
         "NIGHTLY_PYTHON",
     ),
     "installer": Key(

@@ -25,12 +25,30 @@ from nightly_sessions.core.errors import ConfigError
 RELEASED = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
 PRERELEASE = "3.16"
 NEWEST = 2  # how many of the newest released Pythons "auto" tests
+# The first CPython with a free-threaded build ("3.13t": python3.13t, ABI tag cp313t).
+# "auto" never picks one: a project lists it, e.g. python = ["3.13", "3.14t"].
+FREE_THREADED_SINCE = (3, 13)
+
+_PYTHON = re.compile(r"(\d+)\.(\d+)(t?)")
 
 _CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)\s*$")
 
 
 def _key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
+
+
+def parse_python(text: str) -> tuple[int, int, bool] | None:
+    """(major, minor, free-threaded) of "3.12" or "3.14t"; None for anything else, and for
+    a free-threaded Python older than the first that has such a build.
+    """
+    match = _PYTHON.fullmatch(text.strip())
+    if not match:
+        return None
+    major, minor, threaded = int(match[1]), int(match[2]), match[3] == "t"
+    if threaded and (major, minor) < FREE_THREADED_SINCE:
+        return None
+    return major, minor, threaded
 
 
 def classifier_versions(classifiers: Iterable[object]) -> list[str]:

@@ -7,8 +7,8 @@ steps follow.
 
 from __future__ import annotations
 
-import re
 import sys
+import sysconfig
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from nightly_sessions.core.config import Settings
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.core.index import DistFile, IndexClient, newest_compatible
 from nightly_sessions.core.pyproject import TEST_NAMES, ProjectInfo
+from nightly_sessions.core.pythons import FREE_THREADED_SINCE, parse_python
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.tables import text_table
 
@@ -34,31 +35,51 @@ Source = Literal["nightly", "base"]
 class Target:
     """The interpreter the plan is for: which wheels it can install."""
 
-    python: str  # "3.12"
+    python: str  # "3.12": the version its markers and requires-python see
     tags: tuple[packaging_tags.Tag, ...] = field(repr=False)
+    free_threaded: bool = False  # a free-threaded build, "3.14t": cp314t wheels, no abi3
+
+    @property
+    def label(self) -> str:
+        """The interpreter as the python setting and the job names write it: "3.14t"."""
+        return f"{self.python}t" if self.free_threaded else self.python
 
     @classmethod
     def current(cls) -> Target:
         """The interpreter running this code."""
-        return cls(f"{sys.version_info[0]}.{sys.version_info[1]}", tuple(packaging_tags.sys_tags()))
+        return cls(
+            f"{sys.version_info[0]}.{sys.version_info[1]}",
+            tuple(packaging_tags.sys_tags()),
+            free_threaded=bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        )
 
     @classmethod
     def for_python(cls, python: str, implementation: str = "cpython") -> Target:
-        """Another interpreter on this machine: same platform, other Python version."""
-        match = re.fullmatch(r"(\d+)\.(\d+)", python.strip())
-        if not match:
-            raise ConfigError(f"Python version {python!r} is not of the form X.Y, e.g. 3.12.")
-        major, minor = int(match[1]), int(match[2])
+        """Another interpreter on this machine: same platform, other Python version.
+
+        "3.14t" is the free-threaded build of 3.14: its wheels carry the ABI cp314t, and
+        the stable ABI abi3 does not load there (packaging's tags leave it out).
+        """
+        parsed = parse_python(python)
+        if parsed is None:
+            raise ConfigError(
+                f"Python version {python!r} is not of the form X.Y, e.g. 3.12, or X.Yt for "
+                f"a free-threaded build ({FREE_THREADED_SINCE[0]}.{FREE_THREADED_SINCE[1]}t "
+                "on), e.g. 3.14t."
+            )
+        major, minor, threaded = parsed
+        version = f"{major}.{minor}"
         if implementation != "cpython":
             found = tuple(packaging_tags.compatible_tags(python_version=(major, minor)))
-            return cls(python, found)
+            return cls(version, found, free_threaded=threaded)
+        abis = [f"cp{major}{minor}t"] if threaded else None
         found = (
-            *packaging_tags.cpython_tags(python_version=(major, minor)),
+            *packaging_tags.cpython_tags(python_version=(major, minor), abis=abis),
             *packaging_tags.compatible_tags(
                 python_version=(major, minor), interpreter=f"cp{major}{minor}"
             ),
         )
-        return cls(python, found)
+        return cls(version, found, free_threaded=threaded)
 
 
 @dataclass(frozen=True)
@@ -500,7 +521,7 @@ def make_plan(
         group_requirements=group_requirements,
         nightly_index_url=settings.nightly_index_url,
         base_index_url=settings.base_index_url,
-        python=target.python,
+        python=target.label,
         packages=tuple(packages),
         build_tools=candidates.build_tools,
         held_back=tuple(held_back),

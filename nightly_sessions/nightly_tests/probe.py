@@ -22,7 +22,7 @@ from nightly_sessions.core.errors import ToolError
 MARKER = "NIGHTLY-SESSIONS-PROBE:"
 
 SCRIPT = f"""
-import json, os, platform, sys
+import json, os, platform, sys, sysconfig
 from importlib import metadata
 info = sys.implementation
 version = "%d.%d.%d" % info.version[:3]
@@ -46,7 +46,9 @@ for dist in metadata.distributions():
     name = dist.metadata["Name"]
     if name:
         dists[name] = {{"version": dist.version, "requires": list(dist.requires or [])}}
-print({MARKER!r} + json.dumps({{"python": markers["python_version"],
+free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+print({MARKER!r} + json.dumps({{
+    "python": markers["python_version"] + ("t" if free_threaded else ""),
     "implementation": info.name, "markers": markers, "distributions": dists}}))
 """
 
@@ -64,10 +66,15 @@ class Distribution:
 class Probe:
     """What an environment holds."""
 
-    python: str
+    python: str  # "3.12", or "3.14t" for a free-threaded build (its markers say "3.14")
     implementation: str
     markers: Mapping[str, str]
     distributions: Mapping[str, Distribution]
+
+    @property
+    def free_threaded(self) -> bool:
+        """Whether the interpreter is a free-threaded build (Py_GIL_DISABLED)."""
+        return self.python.endswith("t")
 
     def version_of(self, name: str) -> str | None:
         dist = self.distributions.get(canonicalize_name(name))

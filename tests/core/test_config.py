@@ -59,6 +59,16 @@ def test_environment_lists_and_booleans(tmp_path: Path) -> None:
     assert settings.strict is False
 
 
+def test_free_threaded_pythons_in_every_layer(tmp_path: Path) -> None:
+    root = write_pyproject(tmp_path, 'python = ["3.13", "3.14t"]')
+    assert load_settings(root, environ={}).python == ("3.13", "3.14t")
+    assert load_settings(root, {"python": ["3.13t"]}, environ={}).python == ("3.13t",)
+    from_env = load_settings(root, environ={"NIGHTLY_PYTHON": "3.14t, 3.15t"})
+    assert from_env.python == ("3.14t", "3.15t")
+    with pytest.raises(ConfigError, match="environment variable NIGHTLY_PYTHON"):
+        load_settings(root, environ={"NIGHTLY_PYTHON": "3.14x"})
+
+
 def test_unknown_key_names_key_and_suggests(tmp_path: Path) -> None:
     root = write_pyproject(tmp_path, 'pakages = ["numpy"]')
     with pytest.raises(
@@ -79,6 +89,9 @@ def test_unknown_register_keyword(tmp_path: Path) -> None:
         ("installer", "conda", '"auto", "uv" or "pip"'),
         ("nightly_index_url", "ftp://example", "an http"),
         ("python", ["2.7"], "a list of versions"),
+        ("python", ["3.14x"], '"3.14t" for a free-threaded build'),
+        ("python", ["3.12t"], '"3.14t" for a free-threaded build'),  # none before 3.13
+        ("python", ["3.14T"], "a list of versions"),
         ("packages", ["not a name!"], "package names"),
         ("strict", "maybe", "true or false"),
         ("timeout", -1, "a positive number"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from nightly_sessions.core.pythons import (
     classifier_versions,
     matrix_outputs,
     missing_sentence,
+    on_path,
+    parse_python,
     write_outputs,
 )
 
@@ -107,6 +110,50 @@ def test_the_template_offers_the_same_pythons() -> None:
     config = yaml.safe_load((Path(__file__).parents[2] / "copier.yml").read_text())
     offered = list(config["python_versions"]["choices"].values())
     assert [v for v in offered if re.fullmatch(r"3\.\d+", v)] == [*RELEASED, PRERELEASE]
+
+
+def test_the_template_offers_free_threaded_builds_where_they_exist() -> None:
+    config = yaml.safe_load((Path(__file__).parents[2] / "copier.yml").read_text())
+    offered = list(config["python_versions"]["choices"].values())
+    threaded = [f"{v}t" for v in (*RELEASED, PRERELEASE) if parse_python(f"{v}t")]
+    assert [v for v in offered if v.endswith("t")] == threaded
+    assert threaded[0] == "3.13t"
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("3.12", (3, 12, False)),
+        ("3.14t", (3, 14, True)),
+        (" 3.13t ", (3, 13, True)),
+        ("3.12t", None),  # no free-threaded build before 3.13
+        ("3.14x", None),
+        ("3.14T", None),
+        ("3.14tt", None),
+        ("3", None),
+    ],
+)
+def test_parse_python_knows_free_threaded_builds(
+    text: str, parsed: tuple[int, int, bool] | None
+) -> None:
+    assert parse_python(text) == parsed
+
+
+def test_a_free_threaded_python_is_found_by_its_own_name() -> None:
+    seen: list[str] = []
+
+    def which(name: str) -> str | None:
+        seen.append(name)
+        return "/usr/bin/python3.14t" if name == "python3.14t" else None
+
+    assert on_path("3.14t", which)
+    assert seen == ["python3.14t"]
+    assert not on_path("3.14", which) or sys.platform.startswith("win")
+
+
+def test_auto_never_adds_a_free_threaded_build() -> None:
+    chosen = auto_pythons(">=3.10", classifiers("3.13", "3.14"), WHERE)
+    assert not any(version.endswith("t") for version in chosen)
 
 
 def test_matrix_outputs_name_each_job_as_its_report(tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.utils import parse_wheel_filename
 
 from nightly_sessions.core.config import load_settings
 from nightly_sessions.core.errors import ConfigError, NetworkError
+from nightly_sessions.core.index import DistFile, newest_compatible
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.nightly_tests.plan import InstallPlan, Target, make_plan, plan_targets
 from nightly_sessions.testing.pypi import PypiServer, free_port
@@ -139,10 +141,58 @@ def test_an_empty_but_real_channel_gives_an_empty_plan(
     assert make_plan(settings, read_project(project), Target.for_python("3.11")).packages == ()
 
 
-@pytest.mark.parametrize("python", ["abc", "3", "3.x"])
+@pytest.mark.parametrize("python", ["abc", "3", "3.x", "3.14x", "3.14T", "3.12t", "3.14tt"])
 def test_target_python_must_be_x_y(python: str) -> None:
-    with pytest.raises(ConfigError, match=r"is not of the form X\.Y"):
+    with pytest.raises(ConfigError, match=r"is not of the form X\.Y.*or X\.Yt"):
         Target.for_python(python)
+
+
+def _wheel(filename: str) -> DistFile:
+    name, version, _build, tags = parse_wheel_filename(filename)
+    return DistFile(
+        filename, f"https://example.invalid/{filename}", name, version, tags, True, None, False,
+        None, None,
+    )  # fmt: skip
+
+
+PLATFORM = Target.for_python("3.14").tags[0].platform  # this machine's own
+GIL = _wheel(f"numpy-2.3.0.dev0-cp314-cp314-{PLATFORM}.whl")
+FREE = _wheel(f"numpy-2.3.0.dev0-cp314-cp314t-{PLATFORM}.whl")
+ABI3 = _wheel(f"numpy-2.3.0.dev0-cp311-abi3-{PLATFORM}.whl")
+PURE = _wheel("numpy-2.3.0.dev0-py3-none-any.whl")
+
+
+def _picked(python: str, files: list[DistFile]) -> str | None:
+    target = Target.for_python(python)
+    found = newest_compatible(files, target.tags, target.python)
+    return found.filename if found else None
+
+
+def test_a_free_threaded_target_reads_its_variant() -> None:
+    target = Target.for_python("3.14t")
+    assert (target.python, target.free_threaded, target.label) == ("3.14", True, "3.14t")
+    assert Target.for_python("3.14").label == "3.14"
+    assert not Target.for_python("3.14").free_threaded
+    assert not any(tag.abi == "cp314" for tag in target.tags)
+    assert not any(tag.abi == "abi3" for tag in target.tags)  # abi3 does not load there
+    assert Target.for_python("3.13t").label == "3.13t"
+
+
+def test_a_free_threaded_target_picks_the_cp314t_wheel() -> None:
+    assert _picked("3.14t", [GIL, FREE, ABI3]) == FREE.filename
+    assert _picked("3.14", [GIL, FREE, ABI3]) == GIL.filename
+    # Neither a cp314 nor an abi3 wheel installs on the free-threaded build: the channel
+    # offers nothing for it, so the package comes from the base index (or is built).
+    assert _picked("3.14t", [GIL, ABI3]) is None
+    assert _picked("3.14", [ABI3]) == ABI3.filename
+    assert _picked("3.14t", [GIL, PURE]) == PURE.filename
+
+
+def test_a_free_threaded_plan_shows_the_variant(project: Path, channel: PypiServer) -> None:
+    settings = settings_for(project, channel)
+    plan = make_plan(settings, read_project(project), Target.for_python("3.14t"))
+    assert plan.python == "3.14t"
+    assert "on Python 3.14t" in plan.render()
 
 
 def test_a_listed_name_the_channel_lacks_is_a_warning(project: Path, channel: PypiServer) -> None:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
 
 from nightly_sessions.core.errors import ToolError
-from nightly_sessions.nightly_tests.probe import MARKER, parse, probe
+from nightly_sessions.nightly_tests.probe import MARKER, SCRIPT, parse, probe
 
 
 def test_probe_reads_this_interpreter() -> None:
@@ -37,3 +38,20 @@ def test_truncated_probe_line_is_a_sentence() -> None:
         parse(MARKER + '{"python": "3.1')
     with pytest.raises(ToolError, match="probe printed nothing readable"):
         parse(MARKER + '{"python": "3.11"}')
+
+
+def test_the_probe_reports_a_free_threaded_build() -> None:
+    """This machine has no free-threaded Python: the probe runs with sysconfig saying so."""
+    pretend = (
+        "import sysconfig; real = sysconfig.get_config_var; "
+        "sysconfig.get_config_var = lambda name: 1 if name == 'Py_GIL_DISABLED' else real(name)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", f"{pretend}\nexec({SCRIPT!r})"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    state = parse(done.stdout)
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert (state.python, state.free_threaded) == (f"{version}t", True)
+    assert state.markers["python_version"] == version  # markers know no "t"
+    assert not probe(sys.executable).free_threaded

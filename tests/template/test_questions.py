@@ -37,7 +37,10 @@ CIBW_PLATFORM_TAG = {
 
 def test_offered_pythons_are_supported_releases_and_the_next_pre_release() -> None:
     config = yaml.safe_load((ROOT / "copier.yml").read_text())
-    choices: dict[str, str] = config["python_versions"]["choices"]
+    every: dict[str, str] = config["python_versions"]["choices"]
+    # Free-threaded builds ("3.14t") come last, one per release that has them (test_pythons).
+    choices = {label: value for label, value in every.items() if not value.endswith("t")}
+    assert list(every)[: len(choices)] == list(choices)
     versions = [tuple(map(int, value.split("."))) for value in choices.values() if value != "auto"]
     assert versions == sorted(versions)
     # nightly-sessions itself runs on every one of them.
@@ -108,9 +111,14 @@ def test_runner_os_names_cover_every_test_os() -> None:
         (
             "python_versions",
             ["3.9"],  # end of life; nightly-sessions needs 3.10
-            "'3.9' is not in ['auto', '3.10', '3.11', '3.12', '3.13', '3.14', '3.15', '3.16']",
+            (
+                "'3.9' is not in ['auto', '3.10', '3.11', '3.12', '3.13', '3.14', '3.15', "
+                "'3.16', '3.13t', '3.14t', '3.15t', '3.16t']"
+            ),
         ),
         ("python_versions", ["3.17"], "'3.17' is not in"),
+        ("python_versions", ["3.14x"], "'3.14x' is not in"),
+        ("python_versions", ["3.12t"], "'3.12t' is not in"),  # no free-threaded 3.12
         ("python_versions", [], "Choose at least one Python version."),
         ("test_oses", [], "Choose at least one operating system."),
         ("repository", "skymap", "'skymap' is not a GitHub repository: write it as owner/name"),
