@@ -221,11 +221,11 @@ class ClientStopped(ToolError):
 
 
 def _job(
-    files: Sequence[ClientFile], *, channel: str, label: str, jobs: int, retry: Retry
+    files: Sequence[ClientFile], *, channel: str, labels: Sequence[str], jobs: int, retry: Retry
 ) -> dict[str, object]:
     """What the driver reads on stdin."""
     return {
-        "site": SITE, "user": channel, "labels": [label], "jobs": jobs,
+        "site": SITE, "user": channel, "labels": list(labels), "jobs": jobs,
         "attempts": retry.attempts, "backoff": retry.backoff,
         "backoff_max": retry.backoff_max, "timeout": retry.timeout,
         "files": [
@@ -320,7 +320,7 @@ def run_client(
     *,
     api_url: str,
     channel: str,
-    label: str,
+    labels: Sequence[str],
     token: str,
     jobs: int = 4,
     retry: Retry = Retry(),
@@ -333,7 +333,7 @@ def run_client(
     """
     add_secret(token)
     events = _Events({str(f.path): f.path for f in files}, on_outcome)
-    job = _job(files, channel=channel, label=label, jobs=jobs, retry=retry)
+    job = _job(files, channel=channel, labels=labels, jobs=jobs, retry=retry)
     with tempfile.TemporaryDirectory(prefix="nightly-anaconda-") as temporary:
         folder = Path(temporary)
         _config_folder(folder, api_url)

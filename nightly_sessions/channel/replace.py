@@ -146,7 +146,7 @@ def _put_back(job: UploadJob, olds: Sequence[ClientFile]) -> set[Path]:
     try:
         again = run_client(
             job.python, olds, api_url=options.api_url, channel=options.channel,
-            label=options.label, token=job.token, jobs=options.jobs, retry=options.retry,
+            labels=options.labels, token=job.token, jobs=options.jobs, retry=options.retry,
         )  # fmt: skip
     except NightlyError as exc:
         say(f"could not put the old file(s) back: {what_failed(exc)}")
@@ -172,4 +172,5 @@ def kept_error(
 
 
 def _upload_command(options: UploadOptions) -> str:
-    return f"anaconda upload --user {options.channel} --label {options.label}"
+    labels = " ".join(f"--label {label}" for label in options.labels)
+    return f"anaconda upload --user {options.channel} {labels}"

@@ -50,7 +50,7 @@ from nightly_sessions.channel.replace import keep_copy, kept_error, refusal, res
 from nightly_sessions.channel.upload_files import LocalFile, prepare_files
 from nightly_sessions.channel.upload_job import DONE, UploadJob, UploadOptions, UploadReport
 from nightly_sessions.core.commands import Call, Entry
-from nightly_sessions.core.config import Settings
+from nightly_sessions.core.config import Settings, parse_labels
 from nightly_sessions.core.errors import ConfigError, NetworkError, NightlyError, ToolError
 from nightly_sessions.core.http import HttpClient
 from nightly_sessions.core.index import IndexClient
@@ -67,7 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--dry-run", action="store_true", help="list what would go where; touch nothing")
     add("--dist-dir", type=Path, help="folder of built files (default: the dist-dir setting)")
     add("--channel", help="anaconda.org user or organisation (default: the channel setting)")
-    add("--label", help="channel label (default: the channel-label setting, main)")
+    add(
+        "--label",
+        help="channel label, or several comma-separated, each file getting every one "
+        "(default: the channel-label setting, main)",
+    )
     add("--sdist", action="store_true", default=None, help="upload sdists too")
     add("--replace", action="store_true", help="replace files that differ, keeping a copy first")
     add("--verify", action="store_true", help="wait until the channel's index lists the files")
@@ -91,7 +95,7 @@ def options_from(args: argparse.Namespace, settings: Settings) -> UploadOptions:
     return UploadOptions(
         dist_dir=args.dist_dir or settings.dist_path,
         channel=args.channel or settings.channel,
-        label=args.label or settings.channel_label,
+        labels=parse_labels(args.label, "option --label") if args.label else settings.channel_label,
         api_url=settings.anaconda_api_url,
         token_env=args.token_env or settings.upload_token_env,
         sdist=settings.upload_sdist if args.sdist is None else args.sdist,
@@ -136,8 +140,8 @@ UPLOAD = Entry(add_arguments, _run_command)
 
 
 def _dry_run(options: UploadOptions, local: Sequence[LocalFile], say: Log) -> UploadReport:
-    where = f"{redact(options.api_url)} as {options.channel} (label {options.label})"
-    report = UploadReport(options.channel, options.label)
+    where = f"{redact(options.api_url)} as {options.channel} ({options.label_text})"
+    report = UploadReport(options.channel, options.label_text)
     report.planned = [f"Dry run: would upload {len(local)} file(s) to {where}; nothing was sent."]
     report.planned += [
         f"  would upload {item.path.name} -> {options.channel}/{item.name}/{item.version}"
@@ -154,7 +158,7 @@ def _skip(
     reason = secrets_withheld(environ)
     message = f"no token in {options.token_env} in {reason}, so nothing was uploaded."
     say(notice(message, "Nightly upload skipped", environ))
-    report = UploadReport(options.channel, options.label)
+    report = UploadReport(options.channel, options.label_text)
     report.skipped = [(item.path.name, "no token (secrets are withheld)") for item in local]
     return report
 
@@ -186,7 +190,7 @@ def upload(
     )  # fmt: skip
     if token is None:
         return _skip(options, local, environ, say)
-    report = UploadReport(options.channel, options.label)
+    report = UploadReport(options.channel, options.label_text)
     with _step_summary(report, environ, say), _sigterm_interrupts():
         _check_token(options, check, token, local, environ=environ, say=say, report=report)
         _send(options, local, token, client, say, report=report)
@@ -423,7 +427,7 @@ def _run(job: UploadJob, files: Sequence[ClientFile]) -> ClientRun:
 
     say(f"Uploading {len(files)} file(s) to {options.channel} with anaconda-client ({python})")
     run = run_client(
-        python, files, api_url=options.api_url, channel=options.channel, label=options.label,
+        python, files, api_url=options.api_url, channel=options.channel, labels=options.labels,
         token=job.token, jobs=options.jobs, retry=options.retry, on_outcome=progress,
     )  # fmt: skip
     if run.version is None:

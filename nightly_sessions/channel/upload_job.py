@@ -27,7 +27,7 @@ class UploadOptions:
 
     dist_dir: Path
     channel: str
-    label: str = "main"
+    labels: tuple[str, ...] = ("main",)
     api_url: str = DEFAULT_API_URL
     token_env: str = "ANACONDA_ORG_UPLOAD_TOKEN"  # noqa: S105 - a variable's name
     sdist: bool = False
@@ -45,6 +45,17 @@ class UploadOptions:
     anaconda: str | None = None  # the anaconda-client executable; None: `anaconda` on PATH
 
     @property
+    def label(self) -> str:
+        """The first label: the one whose index `--verify` reads."""
+        return self.labels[0]
+
+    @property
+    def label_text(self) -> str:
+        """ "label main" or "labels main, dev" for the messages."""
+        many = len(self.labels) > 1
+        return f"label{'s' if many else ''} {', '.join(self.labels)}"
+
+    @property
     def simple_url(self) -> str:
         """The channel's simple index (where `--verify` looks)."""
         if self.index_url:
@@ -59,7 +70,7 @@ class UploadReport:
     """What happened to each file: uploaded, skipped (already there) or failed, with why."""
 
     channel: str
-    label: str
+    label: str  # as said in its lines: "label main", "labels main, dev"
     uploaded: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -90,7 +101,7 @@ class UploadReport:
     def render(self) -> str:
         if self.planned:
             return "\n".join(self.planned)
-        lines = [f"Upload to {self.channel} (label {self.label}): {self.counts()}."]
+        lines = [f"Upload to {self.channel} ({self.label}): {self.counts()}."]
         lines += [f"  uploaded  {name}" for name in self.uploaded]
         lines += [f"  skipped   {name}: {why}" for name, why in self.skipped]
         lines += [f"  FAILED    {name}: {why}" for name, why in self.failed]

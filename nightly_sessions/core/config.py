@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,7 @@ class Settings:
     dist_dir: str = "dist"
     # Uploading to and cleaning up the channel.
     channel: str = "scientific-python-nightly-wheels"
-    channel_label: str = "main"
+    channel_label: tuple[str, ...] = ("main",)
     anaconda_api_url: str = "https://api.anaconda.org"
     upload_token_env: str = "ANACONDA_ORG_UPLOAD_TOKEN"  # noqa: S105 - a variable name
     upload_sdist: bool = False
@@ -127,6 +128,18 @@ def _string_list(value: object) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise _BadValue
     return tuple(value)
+
+
+def _label_list(value: object) -> tuple[str, ...]:
+    """Channel labels: a list, or one string of comma-separated names; none may be empty."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",")]
+    if not isinstance(value, list | tuple) or not value:
+        raise _BadValue
+    labels = tuple(_string(v) for v in value)
+    if any(not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", label) for label in labels):
+        raise _BadValue
+    return tuple(dict.fromkeys(labels))
 
 
 def _name_list(value: object) -> tuple[str, ...]:
@@ -327,7 +340,13 @@ KEYS: dict[str, Key] = {
         "anaconda.org user or organisation that holds the nightlies",
         "NIGHTLY_CHANNEL",
     ),
-    "channel_label": Key(_string, "a label name", "label the uploads get", "NIGHTLY_CHANNEL_LABEL"),
+    "channel_label": Key(
+        _label_list,
+        "a label name (letters, digits, . _ -), or several: a list, comma-separated in "
+        "the variable or --label",
+        "labels the uploads get (each file gets every one; --verify reads the first)",
+        "NIGHTLY_CHANNEL_LABEL",
+    ),
     "anaconda_api_url": Key(
         _url, "an http(s) URL", "anaconda.org API base URL", "NIGHTLY_ANACONDA_API_URL"
     ),
@@ -430,6 +449,13 @@ def _parse(key: str, value: object, where: str) -> object:
             f"but it must be {spec.accepted}."
         )
         raise ConfigError(message) from None
+
+
+def parse_labels(text: str, where: str) -> tuple[str, ...]:
+    """Channel labels given elsewhere (a command-line option), checked as the setting is."""
+    labels = _parse("channel_label", text, where)
+    assert isinstance(labels, tuple)
+    return labels
 
 
 def _layer(values: Mapping[str, Any], where: str) -> dict[str, object]:

@@ -41,7 +41,7 @@ def files(folder: Path, count: int) -> list[ClientFile]:
 
 def run(python: Path, items: list[ClientFile], **kwargs: object) -> object:
     return run_client(
-        python, items, api_url="http://127.0.0.1:9", channel="c", label="main", token=TOKEN,
+        python, items, api_url="http://127.0.0.1:9", channel="c", labels=["main"], token=TOKEN,
         **kwargs,  # type: ignore[arg-type]
     )  # fmt: skip
 

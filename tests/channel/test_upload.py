@@ -369,6 +369,13 @@ def test_options_after_nox_double_dash() -> None:
     assert opts is not None
     assert (opts.dry_run, opts.label, opts.jobs, opts.channel) == (True, "dev", 2, OWNER)
     assert opts.dist_dir == Path("/project/dist")
+    opts = parse_session_args(["--label", "main, nightly,main"], settings, print)
+    assert opts is not None
+    assert (opts.labels, opts.label, opts.label_text) == (
+        ("main", "nightly"),
+        "main",
+        "labels main, nightly",
+    )
     helped: list[str] = []
     assert parse_session_args(["--help"], settings, helped.append) is None
     assert "--replace" in helped[0]
@@ -377,7 +384,7 @@ def test_options_after_nox_double_dash() -> None:
     for bad in (["--jobs", "0"], ["--attempts", "0"], ["--verify-timeout", "0"]):
         with pytest.raises(ConfigError, match="--jobs and --attempts must be at least 1"):
             parse_session_args(bad, settings, print)
-    assert UploadOptions(Path(), "my-org", label="dev").simple_url == (
+    assert UploadOptions(Path(), "my-org", labels=("dev", "main")).simple_url == (
         "https://pypi.anaconda.org/my-org/label/dev/simple"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,20 @@ from nightly_sessions.testing.wheelhouse import make_sdist, make_wheel
 
 
 def test_sdists_only_when_asked_and_to_the_label(server: AnacondaServer, dist: Path) -> None:
-    run(options(server, dist, sdist=True, label="nightly"))
+    run(options(server, dist, sdist=True, labels=("nightly",)))
     assert sorted(server.files()) == sorted(p.name for p in dist.iterdir())
     assert {f.labels for f in server.files().values()} == {("nightly",)}
+
+
+def test_two_labels_put_every_file_under_both(server: AnacondaServer, dist: Path) -> None:
+    """One upload with two labels: anaconda-client sends both, each index lists every file."""
+    report = run(options(server, dist, labels=("main", "nightly"), verify=True))
+    assert {f.labels for f in server.files().values()} == {("main", "nightly")}
+    assert "(labels main, nightly): 3 uploaded, 0 skipped, 0 failed." in report.render()
+    for label in ("main", "nightly"):
+        with urllib.request.urlopen(f"{server.simple_url(label=label)}/skymap/") as page:
+            listed = page.read().decode()
+        assert all(name in listed for name in server.files())
 
 
 @pytest.mark.parametrize(
