@@ -152,6 +152,7 @@ CASES = [
     # plan
     case("plan-unknown-option", 2, "plan", "--bogus-flag"),
     case("plan-bad-python-version", 2, "plan", "--python-version", "three"),
+    case("plan-bad-free-threaded-version", 2, "plan", "--python-version", "3.14x"),
     case("plan-json-with-value", 2, "plan", "--json=yes"),
     case("plan-unreachable-index", 3, "plan"),
     # run and verify
@@ -289,6 +290,8 @@ CASES = [
     case("settings-strict-a-number", 2, "plan", pyproject=settings("strict = 2")),
     case("settings-packages-a-number", 2, "plan", pyproject=settings("packages = 5")),
     case("settings-python-floats", 2, "plan", pyproject=settings("python = [3.12]")),
+    case("settings-python-not-free-threaded", 2, "plan", pyproject=settings('python = ["3.14x"]')),
+    case("settings-python-free-threaded-too-old", 2, "plan", pyproject=settings('python = ["3.12t"]')),
     case("settings-timeout-negative", 2, "plan", pyproject=settings("timeout = -1")),
     case("settings-pytest-args-a-number", 2, "plan", pyproject=settings("pytest-args = 1")),
     case("settings-allow-missing-a-table", 2, "plan", pyproject=settings("allow-missing = {numpy = true}")),
