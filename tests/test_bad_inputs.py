@@ -207,6 +207,11 @@ CASES = [
     case("upload-unreachable-channel", 3, "upload", "--dist-dir", "{tmp}/dist", files={WHEEL: GOOD_WHEEL}, env={"ANACONDA_ORG_UPLOAD_TOKEN": "t0ken-x"}),
     case("upload-token-is-secret", 3, "upload", "--dist-dir", "{tmp}/dist", files={WHEEL: GOOD_WHEEL}, env={"ANACONDA_ORG_UPLOAD_TOKEN": SECRET}, secret=SECRET),
     case("upload-index-url-not-a-url", 2, "upload", "--dry-run", "--verify", "--index-url", "not a url"),
+    case("upload-label-empty-between-commas", 2, "upload", "--dry-run", "--label", "main,,dev"),
+    case("upload-label-with-a-space", 2, "upload", "--dry-run", "--label", "my label"),
+    case("upload-label-env-with-a-slash", 2, "upload", "--dry-run", env={"NIGHTLY_CHANNEL_LABEL": "main,dev/x"}),
+    case("settings-channel-label-empty-list", 2, "upload", "--dry-run", pyproject=settings("channel-label = []")),
+    case("settings-channel-label-a-number", 2, "upload", "--dry-run", pyproject=settings("channel-label = [1]")),
     # cleanup
     case("cleanup-keep-not-a-number", 2, "cleanup", "--keep", "five"),
     case("cleanup-keep-negative", 2, "cleanup", "--keep", "-1"),
