@@ -32,10 +32,15 @@ V2_LINE = '  FORCE_COLOR: "1"  # added in v2'
 
 
 def change_template_to_v2(repo: Path) -> str:
-    """Add a top-level `env:` to the test workflow; commit and tag it v2."""
-    path = repo / "template" / ".github" / "workflows" / "{{ tests_workflow }}.jinja"
+    """Add a variable to the workflows' top-level `env:`; commit and tag it v2."""
+    path = repo / "copier-includes" / "workflows.jinja"
     text = path.read_text()
-    text = text.replace("permissions: {}\n", f"permissions: {{}}\n\nenv:\n{V2_LINE}\n", 1)
+    assert "{%- macro uv_isolation() %}\nenv:\n" in text
+    text = text.replace(
+        "{%- macro uv_isolation() %}\nenv:\n",
+        f"{{%- macro uv_isolation() %}}\nenv:\n{V2_LINE}\n",
+        1,
+    )
     path.write_text(text)
     return commit_all(repo, "v2: colour in CI logs", "v2")
 
@@ -82,7 +87,9 @@ def test_update_keeps_user_edits_and_brings_the_new_version(tmp_path: Path) -> N
     workflow = tests_workflow.read_text()
     assert "if-no-files-found: error" in workflow  # the user's edit survives
     assert V2_LINE in workflow  # the v2 change arrived
-    assert yaml.safe_load(workflow)["env"] == {"FORCE_COLOR": "1"}
+    assert yaml.safe_load(workflow)["env"] == {
+        "FORCE_COLOR": "1", "UV_NO_CONFIG": "1", "UV_NO_PROJECT": "1",
+    }  # fmt: skip
     recorded = yaml.safe_load((project / ANSWERS_FILE).read_text())
     assert recorded["_commit"] == "v2"
     assert recorded["project_name"] == "skymap"
