@@ -73,7 +73,10 @@ def _combinations() -> dict[str, dict[str, Any]]:
         upload_token_secret="SKYMAP_NIGHTLY_TOKEN",
         upload_with="session",
     )
-    combos["compiled-explicit-one"].update(keepalive=False, check_freshness=False)
+    combos["compiled-explicit-one"].update(
+        keepalive=False, check_freshness=False, upload_when="all", channel_labels="main,nightly"
+    )
+    combos["pure-explicit-one"].update(upload_when="all", channel_labels="nightly")
     combos["pure-auto-several"].update(
         test_cron="*/30 0-6/2 1,15 JAN-JUN MON-FRI",
         test_oses=["ubuntu-latest", "windows-latest"],

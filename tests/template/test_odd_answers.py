@@ -94,6 +94,8 @@ ACCEPTS = {
     },
 }  # fmt: skip
 ACCEPTS["pr_label"] = ACCEPTS["issue_label"] - {"expression"}  # it reaches an expression
+ACCEPTS["channel_labels"] = YAML_WORDS | {"two"}  # anaconda.org labels: letters, digits, . _ -
+EXTRA["channel_labels"] = {"two": "main,nightly", "empty-between": "main,,nightly"}
 NAME_LISTS = {"nightly_packages": "packages", "test_extras": "extras", "test_groups": "groups"}
 ROWS = [
     pytest.param(question, value, name in ACCEPTS[question], id=f"{question}-{name}")
@@ -141,6 +143,8 @@ def noxfile_values(question: str, value: str) -> dict[str, Any]:
         return {"upload_token_env": value}
     if question in ("channel", "issue_label"):
         return {question: value}
+    if question == "channel_labels":
+        return {"channel_label": value.split(",")}
     return {}
 
 
@@ -177,6 +181,9 @@ def check_workflows(texts: dict[str, str], answers: dict[str, Any]) -> None:
     else:
         assert step["with"]["anaconda_nightly_upload_organization"] == channel
         assert step["with"]["anaconda_nightly_upload_token"] == f"${{{{ secrets.{secret} }}}}"
+        assert step["with"]["anaconda_nightly_upload_labels"] == answers.get(
+            "channel_labels", "main"
+        )
 
 
 @pytest.mark.parametrize(("question", "value", "accepted"), ROWS)

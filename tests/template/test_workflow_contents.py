@@ -274,7 +274,10 @@ def check_upload_job(upload_job: dict[str, Any], answers: dict[str, Any]) -> Non
     assert upload_job["permissions"] == {"contents": "read"}
     assert upload_job["needs"] == ["build"]
     assert upload_job["environment"]["name"] == "nightly-upload"
-    assert upload_job["if"] == acts_upstream("!cancelled()")
+    if answers.get("upload_when", "any") == "all":  # only when every build job succeeded
+        assert upload_job["if"] == acts_upstream("!cancelled() && needs.build.result == 'success'")
+    else:  # best effort: what was built
+        assert upload_job["if"] == acts_upstream("!cancelled()")
     names = [step["name"] for step in steps(upload_job)]
     session = answers.get("upload_with") == "session"
     # The token is checked before anything is sent: by the session itself, or by a step
@@ -322,4 +325,5 @@ def check_upload_job(upload_job: dict[str, Any], answers: dict[str, Any]) -> Non
                 "channel", "scientific-python-nightly-wheels"
             ),
             "anaconda_nightly_upload_token": f"${{{{ secrets.{secret} }}}}",
+            "anaconda_nightly_upload_labels": answers.get("channel_labels", "main"),
         }

@@ -168,7 +168,8 @@ def runs(condition: str, event: str, ref: str, repository: str = REPOSITORY) -> 
         repository=repository,
         event=SimpleNamespace(repository=SimpleNamespace(default_branch="main")),
     )
-    names = {"github": github, "format": lambda text, *args: text.format(*args)}
+    needs = SimpleNamespace(build=SimpleNamespace(result="success"))  # upload_when all
+    names = {"github": github, "needs": needs, "format": lambda text, *args: text.format(*args)}
     return bool(eval(python, {"__builtins__": {}}, names))
 
 
@@ -186,7 +187,10 @@ def test_only_the_default_branch_uploads_and_reports(rendered: dict[str, Path]) 
                 continue
             checked.add((path.name, name))
             condition = job["if"]
-            assert condition == acts_upstream(acting[name]), f"{path}: {name}"
+            # upload_when all: the upload also waits for every build job to succeed.
+            every_build = acts_upstream("!cancelled() && needs.build.result == 'success'")
+            if not (name == "upload" and condition == every_build):
+                assert condition == acts_upstream(acting[name]), f"{path}: {name}"
             assert runs(condition, "schedule", "refs/heads/main")
             assert runs(condition, "workflow_dispatch", "refs/heads/main")
             assert not runs(condition, "workflow_dispatch", "refs/heads/my-feature")
