@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from nightly_sessions.testing.template import render
+from nightly_sessions.testing.template import ROOT, commit_all, git, render
 
 BIN = Path(sys.executable).parent
 WORKFLOWS = ("nightly-tests.yml", "nightly-wheels.yml")
@@ -181,3 +182,24 @@ def run_tool(*command: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(part) for part in command], capture_output=True, text=True, check=False, timeout=300
     )
+
+
+# What a checkout of nightly-sessions holds that installing it from git needs.
+PACKAGE_PARTS = ("copier.yml", "copier-includes", "template", "nightly_sessions", "pyproject.toml")
+
+
+def make_package_repo(folder: Path) -> Path:
+    """nightly-sessions itself (package and template) as a git repository tagged v1, for
+    tests that install it from git as a generated noxfile's pin does."""
+    repo = folder / "nightly-sessions"
+    repo.mkdir()
+    for part in PACKAGE_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, repo / part)
+    (repo / "README.md").write_text("nightly-sessions\n", encoding="utf-8")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, "nightly-sessions", "v1")
+    return repo

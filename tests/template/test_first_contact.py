@@ -39,6 +39,7 @@ from nightly_sessions.core.pythons import auto_pythons
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.template import GIT_ENV, ROOT, commit_all, git
 from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
+from template.template_world import make_package_repo
 
 pytestmark = pytest.mark.integration
 
@@ -48,8 +49,6 @@ ANSWERS_FILE = ".copier-answers.nightly-sessions.yml"
 # uv (script mode, `uvx`) installs from the loopback PyPI stand-in of the running test.
 INDEX: dict[str, str] = {}
 BIN = Path(sys.executable).parent
-# What a checkout of nightly-sessions holds that installing it from git needs.
-PACKAGE_PARTS = ("copier.yml", "copier-includes", "template", "nightly_sessions", "pyproject.toml")
 
 # What "auto" must plan from the channel for each project, read from its pyproject.toml:
 # the channel packages among [project.dependencies], the runtime extra `default` when the
@@ -128,18 +127,7 @@ def run(
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """nightly-sessions itself (package and template) as a git repository tagged v1."""
-    repo = tmp_path_factory.mktemp("first-contact") / "nightly-sessions"
-    repo.mkdir()
-    for part in PACKAGE_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, repo / part)
-    (repo / "README.md").write_text("nightly-sessions\n", encoding="utf-8")
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    commit_all(repo, "nightly-sessions", "v1")
-    return repo
+    return make_package_repo(tmp_path_factory.mktemp("first-contact"))
 
 
 def import_project(slug: str, folder: Path) -> Path:

@@ -30,9 +30,16 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 from nightly_sessions.core.locks import TOOL_LOCK, hashed_requirements, locked_requirements
 from nightly_sessions.testing.github import serve_github
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
-from nightly_sessions.testing.template import GIT_ENV, ROOT, commit_all, git, render
+from nightly_sessions.testing.template import GIT_ENV, ROOT, git, render
 from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
-from template.template_world import COMBINATIONS, USER_NOXFILE, WORKFLOWS, steps, workflow
+from template.template_world import (
+    COMBINATIONS,
+    USER_NOXFILE,
+    WORKFLOWS,
+    make_package_repo,
+    steps,
+    workflow,
+)
 
 BIN = Path(sys.executable).parent
 INSTALL_STEP = "Install nox and nightly-sessions from the lock (hash-checked)"
@@ -45,7 +52,6 @@ INSTALL_SCRIPT = (
     " --no-build-isolation --requirement {noxfile}\n"
 )
 # What installing nightly-sessions from git needs: the package, its metadata, the template.
-PACKAGE_PARTS = ("copier.yml", "copier-includes", "template", "nightly_sessions", "pyproject.toml")
 
 
 def holds_a_token(job: dict[str, Any]) -> bool:
@@ -138,18 +144,7 @@ def test_the_upload_action_job_checks_the_token_first_with_the_locked_nox(
 @pytest.fixture(scope="module")
 def package_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """nightly-sessions itself (package and template) as a git repository tagged v1."""
-    repo = tmp_path_factory.mktemp("locked-tools") / "nightly-sessions"
-    repo.mkdir()
-    for part in PACKAGE_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, repo / part)
-    (repo / "README.md").write_text("nightly-sessions\n", encoding="utf-8")
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    commit_all(repo, "nightly-sessions", "v1")
-    return repo
+    return make_package_repo(tmp_path_factory.mktemp("locked-tools"))
 
 
 def render_project(package_repo: Path, folder: Path, noxfile: str = "noxfile.py") -> Path:
