@@ -148,6 +148,12 @@ COMMANDS: tuple[Command, ...] = (
         entry="nightly_sessions.tracking.issue:ISSUE",
     ),
     Command(
+        name="last-green",
+        session="nightly_last_green",
+        summary="Fetch the last green run's reports for the test jobs to compare with.",
+        entry="nightly_sessions.tracking.last_green:LAST_GREEN",
+    ),
+    Command(
         name="keepalive",
         session="nightly_keepalive",
         summary="Keep the scheduled workflows enabled.",

@@ -313,13 +313,27 @@ def _tests_result(args: argparse.Namespace, environ: Mapping[str, str]) -> str |
 def _client(
     context: Context, settings: Settings, sleep: Callable[[float], None], *, dry_run: bool
 ) -> GitHub | None:
+    if context.token is None and dry_run:
+        return None
+    return client_for(
+        context, settings, sleep, permission="issues: write", or_else=", or use --dry-run"
+    )
+
+
+def client_for(
+    context: Context,
+    settings: Settings,
+    sleep: Callable[[float], None],
+    *,
+    permission: str,
+    or_else: str = "",
+) -> GitHub:
+    """A GitHub client for the context's repository, or a sentence on what is missing."""
     if context.token is None:
-        if dry_run:
-            return None
         names = " or ".join(TOKEN_VARIABLES)
         raise ConfigError(
             f"No GitHub token: set {names} (in a workflow: `env: GITHUB_TOKEN: "
-            "${{ github.token }}` with `permissions: issues: write`), or use --dry-run."
+            f"${{{{ github.token }}}}` with `permissions: {permission}`){or_else}."
         )
     if context.repository is None:
         raise ConfigError("No repository: set GITHUB_REPOSITORY or pass --repository owner/name.")
