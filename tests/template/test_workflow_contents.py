@@ -63,6 +63,7 @@ def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, 
     assert seen == {
         "nightly_tests", "nightly_issue", "nightly_keepalive", "build_nightly", "check_dist",
         "upload_nightly", "nightly_freshness", "nightly_pythons", "nightly_token",
+        "nightly_last_green",
     }  # fmt: skip
 
 
@@ -81,7 +82,8 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         on_demand = bool(answers.get("pr_label") or answers.get("test_on_push"))
         if pythons == ["auto"]:
             check_pythons_job(data["jobs"]["pythons"], oses)
-            assert tests["needs"] == ["trigger", "pythons"] if on_demand else ["pythons"]
+            needs = ["trigger", "pythons"] if on_demand else ["pythons"]
+            assert tests["needs"][: len(needs)] == needs
             assert (matrix["python-version"], matrix["os"]) == (AUTO_MATRIX, oses)
         else:
             assert "pythons" not in data["jobs"]
@@ -105,13 +107,49 @@ def test_test_workflow_follows_the_answers(rendered: dict[str, Path]) -> None:
         expected = (
             {"tests"} | when(issue_jobs(answers), "report") | when(pythons == ["auto"], "pythons")
         ) | when(on_demand, "trigger")
+        last_green = available(answers, "nightly_last_green")
+        expected |= when(last_green, "last-green")
         assert set(data["jobs"]) == expected | when(answers.get("keepalive", True), "keepalive")
+        check_last_green(data["jobs"], wanted=last_green, gated=on_demand)
         if issue_jobs(answers):
             check_report_job(data["jobs"]["report"], pythons, oses)
             wanted = available(answers, "nightly_freshness") and answers.get(
                 "check_freshness", True
             )
             check_freshness_step(data["jobs"]["report"], wanted)
+
+
+def check_last_green(jobs: dict[str, Any], *, wanted: bool, gated: bool) -> None:
+    """One job fetches the last green run's reports with a read-only token; the test jobs,
+    which hold none, take them from it and point NIGHTLY_LAST_GREEN at them only when
+    there were some."""
+    tests = jobs["tests"]
+    run = nox_steps(tests)["nightly_tests"][1]
+    if not wanted:
+        assert "last-green" not in tests.get("needs", [])
+        assert "NIGHTLY_LAST_GREEN" not in run["env"]
+        return
+    job = jobs["last-green"]
+    assert job["permissions"] == {"contents": "read", "actions": "read"}
+    assert ("needs.trigger.outputs.run == 'true'" in job.get("if", "")) == gated
+    arguments, fetch = nox_steps(job)["nightly_last_green"]
+    assert session_args("nightly_last_green", shlex.split(arguments.removeprefix("-- ")))
+    assert arguments == '-- nightly-last-green --branch "$DEFAULT_BRANCH"'
+    assert fetch["continue-on-error"] is True  # the tests never wait on it failing
+    assert fetch["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    keep = next(step for step in steps(job) if "upload-artifact" in step.get("uses", ""))
+    assert keep["with"]["name"] == "nightly-last-green"
+    assert job["outputs"]["artifact"] == f"${{{{ steps.{keep['id']}.outputs.artifact-id }}}}"
+    assert "last-green" in tests["needs"]
+    download = next(step for step in steps(tests) if "download-artifact" in step.get("uses", ""))
+    assert download["if"] == "${{ needs.last-green.outputs.artifact != '' }}"
+    assert download["with"] == {"name": "nightly-last-green", "path": "nightly-last-green"}
+    names = [step["name"] for step in steps(tests)]
+    assert names.index(download["name"]) < names.index(run["name"])
+    assert run["env"]["NIGHTLY_LAST_GREEN"] == (
+        "${{ needs.last-green.outputs.artifact && 'nightly-last-green' || '' }}"
+    )
+    assert "github.token" not in yaml.safe_dump(tests)
 
 
 def check_freshness_step(job: dict[str, Any], wanted: bool) -> None:
