@@ -20,6 +20,8 @@ from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.git_url import SCHEMES as GIT_SCHEMES
+from nightly_sessions.core.git_url import parse_git_url
 from nightly_sessions.core.pyproject import read_pyproject
 from nightly_sessions.core.pythons import auto_pythons, parse_python
 from nightly_sessions.core.redact import redact
@@ -42,6 +44,8 @@ class Settings:
     base_index_url: str = DEFAULT_BASE_INDEX
     packages: tuple[str, ...] | Literal["auto"] = "auto"
     allow_missing: tuple[str, ...] = ()
+    # Upstreams installed from their git branch after the nightlies: (name, git+URL@ref).
+    git_packages: tuple[tuple[str, str], ...] = ()
     extras: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None
     python: tuple[str, ...] = ()
@@ -162,6 +166,28 @@ def _optional_name_list(value: object) -> tuple[str, ...] | None:
     return _name_list(value)
 
 
+def _git_packages(value: object) -> tuple[tuple[str, str], ...]:
+    """A table of name = "git+URL@ref", or in a variable name=git+URL@ref, comma-separated."""
+    if isinstance(value, str):
+        pairs = [part.partition("=") for part in value.replace(",", " ").split()]
+        lone = next((name for name, equals, _ in pairs if not equals), None)
+        if lone is not None:
+            raise _BadValue(f"{lone!r} has no =git+URL@ref after it")
+        value = {name: url for name, _, url in pairs}
+    if not isinstance(value, dict):
+        raise _BadValue
+    found: dict[str, str] = {}
+    for name, url in value.items():
+        try:
+            key = canonicalize_name(str(name), validate=True)
+        except InvalidName:
+            raise _BadValue(f"{str(name)!r} is not a package name") from None
+        if not isinstance(url, str) or parse_git_url(url.strip()) is None:
+            raise _BadValue(f"the URL of {name} is {url!r}, not git+URL@ref")
+        found[key] = url.strip()
+    return tuple(found.items())
+
+
 def _python_versions(value: object) -> tuple[str, ...] | Literal["auto"]:
     if value in ("auto", ["auto"]):
         return "auto"
@@ -268,6 +294,15 @@ KEYS: dict[str, Key] = {
         NAMES,
         "planned packages that may be absent from the channel without failing",
         "NIGHTLY_ALLOW_MISSING",
+    ),
+    "git_packages": Key(
+        _git_packages,
+        'a table of package name = "git+URL@ref" (URL scheme '
+        f"{', '.join(GIT_SCHEMES)}); in the variable name=git+URL@ref, separated by commas "
+        "or spaces",
+        "upstreams installed from their git branch after the nightlies (git wins over a "
+        "nightly of the same package); the report shows the commit",
+        "NIGHTLY_GIT_PACKAGES",
     ),
     "extras": Key(
         _optional_name_list,
@@ -443,7 +478,12 @@ def _parse(key: str, value: object, where: str) -> object:
     spec = KEYS[key]
     try:
         return spec.parse(value)
-    except _BadValue:
+    except _BadValue as exc:
+        if exc.args:  # the parser named the part that is wrong
+            raise ConfigError(
+                f"Setting {_display_key(key)!r} in {where} is wrong: {redact(str(exc))}; "
+                f"it must be {spec.accepted}."
+            ) from None
         message = (
             f"Setting {_display_key(key)!r} in {where} is {redact(repr(value))}, "
             f"but it must be {spec.accepted}."

@@ -47,6 +47,13 @@ _ANY_EXIT_CODE = range(-(2**31), 2**32)
 # pytest ran nothing it was asked to: an internal error, a usage error, nothing collected.
 _NOT_RUN_CODES = (3, 4, 5)
 _TRIED_STATUSES = ("nightly", "older-nightly")  # installed from the channel
+# Why a 'git-packages' upstream is left out: its way back is its release, but its way
+# forward again is a fresh build from git (minutes for a compiled package, a moving
+# branch meanwhile), which a re-run per package cannot afford or keep to one commit.
+GIT_NOT_TRIED = (
+    "installed from git by 'git-packages': the search puts back only nightlies, since "
+    "installing a git branch again means building it anew"
+)
 
 
 def find_culprit(
@@ -103,7 +110,10 @@ def find_culprit(
         clock,
         total_failing=len(summary.failing),
         could_not_try=cannot,
-        not_tried=[(c.name, f"culprit-max-packages is {len(to_try)}") for c in capped],
+        not_tried=[
+            *((c.name, f"culprit-max-packages is {len(to_try)}") for c in capped),
+            *((p.name, GIT_NOT_TRIED) for p in versions.packages if p.source == "git"),
+        ],
     )
     finding = finding.with_notes(*notes, *lookup_notes)
     if finding.trials:

@@ -2,7 +2,10 @@
 
 Nightlies come from the nightly index alone, pinned to the version the plan found, as
 binaries, without dependencies: no release candidate or look-alike on another index can
-win by version number. Everything else comes from the base index. Installer settings
+win by version number. Upstreams from git ('git-packages') come next, built from their
+branch, also without dependencies, so that their requirements cannot move a nightly; the
+repair step then installs what they and the nightlies need and nothing provides.
+Everything else comes from the base index. Installer settings
 from the machine (extra indexes, find-links, config files) are switched off for these
 commands so that no third index takes part.
 """
@@ -66,10 +69,29 @@ def nightly_install_args(plan: InstallPlan, env: Environment) -> list[str]:
     return env.install(env.prerelease_flag(), "--only-binary", ":all:", "--no-deps", *pins)
 
 
+def git_install_args(plan: InstallPlan, env: Environment, requirements: Path) -> list[str]:
+    """Step 2b: the git packages, from the requirements file `git_requirements` wrote.
+
+    Reinstalled whatever is there (the base install may hold their release, an earlier
+    run an older commit); `--no-deps` keeps their requirements from replacing a nightly.
+    """
+    if env.installer == "uv":
+        again = [f"--reinstall-package={package.name}" for package in plan.git]
+    else:
+        again = ["--force-reinstall"]
+    return env.install("--no-deps", *again, "-r", str(requirements))
+
+
+def git_requirements(plan: InstallPlan) -> str:
+    """`name @ git+URL@ref` lines: in a file, so no token in a URL shows on a command line."""
+    return "".join(f"{package.name} @ {package.git_url}\n" for package in plan.git)
+
+
 def unmet_requirements(plan: InstallPlan, state: Probe) -> list[tuple[Requirement, str]]:
-    """Requirements of the nightlies that nothing installed satisfies, with who needs them."""
+    """Requirements of the nightlies and git packages that nothing installed satisfies,
+    with who needs them."""
     unmet: list[tuple[Requirement, str]] = []
-    for package in plan.nightly:
+    for package in (*plan.nightly, *plan.git):
         for requirement in state.requirements_of(package.name):
             installed = state.version_of(requirement.name)
             if installed is None or not _satisfies(requirement, installed):
@@ -92,8 +114,11 @@ def repair_args(
     return env.install("-c", str(constraints), *requirements)
 
 
-def _constraints_text(plan: InstallPlan) -> str:
-    return "".join(f"{package.name}=={package.newest_nightly}\n" for package in plan.nightly)
+def _constraints_text(plan: InstallPlan, state: Probe) -> str:
+    """The nightlies at the plan's versions, the git packages at the versions they built."""
+    pins = [(package.name, package.newest_nightly) for package in plan.nightly]
+    pins += [(package.name, state.version_of(package.name)) for package in plan.git]
+    return "".join(f"{name}=={version}\n" for name, version in pins if version)
 
 
 def install_base(plan: InstallPlan, env: Environment) -> None:
@@ -117,14 +142,32 @@ def install_nightlies(plan: InstallPlan, env: Environment) -> None:
     )
 
 
+def install_git(plan: InstallPlan, env: Environment) -> None:
+    """Build and install the git packages from their branches; their build requirements
+    come from the base index."""
+    if not plan.git:
+        return
+    names = ", ".join(package.name for package in plan.git)
+    with tempfile.TemporaryDirectory(prefix="nightly-sessions-") as folder:
+        requirements = Path(folder) / "git-requirements.txt"
+        requirements.write_text(git_requirements(plan), encoding="utf-8")
+        runner.run(
+            git_install_args(plan, env, requirements),
+            what=f"install {names} from git (build requirements from {plan.base_index_url})",
+            env=index_environment(plan.base_index_url),
+        )
+
+
 def repair(plan: InstallPlan, env: Environment) -> list[Repair]:
-    """Install what the nightlies need but nothing provides, from the base index."""
-    unmet = unmet_requirements(plan, probe(env.python))
+    """Install what the nightlies and git packages need but nothing provides, from the
+    base index."""
+    state = probe(env.python)
+    unmet = unmet_requirements(plan, state)
     if not unmet:
         return []
     with tempfile.TemporaryDirectory(prefix="nightly-sessions-") as folder:
         constraints = Path(folder) / "nightly-constraints.txt"
-        constraints.write_text(_constraints_text(plan), encoding="utf-8")
+        constraints.write_text(_constraints_text(plan, state), encoding="utf-8")
         names = ", ".join(sorted({requirement.name for requirement, _ in unmet}))
         runner.run(
             repair_args(env, unmet, constraints),

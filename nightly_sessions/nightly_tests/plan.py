@@ -28,7 +28,7 @@ from nightly_sessions.core.pythons import FREE_THREADED_SINCE, parse_python
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.tables import text_table
 
-Source = Literal["nightly", "base"]
+Source = Literal["nightly", "base", "git"]
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,22 @@ class PlannedPackage:
     """One package that should be a nightly, and what the channel offers for it."""
 
     name: str
-    source: Source  # "nightly" when the channel has a wheel for the target, else "base"
+    # "nightly" when the channel has a wheel for the target, "git" for 'git-packages',
+    # else "base"
+    source: Source
     newest_nightly: str | None
     channel_versions: tuple[str, ...]
     allowed_missing: bool
     reason: str
+    git_url: str | None = None  # git+URL@ref of 'git-packages', unredacted: to install
 
     @property
     def on_channel(self) -> bool:
         return self.source == "nightly"
+
+    @property
+    def from_git(self) -> bool:
+        return self.source == "git"
 
     @property
     def newest_is_release(self) -> bool:
@@ -127,6 +134,8 @@ class InstallPlan:
     auto: bool = True  # whether `packages` was "auto"
     dynamic_dependencies: bool = False  # the build computes [project] dependencies
     test_requirements_found: bool = True  # an extra or group with test requirements
+    # Packages that 'git-packages' takes from the channel's (or the 'packages' list's) hands.
+    git_instead: tuple[str, ...] = ()
 
     @property
     def nightly(self) -> tuple[PlannedPackage, ...]:
@@ -134,9 +143,14 @@ class InstallPlan:
         return tuple(package for package in self.packages if package.on_channel)
 
     @property
+    def git(self) -> tuple[PlannedPackage, ...]:
+        """Packages installed from their git branch ('git-packages'), after the nightlies."""
+        return tuple(package for package in self.packages if package.from_git)
+
+    @property
     def absent(self) -> tuple[PlannedPackage, ...]:
         """Packages wanted as nightlies that the channel does not carry for this target."""
-        return tuple(package for package in self.packages if not package.on_channel)
+        return tuple(package for package in self.packages if package.source == "base")
 
     @property
     def missing(self) -> tuple[PlannedPackage, ...]:
@@ -173,9 +187,10 @@ class InstallPlan:
     def empty_sentence(self) -> str | None:
         """Why nothing comes from the channel and what would change that; None otherwise.
 
-        An empty plan tests nothing against nightlies, so it is never a quiet success.
+        An empty plan tests nothing against nightlies, so it is never a quiet success; an
+        upstream from git is something to test against.
         """
-        if self.nightly:
+        if self.nightly or self.git:
             return None
         index = redact(self.nightly_index_url)
         installed = (
@@ -211,6 +226,10 @@ class InstallPlan:
     def notes(self) -> list[str]:
         """Facts about the plan that are not problems: rules applied, guesses made."""
         found = []
+        if self.git_instead:
+            found.append(
+                f"From git instead of the nightly index: {', '.join(self.git_instead)}. {GIT_RULE}"
+            )
         if self.build_tools:
             found.append(
                 f"Build tools from the base index: {', '.join(self.build_tools)}. {BUILD_TOOL_RULE}"
@@ -244,16 +263,7 @@ class InstallPlan:
             "groups": list(self.groups),
             "nightly_index": redact(self.nightly_index_url),
             "base_index": redact(self.base_index_url),
-            "packages": [
-                {
-                    "name": package.name,
-                    "source": package.source,
-                    "newest_nightly": package.newest_nightly,
-                    "allowed_missing": package.allowed_missing,
-                    "reason": package.reason,
-                }
-                for package in self.packages
-            ],
+            "packages": [_package_dict(package) for package in self.packages],
             "build_tools": list(self.build_tools),
             "held_back": [{"name": name, "reason": why} for name, why in self.held_back],
             "notes": self.notes(),
@@ -264,10 +274,12 @@ class InstallPlan:
         """The plan as a terminal table."""
         rows = [("package", "from", "newest nightly on the channel", "why")]
         for package in self.packages:
-            origin = "nightly index" if package.on_channel else "base index"
+            origin = ORIGINS[package.source]
             newest = package.newest_nightly or (
                 "not on the channel" + (" (allowed)" if package.allowed_missing else "")
             )
+            if package.git_url:
+                newest = "(git) " + redact(package.git_url)
             rows.append((package.name, origin, newest, package.reason))
         lines = [
             f"Nightly plan for {self.project_name or self.project_root} on Python {self.python}",
@@ -285,6 +297,35 @@ class InstallPlan:
         if warnings:
             lines += ["", *(f"Warning: {sentence}" for sentence in warnings)]
         return "\n".join(lines)
+
+
+ORIGINS: dict[Source, str] = {"nightly": "nightly index", "base": "base index", "git": "git"}
+GIT_RULE = (
+    "'git-packages' wins over a nightly of the same package: it names one branch on "
+    "purpose, and that branch is at least as new as the channel's nightly."
+)
+
+
+def _package_dict(package: PlannedPackage) -> dict[str, Any]:
+    """One planned package for JSON; a git package's URL redacted."""
+    found: dict[str, Any] = {
+        "name": package.name,
+        "source": package.source,
+        "newest_nightly": package.newest_nightly,
+        "allowed_missing": package.allowed_missing,
+        "reason": package.reason,
+    }
+    if package.git_url:
+        found["git_url"] = redact(package.git_url)
+    return found
+
+
+def git_packages(settings: Settings) -> list[PlannedPackage]:
+    """The 'git-packages' as planned packages: from git, never from the channel."""
+    return [
+        PlannedPackage(name, "git", None, (), False, "git-packages", git_url=url)
+        for name, url in settings.git_packages
+    ]
 
 
 def is_prerelease(version: str) -> bool:
@@ -500,6 +541,15 @@ def make_plan(
             if why:
                 held_back.append((package.name, why))
         packages = [package for package in packages if package.name not in dict(held_back)]
+    from_git = dict(settings.git_packages)
+    git_instead = tuple(
+        package.name
+        for package in packages
+        if package.name in from_git and (package.channel_versions or not auto)
+    )
+    packages = [package for package in packages if package.name not in from_git]
+    packages += git_packages(settings)
+    held_back = [(name, why) for name, why in held_back if name not in from_git]
     unknown = set(settings.allow_missing) - set(wanted)
     if not auto and unknown:
         raise ConfigError(
@@ -528,6 +578,7 @@ def make_plan(
         could_add=could_add,
         auto=auto,
         dynamic_dependencies=project.dynamic_dependencies,
+        git_instead=git_instead,
         test_requirements_found=bool(
             settings.extras is not None
             or settings.groups is not None

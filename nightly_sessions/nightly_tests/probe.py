@@ -46,6 +46,9 @@ for dist in metadata.distributions():
     name = dist.metadata["Name"]
     if name:
         dists[name] = {{"version": dist.version, "requires": list(dist.requires or [])}}
+        direct = dist.read_text("direct_url.json")
+        if direct:
+            dists[name]["direct_url"] = direct
 free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 print({MARKER!r} + json.dumps({{
     "python": markers["python_version"] + ("t" if free_threaded else ""),
@@ -60,6 +63,29 @@ class Distribution:
     name: str
     version: str
     requires: tuple[str, ...]
+    vcs: Vcs | None = None  # where a VCS install came from (PEP 610 direct_url.json)
+
+
+@dataclass(frozen=True)
+class Vcs:
+    """A distribution installed from a version control system, as its installer recorded."""
+
+    vcs: str  # "git"
+    url: str  # the repository, without credentials or ref
+    commit_id: str
+    requested_revision: str | None  # the branch or tag asked for, when one was
+
+
+def read_vcs(text: str | None) -> Vcs | None:
+    """The `vcs_info` of a `direct_url.json` text; None for any other or unreadable one."""
+    try:
+        data = json.loads(text or "null")
+        info = data["vcs_info"]
+        vcs, url, commit = str(info["vcs"]), str(data["url"]), str(info["commit_id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    requested = info.get("requested_revision")
+    return Vcs(vcs, url, commit, str(requested) if requested else None)
 
 
 @dataclass(frozen=True)
@@ -79,6 +105,11 @@ class Probe:
     def version_of(self, name: str) -> str | None:
         dist = self.distributions.get(canonicalize_name(name))
         return dist.version if dist else None
+
+    def vcs_of(self, name: str) -> Vcs | None:
+        """Where `name` came from when a VCS install put it there, else None."""
+        dist = self.distributions.get(canonicalize_name(name))
+        return dist.vcs if dist else None
 
     def requirements_of(self, name: str) -> list[Requirement]:
         """The requirements of `name` that apply here (markers evaluated, no extras)."""
@@ -116,7 +147,10 @@ def parse(output: str) -> Probe:
 def _read(data: dict[str, Any]) -> Probe:
     distributions: dict[str, Distribution] = {
         canonicalize_name(name): Distribution(
-            canonicalize_name(name), str(info["version"]), tuple(info["requires"])
+            canonicalize_name(name),
+            str(info["version"]),
+            tuple(info["requires"]),
+            read_vcs(info.get("direct_url")),
         )
         for name, info in data["distributions"].items()
     }

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from nightly_sessions.core.artifacts import REPORT_LOG_NAME, REPORT_MARKDOWN_NAME, REPORT_NAME
 from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.git_url import short_commit
 from nightly_sessions.core.markdown import fenced
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.report_log import log_entries
@@ -192,7 +193,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
                 p["name"],
                 p.get("installed") or "-",
                 p.get("newest_nightly") or "-",
-                p.get("status", p.get("source", "-")),
+                _status_cell(p),
             )
             for p in data["packages"]
         ]
@@ -207,6 +208,13 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     lines += _dependency_check_markdown(data.get("dependency_check"))
     lines += _tests_markdown(data)
     return "\n".join(lines) + "\n"
+
+
+def _status_cell(package: Mapping[str, Any]) -> str:
+    """The status (the source before the proof ran), a git package's short commit after it."""
+    status = str(package.get("status", package.get("source", "-")))
+    commit = short_commit(package.get("commit"))
+    return f"{status} {commit}" if commit else status
 
 
 def culprit_markdown(culprit: Mapping[str, Any] | None) -> list[str]:

@@ -158,9 +158,11 @@ def require_channel(plan: InstallPlan, settings: Settings) -> None:
 
 
 def install_all(plan: InstallPlan, env: Environment, report: RunReport, log: Log = print) -> None:
-    """Base install, nightlies, repairs, dependency check; record repairs and the check."""
+    """Base install, nightlies, git packages, repairs, dependency check; record repairs
+    and the check."""
     install.install_base(plan, env)
     install.install_nightlies(plan, env)
+    install.install_git(plan, env)
     report.repairs = [
         {
             "name": r.name,

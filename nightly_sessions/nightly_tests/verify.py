@@ -8,10 +8,14 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
+from nightly_sessions.core.git_url import parse_git_url, repository_key, short_commit
+from nightly_sessions.core.redact import redact
 from nightly_sessions.nightly_tests.plan import InstallPlan, PlannedPackage, is_prerelease
-from nightly_sessions.nightly_tests.probe import Probe
+from nightly_sessions.nightly_tests.probe import Probe, Vcs
 
-Status = Literal["nightly", "older-nightly", "release", "missing", "not-installed"]
+Status = Literal[
+    "nightly", "older-nightly", "release", "missing", "not-installed", "git", "not-git"
+]
 
 MEANING: dict[Status, str] = {
     "nightly": "the newest nightly on the channel for this platform",
@@ -19,7 +23,11 @@ MEANING: dict[Status, str] = {
     "release": "not a nightly from the channel",
     "missing": "the channel has no wheel of it for this platform",
     "not-installed": "not installed at all",
+    "git": "built from the git URL that 'git-packages' names, at the commit shown",
+    "not-git": "named in 'git-packages', but not installed from that git URL",
 }
+# Statuses that pass the proof.
+PROVEN: tuple[Status, ...] = ("nightly", "git")
 
 
 @dataclass(frozen=True)
@@ -32,13 +40,19 @@ class PackageVersion:
     newest_nightly: str | None
     status: Status
     allowed_missing: bool
+    git_url: str | None = None  # a git package's git+URL@ref (unredacted)
+    commit: str | None = None  # the commit a git package was built from (full SHA)
 
     @property
     def ok(self) -> bool:
-        return self.status == "nightly" or self.allowed_missing
+        return self.status in PROVEN or self.allowed_missing
+
+    @property
+    def short_commit(self) -> str | None:
+        return short_commit(self.commit)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "name": self.name,
             "source": self.source,
             "installed": self.installed,
@@ -46,6 +60,10 @@ class PackageVersion:
             "status": self.status,
             "allowed_missing": self.allowed_missing,
         }
+        if self.git_url:
+            found["git_url"] = redact(self.git_url)
+            found["commit"] = self.commit
+        return found
 
 
 @dataclass(frozen=True)
@@ -64,7 +82,10 @@ class VersionReport:
     def summary(self) -> str:
         """One sentence naming each package that failed the proof and why, then what to do."""
         parts = [
-            f"{p.name} is {p.installed or 'absent'} ({MEANING[p.status]})" for p in self.failures
+            f"{p.name} is {p.installed or 'absent'} ({MEANING[p.status]}"
+            + (f": {redact(p.git_url)}" if p.git_url else "")
+            + ")"
+            for p in self.failures
         ]
         text = "Not every planned package is the newest nightly: " + "; ".join(parts) + "."
         return " ".join([text, *self.notes])
@@ -100,6 +121,16 @@ def classify(package: PlannedPackage, installed: str | None) -> Status:
     return "release"
 
 
+def classify_git(package: PlannedPackage, installed: str | None, vcs: Vcs | None) -> Status:
+    """`git` when the installer recorded a git install from the planned repository."""
+    if installed is None:
+        return "not-installed"
+    wanted = parse_git_url(package.git_url or "")
+    if vcs is None or vcs.vcs != "git" or wanted is None:
+        return "not-git"
+    return "git" if repository_key(vcs.url) == wanted.repository else "not-git"
+
+
 def verify(plan: InstallPlan, state: Probe) -> VersionReport:
     """Classify every planned package against what the environment holds."""
     packages = tuple(_check(package, state) for package in plan.packages)
@@ -108,13 +139,20 @@ def verify(plan: InstallPlan, state: Probe) -> VersionReport:
 
 def _check(package: PlannedPackage, state: Probe) -> PackageVersion:
     installed = state.version_of(package.name)
+    vcs = state.vcs_of(package.name) if package.from_git else None
     return PackageVersion(
         name=package.name,
         source=package.source,
         installed=installed,
         newest_nightly=package.newest_nightly,
-        status=classify(package, installed),
+        status=(
+            classify_git(package, installed, vcs)
+            if package.from_git
+            else classify(package, installed)
+        ),
         allowed_missing=package.allowed_missing,
+        git_url=package.git_url,
+        commit=vcs.commit_id if vcs else None,
     )
 
 
@@ -125,5 +163,7 @@ def table_rows(packages: Sequence[PackageVersion]) -> list[tuple[str, str, str, 
         status = package.status + (
             " (allowed)" if package.allowed_missing and package.status != "nightly" else ""
         )
+        if package.status == "git" and package.commit:
+            status += f" {package.short_commit}"
         rows.append((package.name, package.installed or "-", package.newest_nightly or "-", status))
     return rows

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nightly_sessions.core.git_url import short_commit
 from nightly_sessions.core.markdown import fenced
 from nightly_sessions.core.redact import redact
 from nightly_sessions.tracking.decisions import (
@@ -527,6 +528,8 @@ def _versions(job: JobReport, detail: Detail, tables: dict[str, str]) -> list[st
         status = str(package.get("status", ""))
         if package.get("allowed_missing"):
             status += " (allowed)"
+        if package.get("commit"):  # from git: the commit it was built from
+            status += f" {code(str(short_commit(package['commit'])))}"
         rows.append(
             f"| {code(str(package['name']))} | {package.get('source', '')} "
             f"| {_version(package.get('installed'))} "
