@@ -124,6 +124,14 @@ COMMANDS: tuple[Command, ...] = (
         environment="one",
     ),
     Command(
+        name="published",
+        session="nightly_published",
+        summary="Install the nightly just published from the channel, prove it, run its tests.",
+        entry="nightly_sessions.channel.published:PUBLISHED",
+        environment="one",
+        passthrough="pytest",
+    ),
+    Command(
         name="token",
         session="nightly_token",
         summary="Check the upload token: warn before it expires, refuse it without a scope.",

@@ -11,11 +11,13 @@ import difflib
 import math
 import os
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -33,6 +35,16 @@ TABLE = "tool.nightly-sessions"
 Installer = Literal["auto", "uv", "pip"]
 # How a nightly version is made (versioning.nightly_version): the setting's choices.
 SCHEMES = ("dev-date", "dev-timestamp", "project")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named check run after pytest in the same nightly environment (mypy, a docs build)."""
+
+    name: str
+    command: tuple[str, ...]
+    requires: tuple[str, ...] = ()  # requirements installed for it (from the base index)
+    groups: tuple[str, ...] = ()  # dependency groups installed for it
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,11 @@ class Settings:
     # Building nightly wheels.
     version_scheme: str = "dev-date"
     dist_dir: str = "dist"
+    build_nightly_packages: tuple[str, ...] = ()  # build requirements taken as nightlies
+    # Testing what was published (channel/published.py).
+    published_index_url: str = ""  # empty: the channel's simple index (its first label)
+    published_smoke: str = ""  # empty: the project's tests with pytest
+    published_wait: float = 600.0  # as upload_nightly --verify waits
     # Uploading to and cleaning up the channel.
     channel: str = "scientific-python-nightly-wheels"
     channel_label: tuple[str, ...] = ("main",)
@@ -74,11 +91,17 @@ class Settings:
     # The tracking issues.
     issue_label: str = "nightly-failure"
     wheels_issue_label: str = "nightly-wheels-failure"
+    deprecations_issue_label: str = "nightly-deprecations"
     # Finding the nightly that made the tests fail (nightly_tests/culprit.py).
     culprit: bool = True
     culprit_budget: str = "50%"
     culprit_max_packages: int = 5
     last_green: str = ""
+    # Warnings (nightly_tests/deprecations.py).
+    warnings_as_errors: tuple[str, ...] = ()
+    fail_on_new_deprecations: bool = False
+    # Other checks against the nightlies (nightly_tests/checks.py).
+    checks: tuple[Check, ...] = ()
 
     @property
     def last_green_path(self) -> Path | None:
@@ -126,6 +149,22 @@ def _url(value: object) -> str:
     return text.rstrip("/")
 
 
+def _optional_url(value: object) -> str:
+    """A URL, or "" for the default the command derives."""
+    return "" if isinstance(value, str) and not value.strip() else _url(value)
+
+
+def _command_line(value: object) -> str:
+    """A command line that splits as a POSIX shell would (no shell runs it), or ""."""
+    if not isinstance(value, str):
+        raise _BadValue
+    try:
+        shlex.split(value)
+    except ValueError as exc:
+        raise _BadValue from exc
+    return value.strip()
+
+
 def _string_list(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part for part in value.replace(",", " ").split() if part]
@@ -144,6 +183,14 @@ def _label_list(value: object) -> tuple[str, ...]:
     if any(not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", label) for label in labels):
         raise _BadValue
     return tuple(dict.fromkeys(labels))
+
+
+def _categories(value: object) -> tuple[str, ...]:
+    """Warning categories: builtin names or dotted paths (numpy.exceptions.RankWarning)."""
+    names = _string_list(value)
+    if any(not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name) for name in names):
+        raise _BadValue
+    return tuple(dict.fromkeys(names))
 
 
 def _name_list(value: object) -> tuple[str, ...]:
@@ -265,6 +312,74 @@ def _budget(value: object) -> str:
     return f"{number:g}%" if percent else f"{number:g}"
 
 
+CHECK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_CHECK_FIELDS = ("command", "requires", "groups")
+
+
+def _checks(value: object) -> tuple[Check, ...]:
+    """A table of named checks; each a command, or a table of command, requires, groups."""
+    if not isinstance(value, dict):
+        raise _BadValue
+    return tuple(_check(name, spec) for name, spec in value.items())
+
+
+def _check(name: str, spec: object) -> Check:
+    if not CHECK_NAME.fullmatch(name):
+        raise _BadValue(
+            f"the check name {name!r} is not lowercase letters, digits, - and _ "
+            "(starting with a letter or digit)"
+        )
+    table = spec if isinstance(spec, dict) else {"command": spec}
+    unknown = sorted(set(table) - set(_CHECK_FIELDS))
+    if unknown:
+        raise _BadValue(f"check {name!r} has the unknown field {unknown[0]!r}")
+    return Check(
+        name,
+        _check_command(name, table.get("command")),
+        _check_requirements(name, table.get("requires", [])),
+        _check_groups(name, table.get("groups", [])),
+    )
+
+
+def _check_command(name: str, value: object) -> tuple[str, ...]:
+    """A list of strings, or one string split as a POSIX shell would (no shell runs it)."""
+    try:
+        command = shlex.split(value) if isinstance(value, str) else value
+    except ValueError as exc:  # an unclosed quote
+        raise _BadValue(f"the command of check {name!r} cannot be split ({exc})") from None
+    if (
+        not isinstance(command, list)
+        or not command
+        or not all(isinstance(part, str) and part for part in command)
+    ):
+        raise _BadValue(
+            f"check {name!r} has no command (a list of non-empty strings, or one string)"
+        )
+    return tuple(command)
+
+
+def _check_requirements(name: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _BadValue(f"the requires of check {name!r} is not a list of requirements")
+    for item in value:
+        try:
+            Requirement(item)
+        except InvalidRequirement:
+            raise _BadValue(
+                f"{item!r} in the requires of check {name!r} is not a requirement"
+            ) from None
+    return tuple(value)
+
+
+def _check_groups(name: str, value: object) -> tuple[str, ...]:
+    try:
+        return _name_list(value)
+    except _BadValue:
+        raise _BadValue(
+            f"the groups of check {name!r} is not a list of dependency group names"
+        ) from None
+
+
 def _env_name(value: object) -> str:
     text = _string(value)
     if not text.replace("_", "").isalnum() or text[0].isdigit():
@@ -369,6 +484,33 @@ KEYS: dict[str, Key] = {
     "dist_dir": Key(
         _string, "a folder path", "folder the built wheels and sdists go to", "NIGHTLY_DIST_DIR"
     ),
+    "build_nightly_packages": Key(
+        _name_list,
+        NAMES,
+        "build requirements `build_nightly` takes at their newest nightly, from the nightly "
+        "index (proven in the build environment; empty: none)",
+        "NIGHTLY_BUILD_NIGHTLY_PACKAGES",
+    ),
+    "published_index_url": Key(
+        _optional_url,
+        "an http(s) URL, or empty",
+        "simple index `nightly_published` installs the project from; empty: the channel's "
+        "(pypi.anaconda.org/<channel>/simple, or its first label's)",
+        "NIGHTLY_PUBLISHED_INDEX_URL",
+    ),
+    "published_smoke": Key(
+        _command_line,
+        "a command line, or empty",
+        "what `nightly_published` runs after installing the published nightly, e.g. "
+        '`python -c "import skymap"`; empty: pytest on the project\'s tests',
+        "NIGHTLY_PUBLISHED_SMOKE",
+    ),
+    "published_wait": Key(
+        _positive_number,
+        "a positive number of seconds",
+        "how long `nightly_published` waits for the channel's index to list the version",
+        "NIGHTLY_PUBLISHED_WAIT",
+    ),
     "channel": Key(
         _string,
         "an anaconda.org user or organisation",
@@ -429,6 +571,12 @@ KEYS: dict[str, Key] = {
         "label of the wheels workflow's own issue (`nightly_issue -- --workflow-run`)",
         "NIGHTLY_WHEELS_ISSUE_LABEL",
     ),
+    "deprecations_issue_label": Key(
+        _string,
+        "a label name",
+        "label of the issue that lists new deprecation warnings while the tests pass",
+        "NIGHTLY_DEPRECATIONS_ISSUE_LABEL",
+    ),
     "culprit": Key(
         _boolean,
         "true or false",
@@ -455,6 +603,28 @@ KEYS: dict[str, Key] = {
         "the last green run's nightly-report.json (or a folder of reports: this job's is "
         "used), whose versions the search puts back first",
         "NIGHTLY_LAST_GREEN",
+    ),
+    "warnings_as_errors": Key(
+        _categories,
+        'a list of warning categories such as ["DeprecationWarning", "FutureWarning"] '
+        "(or a comma-separated string; dotted paths for a package's own)",
+        "categories pytest turns into errors in the nightly run, below the project's own "
+        "warning filters (which win)",
+        "NIGHTLY_WARNINGS_AS_ERRORS",
+    ),
+    "fail_on_new_deprecations": Key(
+        _boolean,
+        "true or false",
+        "fail a green run when it raises deprecation warnings the last green run did not",
+        "NIGHTLY_FAIL_ON_NEW_DEPRECATIONS",
+    ),
+    "checks": Key(
+        _checks,
+        "a table of named checks (lowercase names), each a command (a list of strings, or "
+        "one string split like a shell's) or a table of command, requires (requirements) "
+        "and groups (dependency groups)",
+        "other checks run after pytest in the same nightly environment (mypy, a docs "
+        "build); `--check NAME` picks some, `--no-checks` none",
     ),
 }
 
@@ -496,6 +666,11 @@ def parse_labels(text: str, where: str) -> tuple[str, ...]:
     labels = _parse("channel_label", text, where)
     assert isinstance(labels, tuple)
     return labels
+
+
+def parse_option(key: str, value: object, where: str) -> object:
+    """A setting's value given elsewhere (a command-line option), checked as the setting is."""
+    return _parse(key, value, where)
 
 
 def _layer(values: Mapping[str, Any], where: str) -> dict[str, object]:

@@ -10,6 +10,7 @@ unless every file passes `wheels.check_files` and the version rules.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -36,7 +37,7 @@ from nightly_sessions.core.environment import Environment, find_uv, index_enviro
 from nightly_sessions.core.errors import ConfigError, ToolError
 from nightly_sessions.core.log import Log
 from nightly_sessions.core.pyproject import read_pyproject, table
-from nightly_sessions.wheels import versioning
+from nightly_sessions.wheels import build_deps, versioning
 from nightly_sessions.wheels.project_copy import copy_project
 from nightly_sessions.wheels.versioning import GitState, VersionSource
 
@@ -645,6 +646,13 @@ def _prepare(settings: Settings, options: BuildOptions, now: datetime, log: Log)
             f"The arguments {' '.join(options.tool_args)} are for cibuildwheel, but {source.name} "
             "is built with `python -m build` here; drop them."
         )
+    if settings.build_nightly_packages and not options.isolation:
+        raise ConfigError(
+            "--no-isolation builds with what this environment holds, so the nightlies of "
+            f"build-nightly-packages ({', '.join(settings.build_nightly_packages)}) cannot be "
+            "installed and proven there; drop --no-isolation, or leave build-nightly-packages "
+            "empty and install the nightlies yourself."
+        )
     building = not (options.print_identifiers or options.version_only)
     container = compiled and not options.native and building
     linux = container and cibuildwheel_platform(options.tool_args, os.environ) == "linux"
@@ -777,9 +785,16 @@ def _build(run: _Run, env: Environment) -> BuildResult:
     job, options, settings = run.job, run.options, run.settings
     cibuildwheel = job.compiled and not options.native
     staging = run.copy.parent / "dist"
+    variables = dict(run.variables)
+    if settings.build_nightly_packages and not options.print_identifiers:
+        if cibuildwheel:
+            variables.update(_cibuildwheel_nightlies(run))
+        else:
+            env = _nightly_build_environment(run, env)
+            options = dataclasses.replace(options, isolation=False)  # ours, proven
     command = build_command(env, run.copy, staging, compiled=job.compiled, options=options)
     environment = build_environment(
-        settings, env, run.variables, cibuildwheel=cibuildwheel, environ=os.environ
+        settings, env, variables, cibuildwheel=cibuildwheel, environ=os.environ
     )
     # cibuildwheel copies its working folder into the Linux containers.
     what = f"build the nightly of {job.source.name}"
@@ -797,6 +812,60 @@ def _build(run: _Run, env: Environment) -> BuildResult:
     for path in placed:
         run.log(f"Built {path}")
     return BuildResult(placed, version)
+
+
+def _build_deps(settings: Settings) -> build_deps.BuildDeps:
+    return build_deps.BuildDeps(
+        settings.build_nightly_packages, settings.nightly_index_url, settings.base_index_url,
+        settings.strict, settings.timeout, settings.retries,
+    )  # fmt: skip
+
+
+def _nightly_build_environment(run: _Run, env: Environment) -> Environment:
+    """A fresh environment holding the build requirements, the named ones proven nightlies."""
+    folder = run.copy.parent / "nightly-build"
+    folder.mkdir()
+    built = new_environment(
+        env.python, env, folder / "env", run.settings.base_index_url, [TOOLS["build"]]
+    )
+    wheel_only = run.job.compiled  # --native: `build --wheel`; else an sdist, then a wheel
+    distributions = ["wheel"] if wheel_only else ["sdist", "wheel"]
+    requires = _build_requires(run)
+    build_deps.prepare(
+        _build_deps(run.settings), built, project=run.copy, requires=requires,
+        distributions=distributions, folder=folder, log=run.log,
+    )  # fmt: skip
+    return built
+
+
+def _cibuildwheel_nightlies(run: _Run) -> dict[str, str]:
+    """The pins cibuildwheel's build environments get (not proven there; see build_deps)."""
+    settings = run.settings
+    platform = cibuildwheel_platform(run.options.tool_args, os.environ)
+    names = settings.build_nightly_packages
+    files = build_deps.nightly_files(
+        settings.nightly_index_url, names, timeout=settings.timeout, retries=settings.retries
+    )
+    pins, absent = build_deps.newest_for_platform(files, names, platform)
+    if absent:
+        sentence = build_deps.absent_sentence(
+            absent, settings.nightly_index_url, f"the platform {platform}"
+        )
+        if settings.strict:
+            raise ConfigError(sentence)
+        run.log(f"Warning: {sentence}")
+    (run.copy / build_deps.CONSTRAINTS).write_text(
+        build_deps.constraints_text(pins), encoding="utf-8"
+    )
+    inside = run.copy if platform != "linux" else Path(build_deps.CONTAINER_PROJECT)
+    for pin in pins:
+        run.log(
+            f"cibuildwheel builds with the constraint {pin.requirement} and the nightly index "
+            "as an extra index (its installer fails the build if it cannot meet the pin)."
+        )
+    return build_deps.cibuildwheel_variables(
+        pins, settings.nightly_index_url, (inside / build_deps.CONSTRAINTS).as_posix()
+    )
 
 
 def _verify(files: Sequence[Path], job: _Job, settings: Settings, now: datetime) -> Version:

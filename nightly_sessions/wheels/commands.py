@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from nightly_sessions.core.commands import Call, Entry
+from nightly_sessions.core.config import Settings, parse_option
 from nightly_sessions.wheels.build import TOOLS, BuildOptions, build_nightly
 
 
@@ -20,6 +22,13 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-isolation", action="store_true",
         help="build with the backend installed in the environment (no isolated build)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--nightly-build-deps", metavar="NAMES",
+        help=(
+            "build requirements to take at their newest nightly from the nightly index, "
+            "comma-separated (over the build-nightly-packages setting; \"\" for none)"
+        ),
     )  # fmt: skip
     parser.add_argument(
         "--install", action="store_true",
@@ -41,11 +50,23 @@ def build_options(args: argparse.Namespace) -> BuildOptions:
     )
 
 
+def build_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The settings with what the command line overrides."""
+    if args.nightly_build_deps is None:
+        return settings
+    names = () if not args.nightly_build_deps.strip() else parse_option(
+        "build_nightly_packages", args.nightly_build_deps, "--nightly-build-deps"
+    )  # fmt: skip
+    assert isinstance(names, tuple)
+    return dataclasses.replace(settings, build_nightly_packages=names)
+
+
 def _build(call: Call) -> None:
     args = call.args
     options = build_options(args)
     install = call.own_environment or args.install
-    build_nightly(call.settings, options, call.environment(), install=install, log=call.log)
+    settings = build_settings(args, call.settings)
+    build_nightly(settings, options, call.environment(), install=install, log=call.log)
 
 
 BUILD = Entry(_build_arguments, _build)
