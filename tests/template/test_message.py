@@ -171,3 +171,17 @@ def test_the_compiled_default_comes_from_the_project_and_the_message_says_why(
         assert (
             f"copier update --trust --answers-file {ANSWERS_FILE} --data compiled=true" in message
         )
+
+
+def test_the_message_shows_spec_4_s_badge_as_the_spec_gives_it() -> None:
+    """The snippet of scientific-python/specs (purpose-and-process "Badges", spec-0004's
+    `spec_badge` title), and the same snippet as the setup guide shows."""
+    badge = (
+        "[![SPEC 4 — Using and Creating Nightly Wheels]"
+        "(https://img.shields.io/badge/SPEC-4-green?labelColor=%23004811&color=%235CA038)]"
+        "(https://scientific-python.org/specs/spec-0004/)"
+    )
+    message = message_after_copy("https://github.com/o/nightly-sessions", SHA)
+    assert f"Show SPEC 4's badge in your README: {badge}" in message
+    assert badge in (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    assert "The channel's admins make the first upload, which creates your package" in message
