@@ -74,7 +74,7 @@ def _run(call: Call) -> None:
 
 def _verify(call: Call) -> None:
     env = call.environment()
-    state = probe.probe(env.python)
+    state = probe.probe(env.python, distributions=False)
     plan = testrun.plan_for(call.settings, Target.for_python(state.python, state.implementation))
     testrun.require_nightlies(testrun.prove(plan, env, call.log), call.settings)
 

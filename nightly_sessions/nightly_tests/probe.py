@@ -21,9 +21,15 @@ from nightly_sessions.core.errors import ToolError
 
 MARKER = "NIGHTLY-SESSIONS-PROBE:"
 
+ONLY_PYTHON = "--only-python"  # the script's argument that skips the distributions
+
+# Each distribution's METADATA is read once and its header fields parsed as the email
+# parser does (folded lines joined, the fields end at the first empty line), without
+# importing importlib.metadata: the probe runs after every install step. Paths that only
+# importlib.metadata reads (zip files, eggs on sys.path) and egg-info requires.txt still
+# go through it.
 SCRIPT = f"""
 import json, os, platform, sys, sysconfig
-from importlib import metadata
 info = sys.implementation
 version = "%d.%d.%d" % info.version[:3]
 if info.version.releaselevel != "final":
@@ -41,14 +47,68 @@ markers = {{
     "python_version": ".".join(platform.python_version_tuple()[:2]),
     "sys_platform": sys.platform,
 }}
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as file:
+            return file.read()
+    except OSError:
+        return None
+
+def headers(text):
+    fields, key = {{}}, None
+    for line in text.splitlines():
+        if not line:
+            break
+        if line[0] in " \\t":
+            if key:
+                fields[key][-1] += " " + line.strip()
+            continue
+        key, colon, value = line.partition(":")
+        if not colon:
+            break
+        key = key.strip().lower()
+        fields.setdefault(key, []).append(value.strip())
+    return fields
+
+def scanned():
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if not name.lower().endswith((".dist-info", ".egg-info")):
+                continue
+            path = os.path.join(entry or ".", name)
+            folder = os.path.isdir(path)
+            if folder:
+                text = read(os.path.join(path, "METADATA")) or read(os.path.join(path, "PKG-INFO"))
+            else:  # an .egg-info file is the PKG-INFO itself
+                text = read(path)
+            fields = headers(text or "")
+            requires = fields.get("requires-dist", [])
+            if not requires and folder and os.path.isfile(os.path.join(path, "requires.txt")):
+                from importlib.metadata import PathDistribution
+                from pathlib import Path
+                requires = list(PathDistribution(Path(path)).requires or [])
+            direct = read(os.path.join(path, "direct_url.json")) if folder else None
+            yield fields.get("name", [None])[0], fields.get("version", [None])[0], requires, direct
+
+def with_importlib():
+    from importlib import metadata
+    for dist in metadata.distributions():
+        requires = list(dist.requires or [])
+        yield dist.metadata["Name"], dist.version, requires, dist.read_text("direct_url.json")
+
 dists = {{}}
-for dist in metadata.distributions():
-    name = dist.metadata["Name"]
-    if name:
-        dists[name] = {{"version": dist.version, "requires": list(dist.requires or [])}}
-        direct = dist.read_text("direct_url.json")
-        if direct:
-            dists[name]["direct_url"] = direct
+if {ONLY_PYTHON!r} not in sys.argv:
+    odd = any(os.path.isfile(entry) or entry.endswith(".egg") for entry in sys.path)
+    for name, dist_version, requires, direct in with_importlib() if odd else scanned():
+        if name:
+            dists[name] = {{"version": dist_version, "requires": requires}}
+            if direct:
+                dists[name]["direct_url"] = direct
 free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 print({MARKER!r} + json.dumps({{
     "python": markers["python_version"] + ("t" if free_threaded else ""),
@@ -157,9 +217,16 @@ def _read(data: dict[str, Any]) -> Probe:
     return Probe(str(data["python"]), str(data["implementation"]), data["markers"], distributions)
 
 
-def probe(python: Path | str) -> Probe:
-    """Run the probe with the interpreter `python`."""
+def probe(python: Path | str, *, distributions: bool = True) -> Probe:
+    """Run the probe with the interpreter `python`.
+
+    `distributions=False` reads only the interpreter (its `distributions` stay empty):
+    what a run needs before installing, for a fraction of the cost, without site-packages.
+    """
+    args = [str(python), "-S", "-c", SCRIPT, ONLY_PYTHON] if not distributions else []
     result = runner.run(
-        [str(python), "-c", SCRIPT], what=f"inspect the environment of {python}", echo=False
+        args or [str(python), "-c", SCRIPT],
+        what=f"inspect the environment of {python}",
+        echo=False,
     )
     return parse(result.output)

@@ -229,7 +229,7 @@ def run_nightly_tests(
     Each job's report goes into its own folder below `report-dir`, so runs for several
     Pythons (or a CI matrix's artifacts gathered in one place) never overwrite each other.
     """
-    state = probe(env.python)
+    state = probe(env.python, distributions=False)  # the installs change them anyway
     report = RunReport(
         project=None,
         job=job_name(state.python),
