@@ -167,6 +167,13 @@ CASES = [
     case("run-pytest-bad-k-expression", 2, "run", "--python", "{python}", "--", "-k", "a and", world=True),
     case("verify-python-missing", 2, "verify", "--python", "{tmp}/nowhere/python"),
     case("verify-unknown-option", 2, "verify", "--strict"),
+    # other checks
+    case("run-check-unknown", 2, "run", "--python", "{self}", "--check", "lint", pyproject=settings('checks = { mypy = "mypy src" }')),
+    case("run-check-none-defined", 2, "run", "--python", "{self}", "--check", "mypy"),
+    case("run-check-and-no-checks", 2, "run", "--python", "{self}", "--check", "mypy", "--no-checks", pyproject=settings('checks = { mypy = "mypy src" }')),
+    case("settings-check-bad-name", 2, "plan", pyproject=settings('checks = { "My Check" = "mypy src" }')),
+    case("settings-check-unclosed-quote", 2, "plan", pyproject=settings("checks = { mypy = \"mypy 'src\" }")),
+    case("settings-check-bad-requirement", 2, "plan", pyproject=settings('checks = { mypy = { command = "mypy", requires = ["my py"] } }')),
     # pythons
     case("pythons-unknown-option", 2, "pythons", "--bogus-flag"),
     case("pythons-bad-python-setting", 2, "pythons", pyproject=settings('python = "three"')),

@@ -14,9 +14,10 @@ from typing import Any
 from nightly_sessions.core.commands import how_to_run
 from nightly_sessions.core.errors import ConfigError
 
-SCHEMA = 2
-# Schema 2 added the culprit search (`culprit`); reports of older artifacts still read.
-READABLE_SCHEMAS = (1, 2)
+SCHEMA = 3
+# Schema 2 added the culprit search (`culprit`), schema 3 the run's warnings (`warnings`);
+# reports of older artifacts still read.
+READABLE_SCHEMAS = (1, 2, 3)
 
 
 def load_report(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -30,7 +31,7 @@ def load_report(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     except ValueError:
         return None, f"{path.name} is unreadable (it is not valid JSON)"
     if not isinstance(data, dict) or data.get("schema") not in READABLE_SCHEMAS:
-        return None, f"{path.name} is not a schema-1 or schema-2 nightly report"
+        return None, f"{path.name} is not a nightly report of schema 1, 2 or 3"
     problem = schema_problem(data)
     return (None, f"{path.name} is damaged: {problem}") if problem else (data, None)
 
@@ -50,14 +51,14 @@ _FIELDS: dict[str, type] = {
 # Fields that may be null; a value of another type would break the Markdown.
 _OPTIONAL_FIELDS: dict[str, type] = {
     "project": str, "error": str, "output_tail": str, "dependency_check": dict, "pytest": dict,
-    "culprit": dict,
+    "culprit": dict, "checks": list, "warnings": dict,
 }  # fmt: skip
 _KIND_NAMES: dict[type, str] = {str: "text", dict: "a table", list: "a list"}
 _PYTEST_FIELDS = ("exit_code", "report_log", "passed", "failed", "errors", "skipped")
 
 
 def schema_problem(data: Mapping[str, Any]) -> str | None:
-    """What makes `data` unusable as a schema-1 or schema-2 report, or None when it is usable.
+    """What makes `data` unusable as a report (schema 1 to 3), or None when it is usable.
 
     Checked to the depth the Markdown and the tracking issue read it, so a hand-edited or
     damaged report is one sentence there, never a traceback.
@@ -68,13 +69,44 @@ def schema_problem(data: Mapping[str, Any]) -> str | None:
     for key, kind in _OPTIONAL_FIELDS.items():
         if data.get(key) is not None and not isinstance(data[key], kind):
             return f"{key!r} is not {_KIND_NAMES[kind]}"
-    if data.get("outcome") not in {"passed", "tests-failed", "not-run"}:
+    if data.get("outcome") not in {"passed", "tests-failed", "checks-failed", "not-run"}:
         return f"'outcome' is {data.get('outcome')!r}"
     if not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in data["packages"]):
         return "an entry of 'packages' is not a table with a name"
     if not all(isinstance(r, dict) for r in data["repairs"]):
         return "an entry of 'repairs' is not a table"
-    return _pytest_problem(data.get("pytest")) or _culprit_problem(data.get("culprit"))
+    return (
+        _pytest_problem(data.get("pytest"))
+        or _culprit_problem(data.get("culprit"))
+        or _checks_problem(data.get("checks"))
+        or _warnings_problem(data.get("warnings"))
+    )
+
+
+def _checks_problem(checks: list[Any] | None) -> str | None:
+    """The other checks' entries, each with its name, outcome and command (a list)."""
+    for check in checks or []:
+        if not (
+            isinstance(check, dict)
+            and isinstance(check.get("name"), str)
+            and check.get("outcome") in {"passed", "failed", "not-run"}
+            and isinstance(check.get("command"), list)
+        ):
+            return "an entry of 'checks' is not a table with a name, an outcome and a command"
+    return None
+
+
+def _warnings_problem(warnings: Mapping[str, Any] | None) -> str | None:
+    """The warnings section (schema 3): its lists of tables, to the depth they are read."""
+    if warnings is None:
+        return None
+    for key in ("deprecations", "gone", "errors", "filters"):
+        value = warnings.get(key, [])
+        if not isinstance(value, list):
+            return f"'warnings' has a {key!r} that is not a list"
+        if key != "filters" and not all(isinstance(entry, dict) for entry in value):
+            return f"'warnings' has an entry of {key!r} that is not a table"
+    return None
 
 
 def _pytest_problem(tests: Mapping[str, Any] | None) -> str | None:

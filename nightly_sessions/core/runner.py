@@ -14,6 +14,9 @@ from nightly_sessions.core.errors import ToolError
 from nightly_sessions.core.redact import redact
 
 TAIL_LINES = 40
+# Every exit code a process can end with, for tools whose failure is reported, not raised:
+# a crash too (-11 for SIGSEGV on POSIX, 0xC0000005 on Windows).
+ANY_EXIT_CODE = range(-(2**31), 2**32)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from nightly_sessions.core import artifacts, pythons, run_report
 from nightly_sessions.core.commands import Call, Entry, how_to_run
 from nightly_sessions.core.errors import ConfigError, OutcomeError
 from nightly_sessions.core.step_summary import append_step_summary
-from nightly_sessions.nightly_tests import probe, report
+from nightly_sessions.nightly_tests import checks, probe, report
 from nightly_sessions.nightly_tests import run as testrun
 from nightly_sessions.nightly_tests.plan import Target, plan_targets
 
@@ -59,12 +59,19 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         help="a green run's nightly-report.json, or a folder of downloaded report artifacts, "
         "whose versions the culprit search puts back first (default: the 'last-green' setting)",
     )  # fmt: skip
+    parser.add_argument(
+        "--check", action="append", default=[], metavar="NAME",
+        help="run only this check of the 'checks' setting after pytest (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--no-checks", action="store_true", help="run none of the 'checks' setting")
 
 
 def _run(call: Call) -> None:
     settings = call.settings
     if call.args.last_green is not None:
         settings = dataclasses.replace(settings, last_green=call.args.last_green)
+    picked = checks.select(settings.checks, call.args.check, none=call.args.no_checks)
+    settings = dataclasses.replace(settings, checks=picked)
     result = testrun.run_nightly_tests(
         settings, call.environment(), call.args.passthrough, log=call.log
     )

@@ -1,6 +1,6 @@
 """The run's report: nightly-report.json, nightly-report.md and the step summary.
 
-The JSON is what the tracking-issue reporter reads (schema 2, documented in docs/report.md);
+The JSON is what the tracking-issue reporter reads (schema 3, documented in docs/report.md);
 the Markdown is for people; both are written even when the tests never ran. When the
 culprit search drafted reports for upstream trackers, each is a file beside them too.
 """
@@ -20,17 +20,20 @@ from typing import Any, Literal
 from nightly_sessions.core.artifacts import REPORT_LOG_NAME, REPORT_MARKDOWN_NAME, REPORT_NAME
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.core.git_url import short_commit
-from nightly_sessions.core.markdown import fenced
+from nightly_sessions.core.markdown import fenced, plain_table
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.report_log import log_entries
 from nightly_sessions.core.run_report import SCHEMA
 from nightly_sessions.core.step_summary import append_step_summary
 from nightly_sessions.core.tables import text_table
+from nightly_sessions.nightly_tests import deprecations
+from nightly_sessions.nightly_tests.checks import CheckResult
 from nightly_sessions.nightly_tests.culprit import Finding
 from nightly_sessions.nightly_tests.upstream import Draft
 from nightly_sessions.nightly_tests.verify import MEANING, VersionReport, table_rows
 
-Outcome = Literal["passed", "tests-failed", "not-run"]
+# checks-failed: the tests passed, another check (checks.py) failed or could not run.
+Outcome = Literal["passed", "tests-failed", "checks-failed", "not-run"]
 Stage = Literal["plan", "install", "verify", "tests"]
 
 
@@ -108,12 +111,14 @@ class RunReport:
     tests: TestCounts | None = None
     culprit: Finding | None = None
     drafts: list[Draft] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    warnings: dict[str, Any] | None = None  # deprecations.summarise, once pytest ran
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (schema 2); every URL and text redacted."""
+        """The JSON form (schema 3); every URL and text redacted."""
         packages = (
             [package.to_dict() for package in self.versions.packages]
             if self.versions
@@ -146,6 +151,8 @@ class RunReport:
             )
             if self.culprit
             else None,
+            "checks": [check.to_dict() for check in self.checks],
+            "warnings": _redacted(self.warnings) if self.warnings else None,
         }
 
 
@@ -178,7 +185,12 @@ def _markdown_table(rows: Iterable[Sequence[str]]) -> list[str]:
 
 def render_markdown(data: Mapping[str, Any]) -> str:
     """The report as Markdown, from its JSON form."""
-    verdict = {"passed": "passed", "tests-failed": "tests failed", "not-run": "tests did not run"}
+    verdict = {
+        "passed": "passed",
+        "tests-failed": "tests failed",
+        "checks-failed": "tests passed, checks failed",
+        "not-run": "tests did not run",
+    }
     lines = [
         f"## Nightly tests: {data.get('project') or 'project'}, {data['job']}: {verdict[data['outcome']]}",
         "",
@@ -207,6 +219,8 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     lines += _repairs_markdown(data.get("repairs") or [])
     lines += _dependency_check_markdown(data.get("dependency_check"))
     lines += _tests_markdown(data)
+    lines += deprecations.markdown(data.get("warnings"))
+    lines += checks_markdown(data.get("checks") or [])
     return "\n".join(lines) + "\n"
 
 
@@ -215,6 +229,38 @@ def _status_cell(package: Mapping[str, Any]) -> str:
     status = str(package.get("status", package.get("source", "-")))
     commit = short_commit(package.get("commit"))
     return f"{status} {commit}" if commit else status
+
+
+_CHECK_RESULT = {"passed": "passed", "failed": "failed", "not-run": "did not run"}
+
+
+def checks_markdown(checks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The other checks: a table, then each failing one's reason and last lines."""
+    if not checks:
+        return []
+    rows = [("check", "command", "result", "seconds")]
+    for check in checks:
+        result = _CHECK_RESULT.get(str(check["outcome"]), str(check["outcome"]))
+        if check.get("exit_code") not in (None, 0):
+            result += f" (exit code {check['exit_code']})"
+        command = " ".join(str(part) for part in check.get("command") or [])
+        rows.append((str(check["name"]), f"`{command}`", result, str(check.get("seconds", ""))))
+    lines = ["", "### Other checks", "", *_plain_table(rows), ""]
+    for check in checks:
+        if check["outcome"] == "passed":
+            continue
+        if check.get("problem"):
+            lines += [f"`{check['name']}` did not run: {check['problem']}.", ""]
+        if check.get("output_tail"):
+            lines += [
+                f"<details><summary>Last lines of {check['name']}</summary>",
+                "",
+                fenced(str(check["output_tail"]).rstrip(), info=""),
+                "",
+                "</details>",
+                "",
+            ]
+    return lines
 
 
 def culprit_markdown(culprit: Mapping[str, Any] | None) -> list[str]:
@@ -260,12 +306,7 @@ def _trial_row(trial: Mapping[str, Any]) -> tuple[str, str, str, str]:
     return (put_back, str(len(trial.get("tests") or [])), failed, str(trial.get("seconds", "")))
 
 
-def _plain_table(rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += [
-        "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows[1:]
-    ]
-    return lines
+_plain_table = plain_table
 
 
 def _repairs_markdown(repairs: Sequence[Mapping[str, Any]]) -> list[str]:

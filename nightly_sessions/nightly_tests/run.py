@@ -25,7 +25,7 @@ from nightly_sessions.core.errors import ConfigError, NightlyError, ProofError
 from nightly_sessions.core.log import Log
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.core.redact import redact
-from nightly_sessions.nightly_tests import install
+from nightly_sessions.nightly_tests import checks, deprecations, install, warnings_plugin
 from nightly_sessions.nightly_tests.culprit import Finding
 from nightly_sessions.nightly_tests.culprit_run import find_culprit
 from nightly_sessions.nightly_tests.plan import InstallPlan, Target, make_plan
@@ -40,9 +40,8 @@ from nightly_sessions.nightly_tests.report import (
 from nightly_sessions.nightly_tests.upstream import DraftContext, drafts_for
 from nightly_sessions.nightly_tests.verify import VersionReport, verify
 
-# Every exit code pytest's process can end with: a failing run is reported, never raised,
-# including a crash (-11 for SIGSEGV on POSIX, 0xC0000005 on Windows).
-ANY_EXIT_CODE = range(-(2**31), 2**32)
+# Every exit code pytest's process can end with: a failing run is reported, never raised.
+ANY_EXIT_CODE = runner.ANY_EXIT_CODE
 
 
 @dataclass(frozen=True)
@@ -157,10 +156,17 @@ def require_channel(plan: InstallPlan, settings: Settings) -> None:
         )
 
 
-def install_all(plan: InstallPlan, env: Environment, report: RunReport, log: Log = print) -> None:
+def install_all(
+    plan: InstallPlan, env: Environment, report: RunReport, log: Log = print, *, base: bool = True
+) -> None:
     """Base install, nightlies, git packages, repairs, dependency check; record repairs
-    and the check."""
-    install.install_base(plan, env)
+    and the check.
+
+    `base=False` skips the base install where the runner (tox) has already installed the
+    project and its test requirements from its own configuration.
+    """
+    if base:
+        install.install_base(plan, env)
     install.install_nightlies(plan, env)
     install.install_git(plan, env)
     report.repairs = [
@@ -213,9 +219,15 @@ def run_pytest(
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / REPORT_LOG_NAME
     log_path.unlink(missing_ok=True)  # an earlier run's log must not pass for this one's
+    warnings_log = folder / warnings_plugin.WARNINGS_LOG_NAME
+    warnings_log.unlink(missing_ok=True)
     args = [str(env.python), "-m", "pytest", f"--report-log={log_path}"]
+    args += warnings_plugin.plugin_args(warnings_log, settings.warnings_as_errors)
     args += [*settings.pytest_args, *pytest_args]
-    return runner.run(args, what="run the tests", ok_codes=ANY_EXIT_CODE, cwd=settings.project_root)
+    return runner.run(
+        args, what="run the tests", env=warnings_plugin.plugin_environment(),
+        ok_codes=ANY_EXIT_CODE, cwd=settings.project_root,
+    )  # fmt: skip
 
 
 def run_nightly_tests(
@@ -230,13 +242,7 @@ def run_nightly_tests(
     Pythons (or a CI matrix's artifacts gathered in one place) never overwrite each other.
     """
     state = probe(env.python, distributions=False)  # the installs change them anyway
-    report = RunReport(
-        project=None,
-        job=job_name(state.python),
-        python=state.python,
-        nightly_index=settings.nightly_index_url,
-        base_index=settings.base_index_url,
-    )
+    report = start_report(settings, state, job_name(state.python))
     folder = settings.report_path / report.job
     try:
         end = _stages(
@@ -246,6 +252,24 @@ def run_nightly_tests(
     except NightlyError as exc:
         report.error, report.output_tail = str(exc), exc.detail
         exit_code, message = exc.exit_code, str(exc)
+    return finish(report, folder, exit_code, message, log)
+
+
+def start_report(settings: Settings, state: Probe, job: str) -> RunReport:
+    """An empty report for `job`, filled in stage by stage."""
+    return RunReport(
+        project=None,
+        job=job,
+        python=state.python,
+        nightly_index=settings.nightly_index_url,
+        base_index=settings.base_index_url,
+    )
+
+
+def finish(
+    report: RunReport, folder: Path, exit_code: int, message: str | None, log: Log
+) -> RunResult:
+    """Write the report into `folder`; a failure to write never hides the run's own."""
     try:
         path = write_report(report, folder, log=log)
     except NightlyError as exc:  # the run's own failure, if any, stays the one reported
@@ -271,33 +295,87 @@ def _stages(
     failing ones to name the nightly that breaks them.
     """
     started = time.monotonic()
-    target = Target.for_python(state.python, state.implementation)
-    plan = plan_for(settings, target)
-    report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
-    log(plan.render())
-    require_channel(plan, settings)
-    report.stage = "install"
-    install_all(plan, env, report, log)
-    report.stage = "verify"
-    report.versions = prove(plan, env, log)
-    require_nightlies(report.versions, settings)
-    report.stage = "tests"
+    plan = prepare(settings, env, report, state, log)
     pytest_run = run_pytest(settings, env, pytest_args, folder)
     report.tests = count_tests(folder / REPORT_LOG_NAME, pytest_run.returncode)
     end = judge_pytest(pytest_run.returncode, pytest_run.output)
+    end = with_warnings(settings, report, end, plan=plan, folder=folder, python=state.python)
     report.outcome = end.outcome
+    run_seconds = time.monotonic() - started  # the culprit budget's base: without the checks
     if end.exit_code != 0:
         # A run that fails before or outside the report log (a conftest that cannot be
         # imported, a usage error, a crash) is explained only by pytest's last lines.
         report.output_tail = pytest_run.tail
     if end.exit_code != 0 and pytest_run.returncode != 1:
         report.error = end.message  # why a run without plain test failures failed
+    if settings.checks and report.versions is not None:  # a failing test hides no check
+        report.checks = checks.run_checks(
+            checks.prepare(settings.checks, plan), env, plan, report.versions, log
+        )
+        end = with_checks(end, report.checks)
+        report.outcome = end.outcome
     if end.outcome == "tests-failed" and settings.culprit:
         search_culprit(
             settings, env, report, plan=plan, state=state, pytest_args=pytest_args,
-            folder=folder, run_seconds=time.monotonic() - started, log=log,
+            folder=folder, run_seconds=run_seconds, log=log,
         )  # fmt: skip
     return end
+
+
+def with_warnings(
+    settings: Settings, report: RunReport, end: PytestEnd, *, plan: InstallPlan, folder: Path,
+    python: str,
+) -> PytestEnd:
+    """Record the run's warnings; new deprecations fail a green run only when the project
+    asks ('fail-on-new-deprecations'), as a failed check: the tests themselves passed."""
+    planned = [str(p["name"]) for p in report.planned]
+    report.warnings = deprecations.collect(
+        settings, planned=planned, project=plan.project_name, job=report.job, python=python,
+        folder=folder,
+    )  # fmt: skip
+    if end.exit_code or not settings.fail_on_new_deprecations:
+        return end
+    if not deprecations.new_deprecations(report.warnings):
+        return end
+    return PytestEnd(1, "checks-failed", deprecations.new_sentence(report.warnings))
+
+
+def with_checks(end: PytestEnd, results: Sequence[checks.CheckResult]) -> PytestEnd:
+    """How the run ends with its checks: a failing one fails a run whose tests passed
+    (exit 1, outcome checks-failed); after failing tests it joins pytest's sentence."""
+    phrase = checks.failure_phrase(results)
+    if phrase is None:
+        return end
+    if end.exit_code == 0:
+        return PytestEnd(1, "checks-failed", f"The tests passed, but {phrase}{_TAIL}")
+    return PytestEnd(end.exit_code, end.outcome, f"{end.message} Also, {phrase}.")
+
+
+def prepare(
+    settings: Settings,
+    env: Environment,
+    report: RunReport,
+    state: Probe,
+    log: Log,
+    *,
+    base: bool = True,
+) -> InstallPlan:
+    """Plan, install and prove, recording each stage; strict mode raises before the tests.
+
+    The part of a run before the tests, which tox's plugin runs before the env's commands.
+    """
+    plan = plan_for(settings, Target.for_python(state.python, state.implementation))
+    report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
+    log(plan.render())
+    require_channel(plan, settings)
+    checks.prepare(settings.checks, plan)  # a check naming no group stops before the install
+    report.stage = "install"
+    install_all(plan, env, report, log, base=base)
+    report.stage = "verify"
+    report.versions = prove(plan, env, log)
+    require_nightlies(report.versions, settings)
+    report.stage = "tests"
+    return plan
 
 
 def search_culprit(
@@ -340,7 +418,7 @@ def draft_context(
     server, repository = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
     return DraftContext(
         project=plan.project_name,
-        python=state.markers.get("python_full_version", state.python),
+        python=python_text(state),
         platform=sysconfig.get_platform(),
         os=platform.system(),
         installer=env.installer,
@@ -356,3 +434,10 @@ def draft_context(
         source=f"{server}/{repository}" if server and repository else None,
         commit=os.environ.get("GITHUB_SHA") or None,
     )
+
+
+def python_text(state: Probe) -> str:
+    """The Python an upstream report names: the full version, and the build when it is
+    free-threaded (a nightly may break only there, and its maintainers test it apart)."""
+    version = state.markers.get("python_full_version", state.python)
+    return f"{version} (free-threaded)" if state.free_threaded else version

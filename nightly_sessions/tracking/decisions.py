@@ -166,6 +166,8 @@ def failure_state(jobs: Sequence[JobReport]) -> FailureState:
             keys.add(digest(f"{job.job}\0{'crashed' if crashed else job.outcome}"))
         for group in groups:
             keys.add(digest(f"{job.job}\0{group.base}\0{group.kind}"))
+        for check in job.failed_checks:  # a check that starts failing is a new failure
+            keys.add(digest(f"{job.job}\0check\0{check['name']}\0{check.get('outcome')}"))
     combined = digest("\n".join(sorted(keys)))
     return FailureState(
         combined, len(keys), frozenset(keys) if len(keys) <= MAX_STATE_KEYS else frozenset()

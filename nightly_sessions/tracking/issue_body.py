@@ -289,6 +289,9 @@ def _result(job: JobReport) -> str:
         return f"crashed{f' ({counts})' if counts else ''}"
     if outcome == "passed":
         return f"passed{f' ({counts})' if counts else ''}"
+    if outcome == "checks-failed":
+        names = ", ".join(code(str(check["name"])) for check in job.failed_checks)
+        return f"tests passed{f' ({counts})' if counts else ''}; check failed: {names}"
     return f"failed{f' ({counts})' if counts else ''}"
 
 
@@ -350,11 +353,38 @@ def _job_section(job: JobReport, detail: Detail, tables: dict[str, str]) -> str:
         return "\n\n".join(parts)
     if job.outcome == "not-run":
         parts.extend(_not_run(job, detail))
+    elif job.outcome == "checks-failed":
+        counts = _counts(job)
+        parts.append(f"The tests passed{f' ({counts})' if counts else ''}; other checks did not.")
     else:
         parts.extend(_tests_failed(job, detail))
+    parts.extend(_checks(job, detail))
     parts.extend(_reruns(job, detail))
     parts.extend(_versions(job, detail, tables))
     return "\n\n".join(parts)
+
+
+def _checks(job: JobReport, detail: Detail) -> list[str]:
+    """Each other check that failed (mypy, a docs build), apart from the tests: its
+    command, exit code or why it could not run, and its last lines."""
+    parts = []
+    for check in job.failed_checks:
+        command = " ".join(str(part) for part in check.get("command") or [])
+        if check.get("outcome") == "failed":
+            head = (
+                f"**Check {code(str(check['name']))} failed against the nightlies** "
+                f"({code(command)}, exit code {check.get('exit_code')})."
+            )
+        else:
+            head = (
+                f"**Check {code(str(check['name']))} could not run** ({code(command)}): "
+                f"{code(str(check.get('problem') or 'no reason recorded'))}."
+            )
+        tail = check.get("output_tail")
+        if isinstance(tail, str) and tail.strip():
+            head += " Its last lines:\n\n" + _fenced_tail(tail, detail)
+        parts.append(head)
+    return parts
 
 
 def _reruns(job: JobReport, detail: Detail) -> list[str]:
@@ -388,6 +418,24 @@ def _reruns(job: JobReport, detail: Detail) -> list[str]:
     ]
 
 
+def warning_errors(data: Mapping[str, Any]) -> list[str]:
+    """The tests that failed because a warning became an error ('warnings-as-errors'),
+    told apart from other failures: a deprecation caught before it breaks anything."""
+    section = data.get("warnings")
+    errors = section.get("errors") if isinstance(section, Mapping) else None
+    if not isinstance(errors, list) or not errors:
+        return []
+    lines = [
+        f"- {code(str(e.get('test')))}: {code(str(e.get('category')))} "
+        f"{code(str(e.get('message')))} (from {code(str(e.get('package') or 'unknown'))}"
+        f"{', a nightly' if e.get('nightly') else ''})"
+        for e in errors[:20]
+        if isinstance(e, Mapping)
+    ]
+    heading = "**Failed because a warning became an error** (`warnings-as-errors`):"
+    return ["\n".join([heading, "", *lines])]
+
+
 def _not_run(job: JobReport, detail: Detail) -> list[str]:
     stage = str(job.data.get("stage", "?"))
     parts = [f"The tests never ran: the {code(stage)} step failed."]
@@ -409,6 +457,7 @@ def _tests_failed(job: JobReport, detail: Detail) -> list[str]:
     counts = _counts(job)
     version = f" (pytest {log.pytest_version})" if log.pytest_version else ""
     parts.append(f"**{counts or 'no test results'}**{version}")
+    parts.extend(warning_errors(job.data))
     exit_code = _exit_code(job)
     if not log.finished:
         how = f" ({_describe_exit(exit_code)})" if exit_code is not None else ""
@@ -511,9 +560,14 @@ def _tail(job: JobReport, detail: Detail, *, heading: bool = True) -> list[str]:
     tail = job.data.get("output_tail")
     if not isinstance(tail, str) or not tail.strip():
         return [] if heading else ["(no output was recorded)"]
-    lines = 10 if not detail.lists else 30 if detail.traceback_lines is not None else None
-    text = fenced(_clip(strip_ansi(tail), lines, detail.line_width))
+    text = _fenced_tail(tail, detail)
     return [f"The last lines of its output:\n\n{text}" if heading else text]
+
+
+def _fenced_tail(tail: str, detail: Detail) -> str:
+    """A tool's last lines, fenced, fewer as the body must shrink."""
+    lines = 10 if not detail.lists else 30 if detail.traceback_lines is not None else None
+    return fenced(_clip(strip_ansi(tail), lines, detail.line_width))
 
 
 def _versions(job: JobReport, detail: Detail, tables: dict[str, str]) -> list[str]:

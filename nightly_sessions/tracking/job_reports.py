@@ -44,7 +44,7 @@ class JobReport:
 
     @property
     def outcome(self) -> str:
-        """passed, tests-failed, not-run, or absent (no readable report).
+        """passed, tests-failed, checks-failed, not-run, or absent (no readable report).
 
         A freshness report's outcome is fresh, stale, missing or error instead.
         """
@@ -84,6 +84,19 @@ class JobReport:
         """The culprit search's section of the report (schema 2), when it ran."""
         culprit = self.data.get("culprit") if self.kind == "tests" else None
         return culprit if isinstance(culprit, dict) else None
+
+    @property
+    def checks(self) -> list[Mapping[str, Any]]:
+        """The other checks run after pytest (mypy, a docs build), each a table with a name."""
+        checks = self.data.get("checks") if self.kind == "tests" else None
+        if not isinstance(checks, list):
+            return []
+        return [c for c in checks if isinstance(c, dict) and isinstance(c.get("name"), str)]
+
+    @property
+    def failed_checks(self) -> list[Mapping[str, Any]]:
+        """The checks that failed or could not run: each fails the job on its own."""
+        return [check for check in self.checks if check.get("outcome") != "passed"]
 
     @functools.cached_property
     def groups(self) -> list[FailureGroup]:
