@@ -62,7 +62,9 @@ def test_every_module_is_in_a_family_or_a_front() -> None:
     assert fronts == [
         "nightly_sessions", "nightly_sessions.__main__", "nightly_sessions.cli",
         "nightly_sessions.demo", "nightly_sessions.freshness", "nightly_sessions.init",
-        "nightly_sessions.sessions",
+        "nightly_sessions.sessions", "nightly_sessions.tox_plugin",
+        "nightly_sessions.tox_plugin.config", "nightly_sessions.tox_plugin.plugin",
+        "nightly_sessions.tox_plugin.steps",
     ]  # fmt: skip
 
 

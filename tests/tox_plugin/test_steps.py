@@ -1,0 +1,147 @@
+"""The plugin's decisions without building an env: who opts in, in each configuration
+format; how the commands' end becomes the run's; which command is pytest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nightly_sessions.tox_plugin.config import implied
+from nightly_sessions.tox_plugin.steps import (
+    CommandsEnd,
+    job_for,
+    judge_commands,
+    merged_addopts,
+    pytest_arguments,
+)
+from tox_plugin.tox_world import TOX
+
+
+@pytest.mark.parametrize(
+    ("name", "opted_in"),
+    [
+        ("nightly", True),
+        ("py313-nightly", True),
+        ("nightly-py313", True),
+        ("py313-nightly-lean", True),
+        ("py313", False),
+        ("py313-nightlyish", False),
+        ("devdeps", False),
+        (".pkg", False),
+        (None, False),
+    ],
+)
+def test_a_nightly_factor_opts_an_env_in(name: str | None, opted_in: bool) -> None:
+    assert implied(name) is opted_in
+
+
+CONFIGS = {
+    "tox.ini": """\
+[tox]
+env_list = py-nightly, py
+[testenv:devdeps]
+nightly = true
+[testenv:py-nightly-off]
+nightly = false
+""",
+    "tox.toml": """\
+env_list = ["py-nightly", "py"]
+[env.devdeps]
+nightly = true
+[env.py-nightly-off]
+nightly = false
+""",
+    "pyproject.toml": """\
+[tool.tox]
+env_list = ["py-nightly", "py"]
+[tool.tox.env.devdeps]
+nightly = true
+[tool.tox.env.py-nightly-off]
+nightly = false
+""",
+}
+
+
+@pytest.mark.parametrize("file_name", sorted(CONFIGS))
+def test_the_setting_reads_alike_in_every_configuration_format(
+    tmp_path: Path, file_name: str
+) -> None:
+    (tmp_path / file_name).write_text(CONFIGS[file_name], encoding="utf-8")
+    envs = "py-nightly,py,devdeps,py-nightly-off"
+    result = subprocess.run(
+        [str(TOX), "config", "-e", envs, "-k", "nightly"],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    values = [line for line in result.stdout.splitlines() if line.startswith("nightly =")]
+    # the factor, no factor, set on an env without it, set off despite it
+    assert values == ["nightly = True", "nightly = False", "nightly = True", "nightly = False"]
+
+
+def test_tox_registers_the_plugin_from_its_entry_point() -> None:
+    result = subprocess.run(
+        [str(TOX), "--version"], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert "nightly_sessions/tox_plugin/plugin.py" in result.stdout.replace("\\", "/")
+
+
+def test_importing_the_package_imports_no_tox() -> None:
+    code = (
+        "import sys, nightly_sessions, nightly_sessions.cli, nightly_sessions.tox_plugin.steps;"
+        "print(sorted(m for m in sys.modules if m == 'tox' or m.startswith('tox.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("end", "logged", "exit_code", "outcome", "words"),
+    [
+        (CommandsEnd(0), 0, 0, "passed", None),
+        (CommandsEnd(1), 1, 1, "tests-failed", "(pytest exit code 1)."),
+        (CommandsEnd(5), 5, 1, "not-run", "No tests ran (pytest exit code 5"),
+        (CommandsEnd(4, output="error: unrecognized arguments: --x"), 4, 2, "not-run", "wrong"),
+        (CommandsEnd(3), None, 1, "tests-failed", "A command of tox env e failed (exit code 3)"),
+        (CommandsEnd(2), 0, 1, "tests-failed", "A command of tox env e failed (exit code 2)"),
+    ],
+)
+def test_the_commands_end_becomes_the_runs(
+    end: CommandsEnd, logged: int | None, exit_code: int, outcome: str, words: str | None
+) -> None:
+    verdict = judge_commands(end, logged, "e")
+    assert (verdict.exit_code, verdict.outcome) == (exit_code, outcome)
+    assert (verdict.message is None) if words is None else (words in str(verdict.message))
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments"),
+    [
+        (["/p/.tox/e/bin/pytest", "tests", "-x"], ["tests", "-x"]),
+        (["C:\\p\\.tox\\e\\Scripts\\pytest.EXE", "tests"], ["tests"]),
+        (["/p/.tox/e/bin/python", "-m", "pytest", "-k", "a"], ["-k", "a"]),
+        (["/usr/bin/python3.13", "-m", "pytest"], []),
+        (["/p/.tox/e/bin/python", "-c", "import pytest"], None),
+        (["/usr/bin/coverage", "run", "-m", "pytest"], None),
+        ([], None),
+    ],
+)
+def test_a_pytest_command_is_recognised(command: list[str], arguments: list[str] | None) -> None:
+    assert pytest_arguments(command) == arguments
+
+
+def test_the_report_log_option_follows_the_users_pytest_options() -> None:
+    assert merged_addopts(None, "--report-log=x") == "--report-log=x"
+    assert merged_addopts("  ", "--report-log=x") == "--report-log=x"
+    assert merged_addopts("-p no:randomly", "--report-log=x") == "-p no:randomly --report-log=x"
+
+
+def test_the_job_is_the_env_unless_a_ci_matrix_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NIGHTLY_JOB", raising=False)
+    assert job_for("py313-nightly").startswith("py313-nightly-")
+    monkeypatch.setenv("NIGHTLY_JOB", "py3.13-Linux")
+    assert job_for("py313-nightly") == "py3.13-Linux"
