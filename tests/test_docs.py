@@ -107,10 +107,10 @@ def test_the_readme_sessions_table_lists_exactly_the_sessions() -> None:
     assert sorted(listed) == sorted(BY_SESSION)
 
 
-def test_the_example_report_is_a_schema_2_report_and_its_fields_are_documented() -> None:
+def test_the_example_report_is_a_schema_3_report_and_its_fields_are_documented() -> None:
     example = tables.example_report()
     assert run_report.schema_problem(example) is None
-    assert example["schema"] == run_report.SCHEMA == 2
+    assert example["schema"] == run_report.SCHEMA == 3
     page = (DOCS / "report.md").read_text(encoding="utf-8")
     for field in example:
         assert f"`{field}`" in page, field
@@ -119,6 +119,11 @@ def test_the_example_report_is_a_schema_2_report_and_its_fields_are_documented()
     culprit = example["culprit"]
     assert culprit["status"] == "found"
     for table in (culprit, culprit["culprits"][0], culprit["trials"][1], culprit["drafts"][0]):
+        for field in table:
+            assert f"`{field}`" in page, field
+    warnings = example["warnings"]
+    assert [entry["new"] for entry in warnings["deprecations"]] == [True, False]
+    for table in (warnings, warnings["deprecations"][0], warnings["gone"][0]):
         for field in table:
             assert f"`{field}`" in page, field
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from nightly_sessions import cli
 from nightly_sessions.core import commands, config, errors, posargs
-from nightly_sessions.nightly_tests import culprit, report, rerun, upstream, verify
+from nightly_sessions.nightly_tests import culprit, deprecations, report, rerun, upstream, verify
 
 GENERATED = "_generated"
 """Folder, under the docs source folder, that the tables are written to."""
@@ -283,10 +283,47 @@ def example_report() -> dict[str, Any]:
         tests=report.TestCounts(exit_code=1, passed=41, failed=1, errors=0, skipped=2),
         culprit=finding,
         drafts=upstream.drafts_for(finding.culprits, [failing], context),
+        warnings=example_warnings(),
         created="2025-03-03T03:41:07+00:00",
     )
     # os and platform are those of the machine that ran the tests.
     return {**run.to_dict(), "os": "Linux", "platform": "linux-x86_64"}
+
+
+def example_warnings() -> dict[str, Any]:
+    """The example's warnings: numpy's new deprecation (raised with stacklevel, so at the
+    project's line), one the last green run also had, and one gone since."""
+    raised = {"kind": "warning", "deprecation": True, "when": "runtest", "count": 3}
+    records = [
+        {
+            **raised, "category": "DeprecationWarning", "module": "skymap.fft",
+            "message": "numpy.fft.helper is deprecated and will be removed in NumPy 3.0",
+            "filename": "/work/skymap/src/skymap/fft.py", "lineno": 12,
+            "distribution": "skymap", "category_distribution": None,
+            "nodeid": "tests/test_fft.py::test_rfft[float32]",
+        },
+        {
+            **raised, "category": "pandas.errors.Pandas4Warning", "module": "skymap.table",
+            "message": "The 'delim_whitespace' keyword is deprecated", "count": 1,
+            "filename": "/work/skymap/src/skymap/table.py", "lineno": 40,
+            "distribution": "skymap", "category_distribution": "pandas",
+            "nodeid": "tests/test_table.py::test_read",
+        },
+    ]  # fmt: skip
+    known = deprecations.summarise(
+        records[1:], planned=["numpy", "pandas"], project="skymap", as_errors=(), earlier=None,
+        earlier_problem=None,
+    )  # fmt: skip
+    gone = {
+        "key": "FutureWarning|skymap.io|np.find_common_type is deprecated",
+        "category": "FutureWarning", "message": "np.find_common_type is deprecated",
+        "package": "numpy", "nightly": True,
+    }  # fmt: skip
+    earlier = {"warnings": {"deprecations": [*known["deprecations"], gone]}}
+    return deprecations.summarise(
+        records, planned=["numpy", "pandas"], project="skymap", as_errors=("FutureWarning",),
+        earlier=earlier, earlier_problem=None,
+    )  # fmt: skip
 
 
 def report_example() -> str:

@@ -42,6 +42,7 @@ from nightly_sessions.nightly_tests.plan import InstallPlan, Target, is_prerelea
 from nightly_sessions.nightly_tests.probe import probe
 from nightly_sessions.nightly_tests.rerun import FailingTest, read_log, rerun_options
 from nightly_sessions.nightly_tests.verify import VersionReport, same_version
+from nightly_sessions.nightly_tests.warnings_plugin import plugin_args, plugin_environment
 
 _ANY_EXIT_CODE = range(-(2**31), 2**32)
 # pytest ran nothing it was asked to: an internal error, a usage error, nothing collected.
@@ -129,7 +130,21 @@ def find_culprit(
 def last_green_versions(
     settings: Settings, job: str, python: str
 ) -> tuple[dict[str, str] | None, list[str]]:
-    """The installed versions of the last green run's report for this job, and notes.
+    """The installed versions of the last green run's report for this job, and notes."""
+    data, notes = last_green_report(settings, job, python)
+    if data is None:
+        return None, notes
+    return {
+        str(p["name"]): str(p["installed"])
+        for p in data["packages"]
+        if isinstance(p.get("installed"), str)
+    }, []
+
+
+def last_green_report(
+    settings: Settings, job: str, python: str
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The last green run's report for this job, or None and why (notes; none when unset).
 
     `last-green` names a nightly-report.json or a folder of them (a downloaded artifact
     set); from a folder, the report of the same job is taken, else one of the same Python.
@@ -147,11 +162,7 @@ def last_green_versions(
         return None, [f"the last green report could not be used: {problem}"]
     if data.get("outcome") != "passed":
         return None, [f"the report given as the last green run ({path}) did not pass"]
-    return {
-        str(p["name"]): str(p["installed"])
-        for p in data["packages"]
-        if isinstance(p.get("installed"), str)
-    }, []
+    return data, []
 
 
 def _report_for(folder: Path, job: str, python: str) -> Path | None:
@@ -282,9 +293,13 @@ class _Attempts:
         with tempfile.TemporaryDirectory(prefix="nightly-culprit-") as folder:
             log_path = Path(folder) / REPORT_LOG_NAME
             args = [str(self.env.python), "-m", "pytest", f"--report-log={log_path}"]
+            # The warnings made errors stay errors, so a test failing on one fails again.
+            as_errors = self.settings.warnings_as_errors
+            args += plugin_args(None, as_errors) if as_errors else []
             result = runner.run(
                 [*args, *self.options, *tests],
                 what="re-run the failing tests",
+                env=plugin_environment() if as_errors else None,
                 ok_codes=_ANY_EXIT_CODE,
                 cwd=self.settings.project_root,
                 echo=False,

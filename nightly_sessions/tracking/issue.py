@@ -31,7 +31,7 @@ from nightly_sessions.core.log import Log
 from nightly_sessions.core.redact import redact
 from nightly_sessions.core.step_summary import append_step_summary
 from nightly_sessions.tracking import decisions as tracking
-from nightly_sessions.tracking import issue_body, job_reports, run_tracking
+from nightly_sessions.tracking import deprecations_issue, issue_body, job_reports, run_tracking
 from nightly_sessions.tracking.github import (
     TOKEN_VARIABLES,
     GitHub,
@@ -178,7 +178,8 @@ def run(
     client = _client(context, settings, sleep, dry_run=args.dry_run)
     label = args.label or settings.issue_label
     try:
-        green = _green(client, context, args, log) if failing else None
+        warned = bool(deprecations_issue.current(jobs))  # their diff needs the green run too
+        green = _green(client, context, args, log) if failing or warned else None
         body = issue_body.render_body(
             jobs, context.run, key=key, green=green, tests_result=tests_result
         )
@@ -193,6 +194,7 @@ def run(
             log(body)
             log(_would(decision, client is not None, label))
             log_duplicates(found, log)
+            track_deprecations(client, jobs, green, context, settings, dry_run=True, log=log)
             return 0
         title = args.title or tracking.title_for(jobs, tests_result)
         close_duplicates(client, found, log)
@@ -200,6 +202,7 @@ def run(
             decision, client, body=body, title=title, label=label, key=key,
             run_id=context.run.run_id, log=log,
         )  # fmt: skip
+        track_deprecations(client, jobs, green, context, settings, env=env, log=log)
     except NightlyError as exc:
         if not failing:
             raise
@@ -209,6 +212,39 @@ def run(
         )
         raise type(exc)(message) from None
     return 0
+
+
+def track_deprecations(
+    client: GitHub | None,
+    jobs: Sequence[job_reports.JobReport],
+    green: tracking.GreenRun | None,
+    context: Context,
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    env: Mapping[str, str] | None = None,
+    log: Log = print,
+) -> None:
+    """Open, update or close the deprecations issue (its own key and label), or say what
+    it would do; it never turns the run red."""
+    found = deprecations_issue.changes(jobs, green)
+    label, key = settings.deprecations_issue_label, deprecations_issue.KEY
+    body = deprecations_issue.render_body(found, context.run)
+    issues = _find_all(client, label, key) if client is not None else []
+    decision = deprecations_issue.decide(found, body, issues[0] if issues else None, context.run)
+    if dry_run or client is None:
+        if found.current:
+            log(body)
+        log(_would(decision, client is not None, label).replace("a tracking issue", "an issue"))
+        return
+    if found.new or found.gone:
+        append_step_summary(body, os.environ if env is None else env, log)
+    close_duplicates(client, issues, log)
+    _apply(
+        decision, client, body=body, title=deprecations_issue.TITLE, label=label, key=key,
+        run_id=context.run.run_id, log=log, titles=(deprecations_issue.TITLE,),
+        label_style=(deprecations_issue.LABEL_COLOR, deprecations_issue.LABEL_DESCRIPTION),
+    )  # fmt: skip
 
 
 def _report_run(

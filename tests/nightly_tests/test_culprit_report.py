@@ -12,8 +12,10 @@ import pytest
 
 from nightly_sessions.core.run_report import SCHEMA, load_report, schema_problem
 from nightly_sessions.nightly_tests.culprit import Budget, Culprit, Finding, PutBack, Trial
+from nightly_sessions.nightly_tests.probe import Probe
 from nightly_sessions.nightly_tests.report import RunReport, render_markdown, write_report
 from nightly_sessions.nightly_tests.rerun import FailingTest
+from nightly_sessions.nightly_tests.run import python_text
 from nightly_sessions.nightly_tests.upstream import (
     ZERO_WIDTH_SPACE,
     DraftContext,
@@ -162,7 +164,7 @@ def test_the_report_is_schema_2_with_the_culprit_and_no_token(tmp_path: Path) ->
     text = path.read_text(encoding="utf-8")
     assert TOKEN not in text
     data = json.loads(text)
-    assert data["schema"] == SCHEMA == 2
+    assert data["schema"] == SCHEMA == 3
     assert schema_problem(data) is None
     culprit = data["culprit"]
     assert culprit["status"] == "found"
@@ -226,3 +228,12 @@ def test_a_damaged_culprit_section_is_one_sentence(culprit: dict[str, Any], prob
     found = schema_problem(data)
     assert found is not None
     assert found.startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("python", "expected"), [("3.13", "3.13.1"), ("3.14t", "3.14.0 (free-threaded)")]
+)
+def test_the_draft_names_a_free_threaded_python(python: str, expected: str) -> None:
+    full = "3.14.0" if python.endswith("t") else "3.13.1"
+    state = Probe(python, "cpython", {"python_full_version": full}, {})
+    assert python_text(state) == expected

@@ -80,7 +80,7 @@ def test_written_report_and_step_summary(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     path = write_report(report, tmp_path / "reports", {"GITHUB_STEP_SUMMARY": str(summary)})
     data = json.loads(path.read_text())
-    assert (data["schema"], data["culprit"]) == (2, None)  # no search on a passing run
+    assert (data["schema"], data["culprit"]) == (3, None)  # no search on a passing run
     assert data["packages"][0]["status"] == "nightly"
     assert "tok-999999" not in path.read_text()
     markdown = (tmp_path / "reports" / REPORT_MARKDOWN_NAME).read_text()
@@ -107,7 +107,7 @@ def test_unreadable_reports_are_sentences(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"is unreadable \(it is not valid JSON\)"):
         read_report(tmp_path / REPORT_NAME)
     (tmp_path / REPORT_NAME).write_text('{"schema": 9}', encoding="utf-8")
-    with pytest.raises(ConfigError, match="is not a schema-1 or schema-2 nightly report"):
+    with pytest.raises(ConfigError, match="is not a nightly report of schema 1, 2 or 3"):
         read_report(tmp_path / REPORT_NAME)
 
 

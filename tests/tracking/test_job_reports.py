@@ -46,7 +46,7 @@ def test_missing_and_broken_reports_count_as_failing(tmp_path: Path) -> None:
     assert jobs["py3.13-macOS"].problem == "no report was uploaded for this job"
     assert (
         jobs["py3.9-Linux"].problem
-        == "nightly-report.json is not a schema-1 or schema-2 nightly report"
+        == "nightly-report.json is not a nightly report of schema 1, 2 or 3"
     )
     assert (jobs["py3.13-macOS"].python, jobs["py3.13-macOS"].os) == ("3.13", "macOS")
     assert tracking.is_failing(list(jobs.values()), None)

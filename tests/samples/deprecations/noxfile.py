@@ -1,0 +1,5 @@
+"""Nightly sessions for quillmap."""
+
+import nightly_sessions
+
+nightly_sessions.register()
