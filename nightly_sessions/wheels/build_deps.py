@@ -97,7 +97,7 @@ class NightlyPin:
 
 
 @dataclass(frozen=True)
-class Target:
+class BuildTarget:
     """The interpreter the build runs with: which wheels it installs."""
 
     python: str
@@ -105,7 +105,7 @@ class Target:
 
 
 def choose_pins(
-    files: Mapping[str, Sequence[DistFile]], names: Sequence[str], target: Target
+    files: Mapping[str, Sequence[DistFile]], names: Sequence[str], target: BuildTarget
 ) -> tuple[list[NightlyPin], list[str]]:
     """The newest nightly wheel of each name that fits `target`, and the names without one."""
     pins, absent = [], []
@@ -197,12 +197,12 @@ def _script(env: Environment, script: str, *args: str, what: str) -> object:
     raise ToolError(f"Could not {what}: the script printed nothing readable; report this.")
 
 
-def read_target(env: Environment) -> Target:
+def read_target(env: Environment) -> BuildTarget:
     """The build interpreter's Python version and wheel tags."""
     data = _script(env, _TAGS_SCRIPT, what=f"read the wheel tags of {env.python}")
     assert isinstance(data, dict)
     tags = tuple(tag for text in data["tags"] for tag in parse_tag(text))
-    return Target(str(data["python"]), tags)
+    return BuildTarget(str(data["python"]), tags)
 
 
 def read_back(env: Environment, names: Sequence[str], direct: Sequence[str]) -> BuildEnvironment:

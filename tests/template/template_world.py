@@ -59,7 +59,9 @@ def _combinations() -> dict[str, dict[str, Any]]:
         }
     # Vary the remaining answers across the same renders.
     combos["compiled-explicit-several"].update(
-        cibw_platforms=ALL_PLATFORMS, test_oses=["ubuntu-latest", "macos-latest", "windows-latest"]
+        cibw_platforms=ALL_PLATFORMS,
+        test_oses=["ubuntu-latest", "macos-latest", "windows-latest"],
+        nightly_build_deps="numpy, Cython",
     )
     combos["pure-explicit-one"].update(
         test_extras="test, docs",
@@ -82,6 +84,8 @@ def _combinations() -> dict[str, dict[str, Any]]:
         test_cron="*/30 0-6/2 1,15 JAN-JUN MON-FRI",
         test_oses=["ubuntu-latest", "windows-latest"],
         issue_label="upstream-nightly",
+        test_published=False,
+        nightly_build_deps="numpy",
     )
     combos["auto-pythons"] = {
         "python_versions": ["auto"],
@@ -137,6 +141,11 @@ def available(answers: dict[str, Any], session: str) -> bool:
 
 def issue_jobs(answers: dict[str, Any]) -> bool:
     return available(answers, "nightly_issue")
+
+
+def published_job(answers: dict[str, Any]) -> bool:
+    """Whether the wheels workflow tests what it uploaded (answer test_published)."""
+    return bool(answers.get("test_published", True)) and available(answers, "nightly_published")
 
 
 def workflow(project: Path, name: str) -> dict[Any, Any]:

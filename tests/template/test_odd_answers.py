@@ -94,9 +94,13 @@ ACCEPTS = {
     },
 }  # fmt: skip
 ACCEPTS["pr_label"] = ACCEPTS["issue_label"] - {"expression"}  # it reaches an expression
+ACCEPTS["nightly_build_deps"] = YAML_WORDS | SPLIT  # names; empty is off, "auto" is no name
 ACCEPTS["channel_labels"] = YAML_WORDS | {"two"}  # anaconda.org labels: letters, digits, . _ -
 EXTRA["channel_labels"] = {"two": "main,nightly", "empty-between": "main,,nightly"}
-NAME_LISTS = {"nightly_packages": "packages", "test_extras": "extras", "test_groups": "groups"}
+NAME_LISTS = {
+    "nightly_packages": "packages", "test_extras": "extras", "test_groups": "groups",
+    "nightly_build_deps": "build_nightly_packages",
+}  # fmt: skip
 ROWS = [
     pytest.param(question, value, name in ACCEPTS[question], id=f"{question}-{name}")
     for question in ACCEPTS
@@ -242,6 +246,7 @@ COMBINED: dict[str, dict[str, Any]] = {
         "issue_label": "${{ github.token }} $(id) `id` #1",
         "pr_label": "$(id) `id` #1: bug",
         "test_on_push": True,
+        "nightly_build_deps": "0x10, on",
     },
     "unicode": {
         "project_name": "nightly-" * 10 + "x",
@@ -249,6 +254,7 @@ COMBINED: dict[str, dict[str, Any]] = {
         "channel": "1_000",
         "upload_token_secret": "TRUE",
         "test_groups": "null\ttest",
+        "test_published": False,
         "issue_label": "bug: nightly 🔥 échec 夜间 🧑\u200d🔬",
     },
 }

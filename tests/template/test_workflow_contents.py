@@ -25,6 +25,7 @@ from template.template_world import (
     available,
     issue_jobs,
     nox_steps,
+    published_job,
     steps,
     when,
     workflow,
@@ -63,7 +64,7 @@ def test_every_session_named_exists_and_takes_its_arguments(rendered: dict[str, 
     assert seen == {
         "nightly_tests", "nightly_issue", "nightly_keepalive", "build_nightly", "check_dist",
         "upload_nightly", "nightly_freshness", "nightly_pythons", "nightly_token",
-        "nightly_last_green",
+        "nightly_last_green", "nightly_published",
     }  # fmt: skip
 
 
@@ -239,10 +240,12 @@ def test_wheel_workflow_builds_per_kind_and_uploads_only_upstream(
             assert kept["with"]["path"] == "dist/*"  # sdist and wheel
         check_upload_job(data["jobs"]["upload"], answers)
         jobs = {"build", "upload"} | when(answers.get("keepalive", True), "keepalive")
+        jobs |= when(published_job(answers), "test-published")
         assert set(data["jobs"]) == {"build-date"} | jobs | when(issue_jobs(answers), "report")
         if issue_jobs(answers):
             report = data["jobs"]["report"]
-            assert report["needs"] == sorted(jobs, key=["build", "upload", "keepalive"].index)
+            order = ["build", "upload", "test-published", "keepalive"]
+            assert report["needs"] == sorted(jobs, key=order.index)
             assert report["permissions"] == {
                 "contents": "read", "issues": "write", "actions": "read"
             }  # fmt: skip
