@@ -88,7 +88,9 @@ def changes(jobs: Sequence[JobReport], green: GreenRun | None) -> Changes:
         if green is not None
         else "no green run to compare with"
     )
-    return Changes(now, frozenset(d.key for d in now), (), f"{why}; every warning counts as new")
+    return Changes(
+        now, frozenset(d.key for d in now), (), f"{why.rstrip('.')}; every warning counts as new"
+    )
 
 
 def _marked_by_runs(
@@ -117,6 +119,8 @@ def decide(found: Changes, body: str, existing: TrackedIssue | None, run: RunInf
         return IssueDecision("nothing", "no new deprecation warning and no deprecations issue")
     if not found.current:
         comment = f"No deprecation warning is raised any more in {run.link}; closing."
+        if found.gone:
+            comment += "\n\nGone since the last green run:\n\n" + "\n".join(gone_lines(found))
         return IssueDecision("close", "every deprecation warning is gone", existing, comment)
     if not (found.new or found.gone) or same_body(existing.body, body):
         return IssueDecision(
@@ -165,12 +169,16 @@ def render_body(found: Changes, run: RunInfo) -> str:
     else:
         lines.append("No deprecation warning is raised any more.")
     if found.gone:
-        lines += ["", "### Gone since the last green run", ""]
-        lines += [
-            f"- {code(str(g.get('category')))} {code(str(g.get('message')))} ({package_cell(g)})"
-            for g in found.gone[:MAX_ROWS]
-        ]
+        lines += ["", "### Gone since the last green run", "", *gone_lines(found)]
     return "\n".join(lines) + "\n"
+
+
+def gone_lines(found: Changes) -> list[str]:
+    """One line per deprecation the last green run raised and this one did not."""
+    return [
+        f"- {code(str(g.get('category')))} {code(str(g.get('message')))} ({package_cell(g)})"
+        for g in found.gone[:MAX_ROWS]
+    ]
 
 
 def _row(deprecation: Deprecation, new: bool) -> str:

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.config import Settings, load_settings
 from nightly_sessions.core.errors import ConfigError
+from nightly_sessions.core.posargs import session_args
 from nightly_sessions.core.run_report import schema_problem
 from nightly_sessions.core.warning_keys import normalise, warning_key
 from nightly_sessions.nightly_tests import deprecations
@@ -25,7 +26,9 @@ from nightly_sessions.nightly_tests.warnings_plugin import (
     plugin_args,
     plugin_environment,
 )
+from nightly_sessions.testing.github import FakeGitHub, IssueRecord
 from nightly_sessions.testing.pypi import PypiServer
+from nightly_sessions.tracking import issue
 from nightly_tests.deprecations_world import (
     GONE,
     MESSAGE,
@@ -62,6 +65,9 @@ def test_user():
 def test_pending():
     warnings.warn("pending for now", PendingDeprecationWarning)
 """
+
+
+JOB = f"py{sys.version_info[0]}.{sys.version_info[1]}-Linux"
 
 
 def run_suite(folder: Path, *args: str, ini: str = "") -> tuple[int, list[dict[str, Any]]]:
@@ -241,14 +247,49 @@ def nightly_run(
     return result.exit_code, report, (keep / "nightly-report.md").read_text(encoding="utf-8")
 
 
+class Tracker:
+    """The reporting job on the GitHub stand-in: each run's reports, the one before as the
+    last green run (an artifact of a successful run), `nightly_issue` in-process."""
+
+    def __init__(self, server: FakeGitHub, root: Path) -> None:
+        self.server, self.root, self.lines = server, root, list[str]()
+
+    def __call__(self, run: Path, run_id: int, green: Path | None = None) -> str:
+        if green is not None:
+            report = (green / "nightly-report.json").read_bytes()
+            self.server.add_run(
+                artifacts={f"nightly-reports-{JOB}": {"nightly-report.json": report}}
+            )
+        folder = self.root / str(run_id)
+        shutil.copytree(run, folder / f"nightly-reports-{JOB}")
+        parsed = session_args("nightly_issue", [str(folder)])
+        assert parsed is not None
+        self.lines.clear()
+        environ = {
+            "GITHUB_API_URL": self.server.url, "GITHUB_TOKEN": self.server.token,
+            "GITHUB_REPOSITORY": self.server.repository, "GITHUB_RUN_ID": str(run_id),
+            "GITHUB_SERVER_URL": self.server.root_url, "GITHUB_EVENT_NAME": "schedule",
+            "GITHUB_WORKFLOW_REF": "octo/project/.github/workflows/nightly.yml@refs/heads/main",
+            "GITHUB_STEP_SUMMARY": str(self.root / f"summary-{run_id}.md"),
+        }  # fmt: skip
+        assert issue.run(parsed, Settings(), environ=environ, log=self.lines.append) == 0
+        return "\n".join(self.lines)
+
+    def issue(self, state: str) -> IssueRecord:
+        [found] = self.server.issues(state=state, label="nightly-deprecations")
+        return found
+
+
 @pytest.mark.integration
 def test_a_new_deprecation_is_new_then_known_then_gone_while_the_run_stays_green(
-    world: WarningsWorld, tmp_path: Path
+    world: WarningsWorld, tmp_path: Path, github_server: FakeGitHub
 ) -> None:
     runs = tmp_path / "runs"
+    track = Tracker(github_server, tmp_path / "tracking")
     code, green, _ = nightly_run(world, runs / "green")
     assert (code, green["outcome"], green["warnings"]["deprecations"]) == (0, "passed", [])
     assert green["warnings"]["other"] == 0  # "gamma is slow": the project's filter ignores it
+    assert "Nothing to do: no new deprecation warning" in track(runs / "green", 101)
 
     world.publish(WARNS, deprecates=True)
     code, warned, markdown = nightly_run(world, runs / "warned", last_green=runs / "green")
@@ -262,22 +303,41 @@ def test_a_new_deprecation_is_new_then_known_then_gone_while_the_run_stays_green
     assert f"| **new** | DeprecationWarning | `{MESSAGE}` | gamma (nightly) | {TEST} | 1 |" in (
         markdown
     )
+    # The reporting job: the failure issue stays closed, the deprecations issue opens.
+    assert "Opened issue #1" in track(runs / "warned", 102, green=runs / "green")
+    opened = track.issue("open")
+    assert opened.title == "Nightly dependencies raise deprecation warnings in the tests"
+    row = f"| **new** | `DeprecationWarning` | `{MESSAGE}` | `gamma` (nightly) | `{TEST}` | {JOB} |"
+    assert row in opened.body
+    assert github_server.issues(label="nightly-failure") == []
+    assert row in (tmp_path / "tracking" / "summary-102.md").read_text(encoding="utf-8")
 
     code, known, markdown = nightly_run(world, runs / "known", last_green=runs / "warned")
     assert code == 0
     assert [e["new"] for e in known["warnings"]["deprecations"]] == [False]
     assert "| known |" in markdown
+    assert "Nothing to do: no deprecation warning came or went since issue #1" in track(
+        runs / "known", 103, green=runs / "warned"
+    )
+    assert f"|  | `DeprecationWarning` | `{MESSAGE}` |" not in track.issue("open").body  # as before
 
     world.publish(GONE, deprecates=False)
     code, gone, markdown = nightly_run(world, runs / "gone", last_green=runs / "known")
     assert (code, gone["warnings"]["deprecations"]) == (0, [])
     assert [g["message"] for g in gone["warnings"]["gone"]] == [MESSAGE]
     assert f"Gone since the last green run:\n\n- DeprecationWarning: `{MESSAGE}`" in markdown
+    assert "Closed issue #1" in track(runs / "gone", 104, green=runs / "known")
+    closed = track.issue("closed")
+    assert closed.comments[-1].startswith(
+        f"No deprecation warning is raised any more in [run 104]({github_server.root_url}"
+    )
+    gone_line = f"- `DeprecationWarning` `{MESSAGE}` (`gamma` (nightly))"
+    assert f"Gone since the last green run:\n\n{gone_line}" in closed.comments[-1]
 
 
 @pytest.mark.integration
 def test_new_deprecations_fail_on_request_and_warnings_become_errors_once(
-    world: WarningsWorld, tmp_path: Path
+    world: WarningsWorld, tmp_path: Path, github_server: FakeGitHub
 ) -> None:
     runs = tmp_path / "runs"
     nightly_run(world, runs / "green")
@@ -307,3 +367,12 @@ def test_new_deprecations_fail_on_request_and_warnings_become_errors_once(
     # The culprit search re-runs with the same filters, so gamma is named, not "flaky".
     assert errors["culprit"]["status"] == "found"
     assert [c["name"] for c in errors["culprit"]["culprits"]] == ["gamma"]
+    # The failure issue tells this failure apart from others.
+    Tracker(github_server, tmp_path / "tracking")(runs / "errors", 201, green=runs / "green")
+    [failure] = github_server.issues(state="open", label="nightly-failure")
+    told = (
+        "**Failed because a warning became an error** (`warnings-as-errors`):\n\n"
+        f"- `{TEST}`: `DeprecationWarning` `{MESSAGE}` (from `gamma`, a nightly)"
+    )
+    assert told in failure.body
+    assert github_server.issues(label="nightly-deprecations") == []  # no warning raised as one
