@@ -3,7 +3,8 @@
 Exit codes (docs/cli.md shows this table):
     0  success
     1  the tests failed, crashed or none ran (pytest's own code is in the report, never
-       passed through: its 2 to 5 would collide with the codes below); the freshness
+       passed through: its 2 to 5 would collide with the codes below); another check
+       (mypy, a docs build) failed or could not run against the nightlies; the freshness
        check found the channel's nightlies stale or missing
     2  bad input: settings, pyproject.toml, command-line arguments (pytest's too), files
     3  an index or API could not be reached or answered with an error

@@ -224,10 +224,13 @@ def _headline(jobs: Sequence[JobReport], run: RunInfo, tests_result: str | None)
             "## Nightly uploads need attention\n\nThe check of this project's nightly uploads "
             f"failed in {run.link}{where}."
         )
-    return (
-        f"## Nightly tests failed\n\nThe nightly tests failed in {run.link}{where}: "
-        f"{failing} of {len(jobs)} job{'s' if len(jobs) != 1 else ''} failed."
-    )
+    count = f"{failing} of {len(jobs)} job{'s' if len(jobs) != 1 else ''} failed."
+    if {job.outcome for job in jobs if job.failing} == {"checks-failed"}:
+        return (
+            "## Nightly checks failed\n\nThe tests passed, but other checks failed against "
+            f"the nightlies in {run.link}{where}: {count}"
+        )
+    return f"## Nightly tests failed\n\nThe nightly tests failed in {run.link}{where}: {count}"
 
 
 def _jobs_table(jobs: Sequence[JobReport]) -> str:
@@ -291,7 +294,8 @@ def _result(job: JobReport) -> str:
         return f"passed{f' ({counts})' if counts else ''}"
     if outcome == "checks-failed":
         names = ", ".join(code(str(check["name"])) for check in job.failed_checks)
-        return f"tests passed{f' ({counts})' if counts else ''}; check failed: {names}"
+        failed = f"check failed: {names}" if names else "failed after the tests"
+        return f"tests passed{f' ({counts})' if counts else ''}; {failed}"
     return f"failed{f' ({counts})' if counts else ''}"
 
 
@@ -354,14 +358,26 @@ def _job_section(job: JobReport, detail: Detail, tables: dict[str, str]) -> str:
     if job.outcome == "not-run":
         parts.extend(_not_run(job, detail))
     elif job.outcome == "checks-failed":
-        counts = _counts(job)
-        parts.append(f"The tests passed{f' ({counts})' if counts else ''}; other checks did not.")
+        parts.append(_tests_passed(job, detail))
     else:
         parts.extend(_tests_failed(job, detail))
     parts.extend(_checks(job, detail))
     parts.extend(_reruns(job, detail))
     parts.extend(_versions(job, detail, tables))
     return "\n\n".join(parts)
+
+
+def _tests_passed(job: JobReport, detail: Detail) -> str:
+    """A job whose tests passed but that failed after them: its checks, or the run's
+    sentence when nothing else says why (new deprecations, 'fail-on-new-deprecations')."""
+    counts = _counts(job)
+    passed = f"The tests passed{f' ({counts})' if counts else ''}"
+    error = job.data.get("error")
+    if job.failed_checks or not isinstance(error, str) or not error:
+        return f"{passed}; other checks did not."
+    return f"{passed}, but the run failed after them:\n\n" + fenced(
+        _clip(error, None, detail.line_width)
+    )
 
 
 def _checks(job: JobReport, detail: Detail) -> list[str]:

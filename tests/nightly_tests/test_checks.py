@@ -24,7 +24,7 @@ from nightly_sessions.nightly_tests.run import PytestEnd, with_checks
 from nightly_sessions.nightly_tests.verify import PackageVersion, VersionReport
 from nightly_sessions.testing.github import FakeGitHub
 from nightly_sessions.testing.pypi import PypiServer
-from nightly_sessions.tracking import decisions, issue
+from nightly_sessions.tracking import decisions, issue, issue_body
 from nightly_sessions.tracking.job_reports import JobReport
 from nightly_tests.checks_world import ALPHA_NIGHTLY, build_checks_world, new_venv, run_cli
 
@@ -251,6 +251,42 @@ def test_a_check_that_starts_failing_is_a_new_failure() -> None:
     assert not after.keys <= before.keys
 
 
+def test_the_issue_gives_a_failing_check_its_own_entry_apart_from_failing_tests() -> None:
+    only_checks = JobReport("py3.12-Linux", data=report_data())
+    body = issue_body.render_body([only_checks], decisions.RunInfo())
+    assert "## Nightly checks failed" in body
+    assert (
+        "| `py3.12-Linux` | `3.12` | `Linux` | tests passed (3 passed); check failed: `mypy` |"
+        in body
+    )
+    assert "The tests passed (3 passed); other checks did not." in body
+    assert (
+        "**Check `mypy` failed against the nightlies** (`mypy src`, exit code 1). Its last "
+        "lines:\n\n````text\nsrc/demo.py:3: error: ```x\n````" in body
+    )
+    not_run = CheckResult("docs", ("sphinx-build",), "not-run", problem="no @octocat here")
+    both = report_data(outcome="tests-failed", checks=[not_run.to_dict()])
+    body = issue_body.render_body([JobReport("py3.12-Linux", data=both)], decisions.RunInfo())
+    assert "## Nightly tests failed" in body
+    assert "**Check `docs` could not run** (`sphinx-build`): `no @octocat here`." in body
+
+
+def test_a_run_that_failed_after_passing_tests_without_a_failed_check_says_why() -> None:
+    data = report_data(checks=[], error="2 new deprecation warning(s) since the last green run.")
+    body = issue_body.render_body([JobReport("py3.12-Linux", data=data)], decisions.RunInfo())
+    assert "| tests passed (3 passed); failed after the tests |" in body
+    assert (
+        "The tests passed (3 passed), but the run failed after them:\n\n```text\n2 new "
+        "deprecation warning(s) since the last green run.\n```" in body
+    )
+
+
+def test_register_passes_checks_like_the_table(tmp_path: Path) -> None:
+    root = write_settings(tmp_path, "")
+    settings = load_settings(root, {"checks": {"mypy": {"command": ["mypy", "src"]}}}, {})
+    assert settings.checks == (Check("mypy", ("mypy", "src")),)
+
+
 # End to end: `python -m nightly_sessions run` on real loopback indexes, then the issue.
 
 
@@ -302,6 +338,7 @@ def test_a_check_failing_against_a_nightly_fails_the_run_and_reaches_the_issue(
     }  # fmt: skip
     assert issue.run(parsed, Settings(), environ=environ, sleep=lambda _: None, log=print) == 0
     [opened] = github.issues(state="open", label="nightly-failure")
+    assert "## Nightly checks failed\n\nThe tests passed, but other checks failed" in opened.body
     assert "| `py-checks` | " in opened.body
     assert "tests passed (1 passed); check failed: `contract`" in opened.body
     assert (
