@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -41,6 +43,7 @@ def test_the_installed_nightly_runs():
 """
 
 Factory = Callable[[Path], PypiServer]
+SAMPLES = Path(__file__).parents[1] / "samples"
 
 
 def project(tmp_path: Path, built: str | None = VERSION, expected: str = VERSION) -> Path:
@@ -252,3 +255,33 @@ def test_bad_inputs_are_one_sentence(tmp_path: Path, capfd: pytest.CaptureFixtur
     )
     assert cli.main(["--project", str(root), "published"]) == 2
     assert "Setting 'published-wait'" in capfd.readouterr().err
+
+
+@pytest.mark.integration
+def test_the_nox_session_tests_the_published_wheel(
+    tmp_path: Path, base: PypiServer, start_index: Factory
+) -> None:
+    """`nox -s nightly_published` as the workflow's job runs it: the version from dist/, a
+    smoke command from the environment, the session's own virtualenv."""
+    root = tmp_path / "static"
+    shutil.copytree(SAMPLES / "static", root)
+    version = "1.2.1.dev20250304"
+    make_wheel(root / "dist", "demo-static", version)
+    folder = tmp_path / "channel"
+    make_wheel(folder, "demo-static", version)
+    index = start_index(folder)
+    env = {
+        **os.environ,
+        "NIGHTLY_BASE_INDEX_URL": base.url,
+        "NIGHTLY_PUBLISHED_INDEX_URL": index.url,
+        "NIGHTLY_PUBLISHED_SMOKE": f"python -c \"import demo_static; assert demo_static.__version__ == '{version}'\"",
+    }
+    nox = [sys.executable, "-m", "nox", "--non-interactive", "-f", str(root / "noxfile.py")]
+    done = subprocess.run(
+        [*nox, "-s", "nightly_published"], cwd=root, env=env, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert f"Proven: demo-static {version} from {index.url}" in output
+    assert "The published nightly passes the smoke command" in output

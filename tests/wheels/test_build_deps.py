@@ -293,6 +293,26 @@ def record(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, s
     return calls
 
 
+def build_compiled(
+    tmp_path: Path, start_index: Callable[[Path], PypiServer], platform: str,
+    expected: type[NightlyError],
+) -> tuple[Path, NightlyError, PypiServer, PypiServer]:  # fmt: skip
+    """Build the compiled sample with numpy from tmp_path/nightly; the error it ends with."""
+    root = sample(tmp_path, "c_extension")
+    make_wheel(tmp_path / "base", "demo-ext", "1.9.0")
+    base, nightly = start_index(tmp_path / "base"), start_index(tmp_path / "nightly")
+    loaded = load_settings(
+        root,
+        {"base_index_url": base.url, "nightly_index_url": nightly.url,
+         "build_nightly_packages": ["numpy"]},
+        environ={},
+    )  # fmt: skip
+    options = BuildOptions(tool_args=("--platform", platform))
+    with pytest.raises(expected) as caught:
+        build.build_nightly(loaded, options, uv_environment(), install=False, now=NOW)
+    return root, caught.value, base, nightly
+
+
 @pytest.mark.parametrize("platform", ["linux", "macos"])
 def test_cibuildwheel_gets_the_pins_in_its_environment(
     tmp_path: Path,
@@ -303,24 +323,15 @@ def test_cibuildwheel_gets_the_pins_in_its_environment(
     """cibuildwheel itself reads the variables: the constraint file's path where it builds."""
     from cibuildwheel.options import CommandLineArguments, compute_options
 
-    root = sample(tmp_path, "c_extension")
-    base, nightly = tmp_path / "base", tmp_path / "nightly"
-    make_wheel(base, "demo-ext", "1.9.0")
+    nightly = tmp_path / "nightly"
     make_wheel(nightly, "numpy", "2.5.0.dev0", tag="cp313-cp313-manylinux_2_28_x86_64")
     make_wheel(nightly, "numpy", "2.5.0.dev0", tag="cp313-cp313-macosx_14_0_arm64")
     make_wheel(nightly, "numpy", "2.6.0.dev0", tag="cp313-cp313-win_amd64")
-    base_server, nightly_server = start_index(base), start_index(nightly)
     monkeypatch.setattr(build, "container_engine_works", lambda environ: True)
     calls = record(monkeypatch)
-    loaded = load_settings(
-        root,
-        {"base_index_url": base_server.url, "nightly_index_url": nightly_server.url,
-         "build_nightly_packages": ["numpy"]},
-        environ={},
-    )  # fmt: skip
-    options = BuildOptions(tool_args=("--platform", platform))
-    with pytest.raises(ToolError, match="made no wheel"):  # the recorder builds nothing
-        build.build_nightly(loaded, options, uv_environment(), install=False, now=NOW)
+    built = build_compiled(tmp_path, start_index, platform, ToolError)
+    root, error, base_server, nightly_server = built
+    assert "made no wheel" in str(error)  # the recorder builds nothing
     [(command, env, constraints)] = calls
     assert Path(command[0]).name == "cibuildwheel"
     assert constraints == "numpy==2.5.0.dev0\n"
@@ -340,19 +351,8 @@ def test_cibuildwheel_gets_the_pins_in_its_environment(
 def test_cibuildwheel_without_the_nightly_stops_when_strict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_index: Callable[[Path], PypiServer]
 ) -> None:
-    root = sample(tmp_path, "c_extension")
     (tmp_path / "nightly").mkdir()
-    make_wheel(tmp_path / "base", "demo-ext", "1.9.0")
-    server, base = start_index(tmp_path / "nightly"), start_index(tmp_path / "base")
     calls = record(monkeypatch)
-    loaded = load_settings(
-        root,
-        {"nightly_index_url": server.url, "base_index_url": base.url,
-         "build_nightly_packages": ["numpy"]},
-        environ={},
-    )  # fmt: skip
-    options = BuildOptions(tool_args=("--platform", "macos"))
-    with pytest.raises(NightlyError) as caught:
-        build.build_nightly(loaded, options, uv_environment(), install=False, now=NOW)
-    assert "has no wheel of numpy for the platform macos" in str(caught.value)
+    _, error, _, _ = build_compiled(tmp_path, start_index, "macos", NightlyError)
+    assert "has no wheel of numpy for the platform macos" in str(error)
     assert calls == []
