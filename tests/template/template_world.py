@@ -35,6 +35,12 @@ NOX_COMMAND = re.compile(
     r'^(?:uvx --from "nox==[\d.]+" nox|"\$RUNNER_TEMP/nightly-tools/bin/nox") '
     r"(?:--noxfile noxfile_nightly\.py )?--session (\w+)(?: (.*))?$"
 )
+# The tests step of the tox flavour (answer runner=tox): tox and tox-uv from uvx with
+# nightly-sessions, the env named by the tox_env answer; it stands for nightly_tests.
+TOX_COMMAND = re.compile(
+    r'^uvx --from "tox==[\d.]+" --with "tox-uv==[\d.]+" --with "\$NIGHTLY_SESSIONS" '
+    r'tox run -e "([^"]+)"$'
+)
 REPOSITORY = "example-org/skymap"
 DEFAULT_PYTHONS = ["auto"]  # read from pyproject.toml at every run (the `pythons` job)
 
@@ -98,6 +104,17 @@ def _combinations() -> dict[str, dict[str, Any]]:
         "noxfile": "noxfile_nightly.py",
         "python_versions": ["3.11"],
         "sessions_available": ["nightly_tests", "nightly_plan", "build_nightly", "nightly_issue"],
+    }
+    # tox projects: the default env pattern with auto Pythons, and an own pattern with
+    # explicit packages, no extras and a free-threaded Python.
+    combos["tox-auto"] = {"runner": "tox", "test_oses": ["ubuntu-latest", "windows-latest"]}
+    combos["tox-explicit"] = {
+        "runner": "tox",
+        "tox_env": "nightly-py{python}",
+        "nightly_packages": "numpy, scipy",
+        "test_extras": "",
+        "python_versions": ["3.12", "3.14t"],
+        "pr_label": "run-nightly",
     }
     # The staged roll-out switch: without `nightly_issue`, no reporting jobs.
     combos["without-issue-jobs"] = {
@@ -167,12 +184,18 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def nox_steps(job: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The job's nox steps: session name -> (arguments after the session, the step)."""
+    """The job's nox steps: session name -> (arguments after the session, the step).
+
+    The tox flavour's test step counts as nightly_tests, its argument the tox env.
+    """
     found = {}
     for step in steps(job):
         match = NOX_COMMAND.match(step.get("run", ""))
         if match:
             found[match[1]] = (match[2] or "", step)
+        tox = TOX_COMMAND.match(step.get("run", ""))
+        if tox:
+            found["nightly_tests"] = (tox[1], step)
     return found
 
 

@@ -97,6 +97,17 @@ ACCEPTS["pr_label"] = ACCEPTS["issue_label"] - {"expression"}  # it reaches an e
 ACCEPTS["nightly_build_deps"] = YAML_WORDS | SPLIT  # names; empty is off, "auto" is no name
 ACCEPTS["channel_labels"] = YAML_WORDS | {"two"}  # anaconda.org labels: letters, digits, . _ -
 EXTRA["channel_labels"] = {"two": "main,nightly", "empty-between": "main,,nightly"}
+# The tox env pattern (runner=tox) reaches the tests step's shell command: one {python}
+# among the characters of a tox env name, nothing else.
+ACCEPTS["tox_env"] = {"own-pattern"}
+EXTRA["tox_env"] = {
+    "own-pattern": "nightly_py{python}.devdeps",
+    "twice": "py{python}-{python}",
+    "no-python": "py313-nightly",
+    "quote-in-pattern": 'py{python}"-nightly',
+    "shell-in-pattern": "py{python}$(id)",
+    "expression-in-pattern": "py{python}-${{ x }}",
+}
 NAME_LISTS = {
     "nightly_packages": "packages", "test_extras": "extras", "test_groups": "groups",
     "nightly_build_deps": "build_nightly_packages",
@@ -107,7 +118,7 @@ ROWS = [
     for name, value in {**ODD, **EXTRA.get(question, {})}.items()
 ]
 # The secret reaches a workflow's env as a key only when the session uploads.
-SHAPE = {"upload_token_secret": {"upload_with": "session"}}
+SHAPE = {"upload_token_secret": {"upload_with": "session"}, "tox_env": {"runner": "tox"}}
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +267,8 @@ COMBINED: dict[str, dict[str, Any]] = {
         "test_groups": "null\ttest",
         "test_published": False,
         "issue_label": "bug: nightly 🔥 échec 夜间 🧑\u200d🔬",
+        "runner": "tox",  # the odd answers reach the tox step's env as NIGHTLY_* variables
+        "tox_env": "nightly_py{python}.devdeps",
     },
 }
 

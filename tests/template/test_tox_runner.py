@@ -1,0 +1,104 @@
+"""The tox flavour of the tests workflow (answer runner=tox): the test step runs the tox env
+of the tox_env answer with the nightly-sessions plugin, pinned as the noxfile pins it;
+the rest of the workflow (report, artifacts, tracking issue) is the nox flavour's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nightly_sessions.testing.template import ANSWERS_FILE, render
+from template.template_world import COMBINATIONS, nox_steps, steps, workflow
+
+TOX_COMBINATIONS = sorted(name for name, data in COMBINATIONS.items() if data.get("runner"))
+
+
+def pinned_requirement(noxfile: Path) -> str:
+    """The nightly-sessions requirement of the noxfile's PEP 723 block."""
+    [requirement] = re.findall(
+        r'^#     "(nightly-sessions[^"]*)",$', noxfile.read_text(), re.MULTILINE
+    )
+    return requirement
+
+
+def test_there_are_tox_combinations() -> None:
+    assert TOX_COMBINATIONS == ["tox-auto", "tox-explicit"]
+
+
+@pytest.mark.parametrize("name", TOX_COMBINATIONS)
+def test_the_test_step_runs_the_tox_env_with_the_answers(
+    rendered: dict[str, Path], name: str
+) -> None:
+    answers, project = COMBINATIONS[name], rendered[name]
+    data = workflow(project, "nightly-tests.yml")
+    tests = data["jobs"]["tests"]
+    pattern, step = nox_steps(tests)["nightly_tests"]
+    wanted = answers.get("tox_env", "py{python}-nightly").replace(
+        "{python}", "${PYTHON_VERSION//./}"
+    )
+    assert pattern == wanted
+    assert step["shell"] == "bash"
+    env = step["env"]
+    # The noxfile is still written: it holds the pin, which the tox step uses too.
+    assert env["NIGHTLY_SESSIONS"] == pinned_requirement(project / "noxfile.py")
+    assert env["NIGHTLY_CHANNEL"] == "scientific-python-nightly-wheels"
+    assert env["PYTHON_VERSION"] == "${{ matrix.python-version }}"
+    for key, question in (
+        ("NIGHTLY_PACKAGES", "nightly_packages"),
+        ("NIGHTLY_EXTRAS", "test_extras"),
+        ("NIGHTLY_GROUPS", "test_groups"),
+    ):
+        answer = answers.get(question, "auto")
+        assert env.get(key) == (None if answer in ("auto", "") else answer), key
+    assert not any("--session nightly_tests" in s.get("run", "") for s in steps(tests))
+    example = answers.get("tox_env", "py{python}-nightly").replace("{python}", "313")
+    assert (
+        f"Reproduce a run locally with `tox -e {example}`."
+        in (project / ".github/workflows/nightly-tests.yml").read_text()
+    )
+    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["runner"] == "tox"
+
+
+def test_nox_projects_have_no_tox(rendered: dict[str, Path]) -> None:
+    for name, project in rendered.items():
+        if name not in TOX_COMBINATIONS:
+            text = (project / ".github/workflows/nightly-tests.yml").read_text()
+            assert "tox" not in text, name
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the workflow's shell is bash")
+@pytest.mark.parametrize(
+    ("python", "env_name"), [("3.13", "py313-nightly"), ("3.14t", "py314t-nightly")]
+)
+def test_the_shell_names_the_env_of_the_matrix_python(
+    rendered: dict[str, Path], python: str, env_name: str
+) -> None:
+    tests = workflow(rendered["tox-auto"], "nightly-tests.yml")["jobs"]["tests"]
+    pattern, _ = nox_steps(tests)["nightly_tests"]
+    result = subprocess.run(
+        ["bash", "-c", f'printf %s "{pattern}"'],
+        env={"PYTHON_VERSION": python}, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout == env_name
+
+
+@pytest.mark.parametrize(
+    ("found", "runner"), [(None, "nox"), ("tox.ini", "tox"), ("tox.toml", "tox")]
+)
+def test_the_runner_defaults_to_tox_where_a_tox_configuration_is(
+    plain_template: Path, tmp_path: Path, found: str | None, runner: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    if found:
+        (project / found).write_text("")
+    render(plain_template, project)
+    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["runner"] == runner
+    text = (project / ".github/workflows/nightly-tests.yml").read_text()
+    assert ('tox run -e "py${PYTHON_VERSION//./}-nightly"' in text) == (runner == "tox")
+    assert (project / "noxfile.py").is_file()
