@@ -186,9 +186,10 @@ def _label_list(value: object) -> tuple[str, ...]:
 
 
 def _categories(value: object) -> tuple[str, ...]:
-    """Warning categories: builtin names or dotted paths (numpy.exceptions.RankWarning)."""
+    """Warning categories: builtin names or dotted paths (numpy.exceptions.RankWarning),
+    each ending in Warning, so that a typo is caught here rather than ignored in the run."""
     names = _string_list(value)
-    if any(not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name) for name in names):
+    if any(not re.fullmatch(r"([A-Za-z_]\w*\.)*[A-Za-z_]\w*Warning", name) for name in names):
         raise _BadValue
     return tuple(dict.fromkeys(names))
 
@@ -607,7 +608,8 @@ KEYS: dict[str, Key] = {
     "warnings_as_errors": Key(
         _categories,
         'a list of warning categories such as ["DeprecationWarning", "FutureWarning"] '
-        "(or a comma-separated string; dotted paths for a package's own)",
+        "(or a comma-separated string; dotted paths for a package's own; each name ends in "
+        "Warning)",
         "categories pytest turns into errors in the nightly run, below the project's own "
         "warning filters (which win)",
         "NIGHTLY_WARNINGS_AS_ERRORS",

@@ -71,10 +71,14 @@ def summarise(
     merged: dict[str, dict[str, Any]] = {}
     errors: dict[str, dict[str, Any]] = {}
     other = dropped = 0
+    unknown: list[str] = []
     for record in records:
         kind = record.get("kind")
         if kind == "dropped":
             dropped += int(record.get("count") or 0)
+            continue
+        if kind == "unknown-category":
+            unknown.append(str(record.get("category")))
             continue
         entry = _entry(record, nightlies, project)
         if kind == "error":  # one per failed test
@@ -94,7 +98,8 @@ def summarise(
     deprecations.sort(key=lambda e: (not e["nightly"], e["new"] is False, -e["count"], e["key"]))
     return {
         "as_errors": list(as_errors),
-        "filters": error_filters(as_errors),
+        "filters": error_filters([c for c in as_errors if c not in unknown]),
+        "unknown_categories": unknown,
         "compared": comparison is not None,
         "comparison_problem": None if comparison is not None else earlier_problem,
         "deprecations": deprecations[:MAX_LISTED],
@@ -161,6 +166,14 @@ def _gone(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {key: entry.get(key) for key in ("key", "category", "message", "package", "nightly")}
 
 
+def unknown_sentence(category: str) -> str:
+    """Why a category of 'warnings-as-errors' made no error."""
+    return (
+        f"'warnings-as-errors' names {category}, which the test environment cannot import, "
+        "so it stays a warning; check its spelling and module (numpy.exceptions.RankWarning)."
+    )
+
+
 def new_deprecations(section: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     """The deprecations marked new since the last green run."""
     entries = (section or {}).get("deprecations") or []
@@ -186,6 +199,8 @@ def markdown(section: Mapping[str, Any] | None) -> list[str]:
     if section.get("filters"):
         filters = ", ".join(f"`{f}`" for f in section["filters"])
         lines += [f"Warnings as errors: {filters} (the project's own filters win).", ""]
+    for name in section.get("unknown_categories") or []:
+        lines += [f"**Not applied:** {unknown_sentence(name)}", ""]
     entries = section.get("deprecations") or []
     if not entries:
         lines.append("None raised during the tests.")

@@ -160,6 +160,17 @@ def test_the_projects_own_filters_win_over_warnings_as_errors(tmp_path: Path) ->
     assert code == 1
 
 
+def test_a_category_the_environment_cannot_import_is_reported_not_fatal(tmp_path: Path) -> None:
+    code, records = run_suite(tmp_path, "--as-error", "nowhere.NoSuchWarning")
+    assert code == 0
+    data = section(records, as_errors=("nowhere.NoSuchWarning",))
+    assert (data["unknown_categories"], data["filters"]) == (["nowhere.NoSuchWarning"], [])
+    assert (
+        "**Not applied:** 'warnings-as-errors' names nowhere.NoSuchWarning, which the test "
+        "environment cannot import, so it stays a warning"
+    ) in "\n".join(deprecations.markdown(data))
+
+
 def test_the_owner_is_the_category_the_file_or_a_nightly_the_message_names() -> None:
     raised = {"kind": "warning", "deprecation": True, "count": 1, "nodeid": "t.py::t"}
     records = [
@@ -200,6 +211,7 @@ def test_an_older_last_green_report_compares_with_nothing() -> None:
     [
         ("warnings-as-errors", "Deprecation Warning!", "a list of warning categories"),
         ("warnings-as-errors", [3], "a list of warning categories"),
+        ("warnings-as-errors", "Deprecation", "a list of warning categories"),  # a typo
         ("fail-on-new-deprecations", "sometimes", "true or false"),
     ],
 )

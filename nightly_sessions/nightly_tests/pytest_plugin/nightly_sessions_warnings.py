@@ -41,13 +41,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     names: list[str] = config.getoption(ERROR_OPTION)
+    # A category the environment cannot import is left out (and reported), not fatal:
+    # pytest would stop the whole run on it as a usage error.
+    found = {name: _category(name) for name in names}
     filters = config.getini("filterwarnings")
-    filters[:0] = [f"error::{name}" for name in names]  # the cached list, as addinivalue_line
-    classes = tuple(c for c in map(_category, names) if c is not None)
+    filters[:0] = [
+        f"error::{name}" for name, c in found.items() if c is not None
+    ]  # as addinivalue_line
+    classes = tuple(c for c in found.values() if c is not None)
     config.pluginmanager.register(_Errors(classes), "nightly-sessions-errors")
     path = config.getoption(LOG_OPTION)
     if path and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(_Recorder(Path(path)), "nightly-sessions-recorder")
+        unknown = [name for name, c in found.items() if c is None]
+        config.pluginmanager.register(_Recorder(Path(path), unknown), "nightly-sessions-recorder")
 
 
 def _category(name: str) -> type[Warning] | None:
@@ -87,8 +93,8 @@ class _Errors:
 class _Recorder:
     """Collects warnings and warning errors; writes them when the session ends."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, unknown: list[str]) -> None:
+        self.path, self.unknown = path, unknown
         self.entries: dict[tuple[str, str, str, int], dict[str, Any]] = {}
         self.errors: list[dict[str, Any]] = []
         self.dropped = 0
@@ -129,6 +135,7 @@ class _Recorder:
         records = [*self.entries.values(), *self.errors]
         if self.dropped:
             records.append({"kind": "dropped", "count": self.dropped})
+        records += [{"kind": "unknown-category", "category": name} for name in self.unknown]
         lines = [json.dumps(record) + "\n" for record in records]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
