@@ -155,6 +155,9 @@ CASES = [
     case("plan-bad-free-threaded-version", 2, "plan", "--python-version", "3.14x"),
     case("plan-json-with-value", 2, "plan", "--json=yes"),
     case("plan-unreachable-index", 3, "plan"),
+    case("plan-git-packages-not-git", 2, "plan", pyproject=settings('git-packages = { joblib = "https://github.com/joblib/joblib" }')),
+    case("plan-git-packages-bad-name", 2, "plan", env={"NIGHTLY_GIT_PACKAGES": "jo*b=git+https://h/jo@main"}),
+    case("plan-git-packages-token", 2, "plan", env={"NIGHTLY_GIT_PACKAGES": f"joblib=git+https://u:{SECRET}@h"}, secret=SECRET),
     # run and verify
     case("run-python-missing", 2, "run", "--python", "{tmp}/nowhere/python"),
     case("run-python-not-executable", 2, "run", "--python", "{project}/pyproject.toml"),

@@ -10,21 +10,28 @@ from pathlib import Path
 
 import pytest
 from nightly_world import NEWEST_NIGHTLY, World, build_world
+from sample_reports import job_folder, packages
 
 from nightly_sessions.cli import main
-from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.artifacts import REPORT_LOG_NAME
+from nightly_sessions.core.config import Settings, load_settings
 from nightly_sessions.core.environment import Environment, find_uv
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.core.git_url import parse_git_url, short_commit
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.nightly_tests import install
-from nightly_sessions.nightly_tests.culprit_run import GIT_NOT_TRIED
+from nightly_sessions.nightly_tests.culprit_run import GIT_NOT_TRIED, find_culprit
 from nightly_sessions.nightly_tests.plan import InstallPlan, PlannedPackage, Target, make_plan
 from nightly_sessions.nightly_tests.probe import Distribution, Probe, Vcs, probe, read_vcs
 from nightly_sessions.nightly_tests.report import render_markdown
 from nightly_sessions.nightly_tests.verify import classify_git, verify
-from nightly_sessions.testing.pypi import PypiServer
+from nightly_sessions.testing.pypi import PypiServer, free_port
+from nightly_sessions.tracking import issue_body, job_reports
+from nightly_sessions.tracking.decisions import RunInfo
 
+ISSUE_RUN = RunInfo(
+    url="https://github.com/o/p/actions/runs/7", run_id="7", branch="main", sha="ab"
+)
 TOKEN = "tok-gitsecret-7"
 GITLIB_VERSION = "2.0.dev0"
 _PYPROJECT = f"""[build-system]
@@ -284,8 +291,41 @@ def test_the_report_shows_git_with_the_full_and_the_short_commit() -> None:
     assert "`git`: built from the git URL that 'git-packages' names" in markdown
 
 
-def test_the_culprit_search_leaves_git_packages_out_with_a_reason() -> None:
-    assert GIT_NOT_TRIED.startswith("installed from git by 'git-packages'")
+FAILING_SUITE = "def test_fails():\n    assert 1 == 2\n"
+
+
+def test_the_culprit_search_leaves_git_packages_out_with_a_reason(tmp_path: Path) -> None:
+    """A real search (pytest re-runs the failing test as installed) names the git package
+    as not tried, and why."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_it.py").write_text(FAILING_SUITE, encoding="utf-8")
+    folder = tmp_path / "report"
+    folder.mkdir()
+    log = folder / REPORT_LOG_NAME
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--report-log={log}", "tests"],
+        cwd=tmp_path, capture_output=True, check=False,
+    )  # fmt: skip
+    plan = git_plan(f"git+https://x:{TOKEN}@github.com/org/gitlib@main")
+    state = Probe(
+        "3.12",
+        "cpython",
+        {},
+        {"gitlib": Distribution("gitlib", "2.0", (), read_vcs(json.dumps(DIRECT_URL)))},
+    )
+    versions = verify(plan, state)
+    lines: list[str] = []
+    finding, _ = find_culprit(
+        Settings(project_root=tmp_path), Environment(Path(sys.executable), "pip"), plan,
+        versions, Target.current(), job="j", folder=folder, pytest_args=["-p", "no:cacheprovider"],
+        run_seconds=1.0, log=lines.append,
+    )  # fmt: skip
+    assert finding.not_tried == (("gitlib", GIT_NOT_TRIED),)
+    assert (
+        "Not tried (installed from git by 'git-packages': the search puts back only "
+        "nightlies, since installing a git branch again means building it anew): gitlib."
+    ) in lines
+    assert TOKEN not in "\n".join(lines)
 
 
 # The install and the whole run, on real indexes and a real git repository.
@@ -342,3 +382,41 @@ def test_a_run_installs_the_git_main_and_reports_its_commit(
     assert ("helperlib", "gitlib", "1.0") in repairs
     markdown = next((world.project / "nightly-reports").glob("*/nightly-report.md")).read_text()
     assert f"| `gitlib` | `{GITLIB_VERSION}` | - | `git {sha[:7]}` |" in markdown
+
+
+@pytest.mark.integration
+def test_a_failed_git_install_is_one_sentence_without_the_token(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"git+https://user:{TOKEN}@127.0.0.1:{free_port()}/gitlib.git@main"
+    use_world(world, monkeypatch, f"gitlib={url}")
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    python = new_venv(tmp_path)
+    assert main(["--project", str(world.project), "run", "--python", str(python)]) == 5
+    captured = capsys.readouterr()
+    assert "(git) git+https://***@127.0.0.1:" in captured.out  # the plan
+    assert "Failed to install gitlib from git (build requirements from http" in captured.err
+    folder = next((world.project / "nightly-reports").iterdir())
+    written = "".join(path.read_text() for path in folder.iterdir())
+    data = json.loads((folder / "nightly-report.json").read_text())
+    assert (data["stage"], data["outcome"]) == ("install", "not-run")
+    assert data["packages"][1]["git_url"].startswith("git+https://***@127.0.0.1:")
+    assert TOKEN not in captured.out + captured.err + written
+
+
+def test_the_tracking_issue_shows_a_git_row_with_its_short_commit(tmp_path: Path) -> None:
+    row = {
+        "name": "gitlib", "source": "git", "installed": "2.0", "newest_nightly": None,
+        "status": "git", "allowed_missing": False, "commit": SHA,
+        "git_url": "git+https://***@github.com/org/gitlib@main",
+    }  # fmt: skip
+    root = tmp_path / "reports"
+    job_folder(
+        root, "py3.12-Linux", None, outcome="not-run", stage="tests",
+        package_rows=[*packages(), row],
+    )  # fmt: skip
+    body = issue_body.render_body(job_reports.load_jobs(root), ISSUE_RUN)
+    assert "| `gitlib` | git | `2.0` | — | git `0123456` |" in body
