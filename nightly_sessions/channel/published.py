@@ -26,7 +26,7 @@ from packaging.version import InvalidVersion, Version
 from nightly_sessions.channel.upload_job import UploadOptions
 from nightly_sessions.core import runner
 from nightly_sessions.core.commands import Call, Entry, how_to_run
-from nightly_sessions.core.config import Settings
+from nightly_sessions.core.config import Settings, parse_option
 from nightly_sessions.core.distfiles import find_dist_files, project_of
 from nightly_sessions.core.environment import Environment, index_environment
 from nightly_sessions.core.errors import (
@@ -350,11 +350,14 @@ def _version(text: str | None) -> Version | None:
 
 def _run(call: Call) -> None:
     args = call.args
+    index_url = None
+    if args.index_url is not None:
+        index_url = str(parse_option("published_index_url", args.index_url, "--index-url"))
     check_published(
         call.settings,
         call.environment(),
         version=_version(args.version),
-        index_url=args.index_url,
+        index_url=index_url or None,
         smoke=args.smoke,
         pytest_args=args.passthrough,
         log=call.log,
