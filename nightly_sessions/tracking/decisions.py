@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from nightly_sessions.core.git_url import short_commit
 from nightly_sessions.tracking.job_reports import JobReport
 
 DEFAULT_KEY = "nightly-tests"
@@ -105,8 +106,8 @@ def version_changes(
         before = _installed(before_report.get("packages"))
         now = {str(p["name"]): p for p in job.packages}
         for name in sorted(set(before) | set(now)):
-            old = before.get(name, {}).get("installed")
-            new = now.get(name, {}).get("installed")
+            old = _installed_text(before.get(name, {}))
+            new = _installed_text(now.get(name, {}))
             if old != new:
                 source = str(now.get(name, before.get(name, {})).get("source", ""))
                 key = (name, source, _optional(old), _optional(new))
@@ -121,6 +122,12 @@ def _installed(packages: object) -> dict[str, Mapping[str, Any]]:
     if not isinstance(packages, list):
         return {}
     return {str(p["name"]): p for p in packages if isinstance(p, dict) and "name" in p}
+
+
+def _installed_text(package: Mapping[str, Any]) -> object:
+    """The installed version; a git package's with its commit, which moves without it."""
+    installed, commit = package.get("installed"), short_commit(package.get("commit"))
+    return f"{installed} (git {commit})" if installed and commit else installed
 
 
 def _optional(value: object) -> str | None:

@@ -26,8 +26,9 @@ from nightly_sessions.nightly_tests.probe import Distribution, Probe, Vcs, probe
 from nightly_sessions.nightly_tests.report import render_markdown
 from nightly_sessions.nightly_tests.verify import classify_git, verify
 from nightly_sessions.testing.pypi import PypiServer, free_port
-from nightly_sessions.tracking import issue_body, job_reports
+from nightly_sessions.tracking import decisions, issue_body, job_reports
 from nightly_sessions.tracking.decisions import RunInfo
+from nightly_sessions.tracking.job_reports import JobReport
 
 ISSUE_RUN = RunInfo(
     url="https://github.com/o/p/actions/runs/7", run_id="7", branch="main", sha="ab"
@@ -420,3 +421,17 @@ def test_the_tracking_issue_shows_a_git_row_with_its_short_commit(tmp_path: Path
     )  # fmt: skip
     body = issue_body.render_body(job_reports.load_jobs(root), ISSUE_RUN)
     assert "| `gitlib` | git | `2.0` | — | git `0123456` |" in body
+
+
+def test_a_new_commit_of_the_same_version_is_a_change_since_the_green_run() -> None:
+    def report(commit: str) -> dict[str, object]:
+        row = {"name": "gitlib", "source": "git", "installed": "2.0", "status": "git",
+               "commit": commit}  # fmt: skip
+        return {"job": "py3.12-Linux", "python": "3.12", "packages": [row]}
+
+    now = JobReport("py3.12-Linux", report("89abcdef" * 5))
+    [change] = decisions.version_changes([now], [report(SHA)])
+    assert (change.package, change.source, change.before, change.after) == (
+        "gitlib", "git", "2.0 (git 0123456)", "2.0 (git 89abcde)",
+    )  # fmt: skip
+    assert decisions.version_changes([now], [report("89abcdef" * 5)]) == []
