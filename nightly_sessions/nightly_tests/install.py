@@ -158,13 +158,14 @@ def install_git(plan: InstallPlan, env: Environment) -> None:
         )
 
 
-def repair(plan: InstallPlan, env: Environment) -> list[Repair]:
+def repair(plan: InstallPlan, env: Environment) -> tuple[list[Repair], Probe]:
     """Install what the nightlies and git packages need but nothing provides, from the
-    base index."""
+    base index; return the repairs and the environment as they left it, read once here
+    so that the proof needs no probe of its own."""
     state = probe(env.python)
     unmet = unmet_requirements(plan, state)
     if not unmet:
-        return []
+        return [], state
     with tempfile.TemporaryDirectory(prefix="nightly-sessions-") as folder:
         constraints = Path(folder) / "nightly-constraints.txt"
         constraints.write_text(_constraints_text(plan, state), encoding="utf-8")
@@ -175,10 +176,11 @@ def repair(plan: InstallPlan, env: Environment) -> list[Repair]:
             env=index_environment(plan.base_index_url),
         )
     after = probe(env.python)
-    return [
+    repairs = [
         Repair(requirement.name, str(requirement), needed_by, after.version_of(requirement.name))
         for requirement, needed_by in unmet
     ]
+    return repairs, after
 
 
 def dependency_check(env: Environment) -> DependencyCheck:

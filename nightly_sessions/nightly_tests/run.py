@@ -158,9 +158,10 @@ def require_channel(plan: InstallPlan, settings: Settings) -> None:
 
 def install_all(
     plan: InstallPlan, env: Environment, report: RunReport, log: Log = print, *, base: bool = True
-) -> None:
+) -> Probe:
     """Base install, nightlies, git packages, repairs, dependency check; record repairs
-    and the check.
+    and the check; return the environment as the repairs left it (the check changes
+    nothing), which the proof reads instead of probing again.
 
     `base=False` skips the base install where the runner (tox) has already installed the
     project and its test requirements from its own configuration.
@@ -169,6 +170,7 @@ def install_all(
         install.install_base(plan, env)
     install.install_nightlies(plan, env)
     install.install_git(plan, env)
+    repairs, state = install.repair(plan, env)
     report.repairs = [
         {
             "name": r.name,
@@ -176,12 +178,13 @@ def install_all(
             "required_by": r.required_by,
             "installed": r.installed,
         }
-        for r in install.repair(plan, env)
+        for r in repairs
     ]
     check = install.dependency_check(env)
     report.dependency_check = {"ok": check.ok, "output": check.output, "command": check.command}
     if not check.ok:
         log(dependency_warning(check))
+    return state
 
 
 def dependency_warning(check: install.DependencyCheck) -> str:
@@ -196,9 +199,12 @@ def dependency_warning(check: install.DependencyCheck) -> str:
     )
 
 
-def prove(plan: InstallPlan, env: Environment, log: Log) -> VersionReport:
-    """Read back what is installed and classify each planned package."""
-    versions = verify(plan, probe(env.python))
+def prove(
+    plan: InstallPlan, env: Environment, log: Log, state: Probe | None = None
+) -> VersionReport:
+    """Classify each planned package against what is installed: `state` when the caller
+    has just read the environment, else a probe read now."""
+    versions = verify(plan, state or probe(env.python))
     log("Installed versions of the planned packages:\n" + version_table(versions))
     return versions
 
@@ -370,9 +376,9 @@ def prepare(
     require_channel(plan, settings)
     checks.prepare(settings.checks, plan)  # a check naming no group stops before the install
     report.stage = "install"
-    install_all(plan, env, report, log, base=base)
+    installed = install_all(plan, env, report, log, base=base)
     report.stage = "verify"
-    report.versions = prove(plan, env, log)
+    report.versions = prove(plan, env, log, installed)
     require_nightlies(report.versions, settings)
     report.stage = "tests"
     return plan
