@@ -637,14 +637,17 @@ def judge(sources: _Sources, name: str, role: Role, days: int, now: datetime) ->
 def _dependencies(
     settings: Settings, sources: _Sources, info: ProjectInfo | None, project: str
 ) -> list[str]:
-    """The planned nightly dependencies (the channel's or the listed ones), not the project.
+    """The planned nightly dependencies (the channel's or the listed ones), not the project
+    and not the upstreams from git ('git-packages'), which need no nightly.
 
     The same names for every Python (markers are not evaluated; the target only picks
     wheels), so the current interpreter's plan is enough.
     """
     info = info or read_project(settings.project_root)
     plan = make_plan(settings, info, Target.current(), sources.index)
-    return [p.name for p in plan.packages if canonicalize_name(p.name) != project]
+    return [
+        p.name for p in plan.packages if canonicalize_name(p.name) != project and not p.from_git
+    ]
 
 
 def check(

@@ -300,6 +300,18 @@ def test_stale_or_missing_dependency_is_a_warning(server: AnacondaServer, projec
     assert check(settings, dependency_days=30)[2]["warnings"] == report["warnings"][1:]
 
 
+def test_an_upstream_from_git_is_no_dependency_to_watch(
+    server: AnacondaServer, project: Path
+) -> None:
+    upload(server, "skymap", "1.0.dev2", 2)
+    upload(server, "tinyarray", "1.1.dev0", 1)
+    git = (("helperlib", "git+https://github.com/org/helperlib@main"),)
+    settings = settings_for(server, project, packages=("tinyarray", "helperlib"), git_packages=git)
+    report = check(settings)[2]
+    assert statuses(report) == {"skymap": "fresh", "tinyarray": "fresh"}
+    assert report["warnings"] == []
+
+
 @pytest.mark.parametrize(
     ("fault", "match"),
     [
