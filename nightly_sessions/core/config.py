@@ -189,7 +189,7 @@ def _categories(value: object) -> tuple[str, ...]:
     """Warning categories: builtin names or dotted paths (numpy.exceptions.RankWarning),
     each ending in Warning, so that a typo is caught here rather than ignored in the run."""
     names = _string_list(value)
-    if any(not re.fullmatch(r"([A-Za-z_]\w*\.)*[A-Za-z_]\w*Warning", name) for name in names):
+    if any(not re.fullmatch(r"([A-Za-z_]\w*\.)*([A-Za-z_]\w*)?Warning", name) for name in names):
         raise _BadValue
     return tuple(dict.fromkeys(names))
 

@@ -86,6 +86,8 @@ def _combinations() -> dict[str, dict[str, Any]]:
         keepalive=False, check_freshness=False, upload_when="all", channel_labels="main,nightly"
     )
     combos["pure-explicit-one"].update(upload_when="all", channel_labels="nightly")
+    combos["compiled-auto-one"].update(warnings_as_errors="DeprecationWarning, FutureWarning")
+    combos["pure-auto-several"].update(warnings_as_errors="numpy.exceptions.RankWarning")
     combos["pure-auto-several"].update(
         test_cron="*/30 0-6/2 1,15 JAN-JUN MON-FRI",
         test_oses=["ubuntu-latest", "windows-latest"],

@@ -55,6 +55,10 @@ def test_register_call_carries_the_answers(rendered: dict[str, Path]) -> None:
     issue = (rendered["pure-auto-several"] / "noxfile.py").read_text()
     assert 'packages="auto"' in issue
     assert 'issue_label="upstream-nightly"' in issue
+    assert 'warnings_as_errors=["numpy.exceptions.RankWarning"]' in issue
+    errors = (rendered["compiled-auto-one"] / "noxfile.py").read_text()
+    assert 'warnings_as_errors=["DeprecationWarning", "FutureWarning"]' in errors
+    assert "warnings_as_errors" not in call  # none asked: no filter
 
 
 def test_answers_file_lets_copier_update(rendered: dict[str, Path], template_repo: Path) -> None:

@@ -108,6 +108,26 @@ EXTRA["tox_env"] = {
     "shell-in-pattern": "py{python}$(id)",
     "expression-in-pattern": "py{python}-${{ x }}",
 }
+# Warning categories (the noxfile's warnings_as_errors): Python names ending in Warning,
+# split at commas and whitespace like the name lists.
+ACCEPTS["warnings_as_errors"] = {"yaml-null", "yaml-bool"} | SPLIT
+ODD_CATEGORIES = {
+    "leading-space": " Warning", "trailing-space": "Warning ", "newline": "AWarning\nBWarning",
+    "trailing-newline": "AWarning\n", "tab": "AWarning\tBWarning",
+    "line-separator": "AWarning\u2028BWarning", "no-break-space": "AWarning\u00a0BWarning",
+    "yaml-null": "nullWarning", "yaml-bool": "onWarning",
+}  # fmt: skip
+ACCEPTS["warnings_as_errors"] |= {"two", "dotted", "empty-between"}
+EXTRA["warnings_as_errors"] = {
+    **ODD_CATEGORIES,
+    "two": "DeprecationWarning,FutureWarning",
+    "dotted": "numpy.exceptions.RankWarning",
+    "empty-between": "DeprecationWarning,,FutureWarning",
+    "no-warning": "Deprecation",
+    "dot-end": "numpy.Warning.",
+    "expression-in-name": "${{ x }}Warning",
+    "filter-syntax": "error::DeprecationWarning",
+}
 NAME_LISTS = {
     "nightly_packages": "packages", "test_extras": "extras", "test_groups": "groups",
     "nightly_build_deps": "build_nightly_packages",
@@ -160,6 +180,9 @@ def noxfile_values(question: str, value: str) -> dict[str, Any]:
         return {question: value}
     if question == "channel_labels":
         return {"channel_label": value.split(",")}
+    if question == "warnings_as_errors":
+        categories = value.replace(",", " ").split()
+        return {"warnings_as_errors": categories} if categories else {}
     return {}
 
 
