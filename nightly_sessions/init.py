@@ -82,7 +82,31 @@ def detect_answers(root: Path, origin: str | None) -> dict[str, str]:
     if repository:
         answers["repository"] = repository
     answers["compiled"] = "true" if compiled_reason(root) else "false"
+    if tox_configuration(root):
+        answers["runner"] = "tox"
     return answers
+
+
+def tox_configuration(root: Path) -> str | None:
+    """Where the project configures tox, if it does (tox's own places); copier alone sees
+    tox.ini and tox.toml, not [tool.tox] or [tox:tox] inside a file."""
+    for name in ("tox.ini", "tox.toml"):
+        if (root / name).is_file():
+            return name
+    if "tox" in table(read_pyproject(root / "pyproject.toml"), "tool"):
+        return "[tool.tox] of pyproject.toml"
+    setup_cfg = root / "setup.cfg"
+    if setup_cfg.is_file() and "[tox:tox]" in setup_cfg.read_text(errors="replace"):
+        return "[tox:tox] of setup.cfg"
+    return None
+
+
+def runner_line(root: Path) -> str:
+    """The `runner` answer and why, as init prints it."""
+    return (
+        f"runner: tox ({tox_configuration(root)}: the tests workflow runs a tox env with the "
+        "nightly-sessions plugin)"
+    )
 
 
 def compiled_line(root: Path) -> str:
@@ -160,7 +184,8 @@ def _run_command(call: Call) -> None:
     origin = origin_url(root)
     answers = detect_answers(root, origin)
     for key, value in answers.items():
-        print(compiled_line(root) if key == "compiled" else f"{key}: {value}")  # noqa: T201
+        lines = {"compiled": compiled_line, "runner": runner_line}
+        print(lines[key](root) if key in lines else f"{key}: {value}")  # noqa: T201
     if "repository" not in answers:
         why = f"origin {redact(origin)} is not on GitHub" if origin else "no origin remote"
         print(  # noqa: T201

@@ -19,6 +19,8 @@ from nightly_sessions.init import (
     detect_answers,
     installed_source,
     origin_url,
+    runner_line,
+    tox_configuration,
 )
 from nightly_sessions.testing.template import GIT_ENV, commit_all, git, make_template_repo
 
@@ -123,6 +125,35 @@ def test_init_answers_compiled_from_the_build_configuration(name: str) -> None:
     assert line.startswith(f"compiled: {answers['compiled']}")
     if reason:
         assert reason in line
+
+
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [(name, "tox.ini") for name in ("astropy", "sunpy")]
+    + [(name, None) for name in sorted(COMPILED) if name not in ("astropy", "sunpy")],
+)
+def test_init_answers_tox_where_the_project_configures_tox(name: str, where: str | None) -> None:
+    assert tox_configuration(CORPUS / name) == where
+    assert detect_answers(CORPUS / name, None).get("runner") == ("tox" if where else None)
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        ({"pyproject.toml": "[tool.tox]\nenv_list = []\n"}, "[tool.tox] of pyproject.toml"),
+        ({"setup.cfg": "[tox:tox]\nenvlist = py\n"}, "[tox:tox] of setup.cfg"),
+        ({"tox.toml": ""}, "tox.toml"),
+        ({"pyproject.toml": "[tool.nightly-sessions]\n", "setup.cfg": "[metadata]\n"}, None),
+    ],
+)
+def test_init_finds_tox_in_each_of_its_places(
+    tmp_path: Path, files: dict[str, str], where: str | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert tox_configuration(tmp_path) == where
+    if where:
+        assert runner_line(tmp_path).startswith(f"runner: tox ({where}: ")
 
 
 def init(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

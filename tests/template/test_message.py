@@ -27,6 +27,11 @@ SSH = "an SSH URL, which CI runners cannot install from without a key"
 
 def message_after_copy(src: str, commit: str | None, **data: Any) -> str:
     """copier.yml's `_message_after_copy`, rendered as copier does, for a source `src`."""
+    return words(raw_message(src, commit, **data))
+
+
+def raw_message(src: str, commit: str | None, **data: Any) -> str:
+    """The message with its lines as copier prints them."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT),
         extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],  # copier's own
@@ -52,7 +57,7 @@ def message_after_copy(src: str, commit: str | None, **data: Any) -> str:
         _external_data={},
         **data,
     )
-    return words(environment.from_string(config["_message_after_copy"]).render(context))
+    return environment.from_string(config["_message_after_copy"]).render(context)
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tox_plugin.tox_world import TOX
 
 from nightly_sessions.testing.template import ANSWERS_FILE, render
 from template.template_world import COMBINATIONS, nox_steps, steps, workflow
+from template.test_message import SHA, raw_message
 
 TOX_COMBINATIONS = sorted(name for name, data in COMBINATIONS.items() if data.get("runner"))
 
@@ -102,3 +104,38 @@ def test_the_runner_defaults_to_tox_where_a_tox_configuration_is(
     text = (project / ".github/workflows/nightly-tests.yml").read_text()
     assert ('tox run -e "py${PYTHON_VERSION//./}-nightly"' in text) == (runner == "tox")
     assert (project / "noxfile.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("pythons", "env_names"),
+    [
+        (["3.12", "3.13t"], ["py312-nightly", "py313t-nightly"]),
+        (["3.13"], ["py313-nightly"]),
+        (["auto"], ["py310-nightly", "py316-nightly"]),
+    ],
+)
+def test_the_message_shows_env_sections_that_tox_reads(
+    tmp_path: Path, pythons: list[str], env_names: list[str]
+) -> None:
+    """The sections the message tells a tox project to add declare every env of the
+    matrix with `nightly = true`, as tox itself reads them."""
+    text = raw_message("gh:org/nightly-sessions", SHA, runner="tox", python_versions=pythons)
+    lines = text.splitlines()
+    ini = next(i for i, line in enumerate(lines) if line.strip().startswith("[testenv:"))
+    toml = next(i for i, line in enumerate(lines) if line.strip().startswith("[env."))
+    (tmp_path / "ini").mkdir()
+    (tmp_path / "ini" / "tox.ini").write_text(
+        "[tox]\n" + "\n".join(line.strip() for line in lines[ini : ini + 2]) + "\n"
+    )
+    (tmp_path / "toml").mkdir()
+    (tmp_path / "toml" / "tox.toml").write_text(
+        "\n".join(line.strip() for line in lines[toml : toml + 2]) + "\n"
+    )
+    assert f"tox run -e {env_names[-1]}`" in text
+    for folder, names in (("ini", env_names), ("toml", env_names[-1:])):
+        result = subprocess.run(
+            [str(TOX), "config", "-e", ",".join(names), "-k", "nightly"],
+            cwd=tmp_path / folder, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.count("nightly = True") == len(names), result.stdout

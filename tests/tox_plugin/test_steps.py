@@ -19,6 +19,8 @@ from nightly_sessions.tox_plugin.steps import (
 )
 from tox_plugin.tox_world import TOX
 
+CORPUS = Path(__file__).parents[1] / "corpus"
+
 
 @pytest.mark.parametrize(
     ("name", "opted_in"),
@@ -145,3 +147,20 @@ def test_the_job_is_the_env_unless_a_ci_matrix_names_it(monkeypatch: pytest.Monk
     assert job_for("py313-nightly").startswith("py313-nightly-")
     monkeypatch.setenv("NIGHTLY_JOB", "py3.13-Linux")
     assert job_for("py313-nightly") == "py3.13-Linux"
+
+
+def test_a_real_devdeps_env_opts_in_with_one_factor_conditional_line(tmp_path: Path) -> None:
+    """astropy's tox.ini (tests/corpus) with the migration line docs/tox.md gives: its
+    devdeps envs opt in, the others stay as they were."""
+    text = (CORPUS / "astropy" / "tox.ini").read_text(encoding="utf-8")
+    assert text.count("\n[testenv]\n") == 1
+    text = text.replace("\n[testenv]\n", "\n[testenv]\nnightly = devdeps: true\n")
+    (tmp_path / "tox.ini").write_text(text, encoding="utf-8")
+    envs = "py313-test-devdeps,py313-test-devdeps-cov,py313-test,py313-test-predeps"
+    result = subprocess.run(
+        [str(TOX), "config", "-e", envs, "-k", "nightly"],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    values = [line for line in result.stdout.splitlines() if line.startswith("nightly =")]
+    assert values == ["nightly = True", "nightly = True", "nightly = False", "nightly = False"]
