@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,13 @@ from nightly_world import World
 
 from nightly_sessions.core.artifacts import REPORT_MARKDOWN_NAME, REPORT_NAME
 from nightly_sessions.core.config import Check, Settings, load_settings
+from nightly_sessions.core.environment import Environment
 from nightly_sessions.core.errors import ConfigError
 from nightly_sessions.core.posargs import session_args
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.core.run_report import load_report, schema_problem
 from nightly_sessions.nightly_tests import checks
-from nightly_sessions.nightly_tests.checks import CheckResult
+from nightly_sessions.nightly_tests.checks import CheckResult, PreparedCheck
 from nightly_sessions.nightly_tests.plan import InstallPlan
 from nightly_sessions.nightly_tests.report import render_markdown
 from nightly_sessions.nightly_tests.run import PytestEnd, with_checks
@@ -163,6 +165,39 @@ def test_a_planned_package_an_install_changed_is_named() -> None:
     after = VersionReport((version("alpha", "1.9"), version("beta", "1.0")))
     assert checks.changed_packages(held, after) == ["alpha 2.0.dev0 -> 1.9"]
     assert checks.changed_packages(held, VersionReport(())) == ["alpha 2.0.dev0 -> absent"]
+
+
+def run_commands(root: Path, *commands: tuple[str, ...]) -> list[CheckResult]:
+    """Run checks without requirements in this interpreter's environment."""
+    env = Environment(Path(sys.executable), "pip")
+    prepared = [PreparedCheck(Check(f"c{i}", command), ()) for i, command in enumerate(commands)]
+    return checks.run_checks(prepared, env, plan_for(root), VersionReport(()), log=lambda _: None)
+
+
+def test_a_check_runs_in_the_project_root_and_its_output_is_redacted(tmp_path: Path) -> None:
+    (tmp_path / "probe.py").write_text(
+        "import os, sys\nprint(os.getcwd())\nprint('https://user:s3cr3t@127.0.0.1/simple')\n"
+        "sys.exit(3)\n",
+        encoding="utf-8",
+    )
+    [ran] = run_commands(tmp_path, ("python", "probe.py"))
+    assert (ran.outcome, ran.exit_code) == ("failed", 3)
+    assert ran.output_tail is not None
+    assert str(tmp_path) in ran.output_tail
+    assert "s3cr3t" not in json.dumps(ran.to_dict())
+    assert "https://***@127.0.0.1/simple" in ran.output_tail
+
+
+def test_a_command_found_nowhere_does_not_run_and_the_next_check_still_runs(
+    tmp_path: Path,
+) -> None:
+    missing, ran = run_commands(tmp_path, ("no-such-tool-x1", "src"), ("python", "-c", "pass"))
+    assert (missing.outcome, missing.exit_code) == ("not-run", None)
+    assert missing.problem == (
+        "'no-such-tool-x1' is neither in the nightly environment nor on PATH; add the package "
+        "that provides it to the check's requires"
+    )
+    assert (ran.outcome, ran.exit_code) == ("passed", 0)
 
 
 # How the run ends.
