@@ -37,7 +37,8 @@ from nightly_sessions.core.errors import (
     ProofError,
     ToolError,
 )
-from nightly_sessions.core.index import IndexClient
+from nightly_sessions.core.index import DistFile, IndexClient, newest_compatible
+from nightly_sessions.core.interpreter import WheelTarget, wheel_target
 from nightly_sessions.core.log import Log
 from nightly_sessions.core.pyproject import ProjectInfo, read_project, read_pyproject, table
 from nightly_sessions.core.redact import redact
@@ -123,6 +124,20 @@ def channel_index(settings: Settings, override: str | None) -> str:
     ).simple_url
 
 
+def require_platform(files: Sequence[DistFile], published: Published, target: WheelTarget) -> str:
+    """The channel's file of the version that this interpreter installs, or a sentence."""
+    chosen = newest_compatible(files, target.tags, target.python)
+    if chosen is not None:
+        return chosen.filename
+    names = ", ".join(sorted(dist.filename for dist in files))
+    raise OutcomeError(
+        f"{redact(published.index_url)} has {published.name} {published.version} only as "
+        f"{names}, none of which installs on this Python {target.python} ({target.best}); "
+        "the build or the upload for this platform failed, see those jobs.",
+        1,
+    )
+
+
 def read_back_problems(state: ReadBack, published: Published) -> list[str]:
     """What says the environment does not hold the published nightly; [] when proven."""
     if state.version is None:
@@ -173,25 +188,27 @@ def wait_for_version(
     retries: int,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> float:
-    """Poll the index until it lists the version; the seconds that took. A sentence saying
-    what the index does list when it never shows within `wait` seconds."""
+) -> tuple[float, list[DistFile]]:
+    """Poll the index until it lists the version; the seconds that took and the version's
+    files. A sentence saying what the index does list when it never shows in time."""
     index = IndexClient(published.index_url, timeout=timeout, retries=retries)
     started = clock()
     interval = min(10.0, max(wait / 20, 0.5))
-    listed: list[Version] = []
+    files: list[DistFile] = []
     last_error = ""
     while True:
         try:
-            listed = index.versions(published.name)
+            files = [dist for dist in index.files(published.name) if not dist.yanked]
             last_error = ""
         except NightlyError as exc:
             last_error = f" (last error: {exc})"
-        if published.version in listed:
-            return clock() - started
+        found = [dist for dist in files if dist.version == published.version]
+        if found:
+            return clock() - started, found
         if clock() - started >= wait:
             break
         sleep(interval)
+    listed = [dist.version for dist in files]
     newest = (
         f"its newest is {max(listed)}" if listed else f"it lists no version of {published.name}"
     )
@@ -263,11 +280,12 @@ def check_published(
         version = built_version(find_dist_files(settings.dist_path), name, settings.dist_path)
     published = Published(name, version, channel_index(settings, index_url))
     log(f"Testing {name} {version} as published on {redact(published.index_url)}.")
-    waited = wait_for_version(
+    waited, files = wait_for_version(
         published, wait=settings.published_wait, timeout=settings.timeout,
         retries=settings.retries,
     )  # fmt: skip
     log(f"{redact(published.index_url)} lists {name} {version} (after {waited:.0f} s).")
+    log(f"This Python installs {require_platform(files, published, wheel_target(env.python))}.")
     command = smoke if smoke is not None else settings.published_smoke
     install(published, env, info, settings, tests=not command)
     with tempfile.TemporaryDirectory(prefix="nightly-published-") as outside:

@@ -21,13 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.tags import Tag, parse_tag
 from packaging.version import Version
 
 from nightly_sessions.core import runner
 from nightly_sessions.core.environment import Environment, index_environment
 from nightly_sessions.core.errors import ConfigError, ProofError, ToolError
 from nightly_sessions.core.index import DistFile, IndexClient, newest_compatible
+from nightly_sessions.core.interpreter import WheelTarget, wheel_target
 from nightly_sessions.core.log import Log
 from nightly_sessions.core.redact import redact
 
@@ -35,13 +35,6 @@ CONSTRAINTS = "nightly-build-constraints.txt"
 # Where cibuildwheel puts the project inside its Linux containers.
 CONTAINER_PROJECT = "/project"
 MARKER = "NIGHTLY-SESSIONS-BUILD-ENV:"
-# The interpreter's tags and version, read where the build runs (packaging comes with build).
-_TAGS_SCRIPT = f"""
-import json, sys
-from packaging import tags
-print({MARKER!r} + json.dumps({{"python": "%d.%d" % sys.version_info[:2],
-    "tags": [str(tag) for tag in tags.sys_tags()]}}))
-"""
 # The versions of the named packages, and which of them something in the environment (or
 # the build's own requirements, given as JSON) requires; `build` itself does not count.
 _VERSIONS_SCRIPT = f"""
@@ -96,16 +89,8 @@ class NightlyPin:
         return f"{self.name}=={self.version}"
 
 
-@dataclass(frozen=True)
-class BuildTarget:
-    """The interpreter the build runs with: which wheels it installs."""
-
-    python: str
-    tags: tuple[Tag, ...]
-
-
 def choose_pins(
-    files: Mapping[str, Sequence[DistFile]], names: Sequence[str], target: BuildTarget
+    files: Mapping[str, Sequence[DistFile]], names: Sequence[str], target: WheelTarget
 ) -> tuple[list[NightlyPin], list[str]]:
     """The newest nightly wheel of each name that fits `target`, and the names without one."""
     pins, absent = [], []
@@ -197,14 +182,6 @@ def _script(env: Environment, script: str, *args: str, what: str) -> object:
     raise ToolError(f"Could not {what}: the script printed nothing readable; report this.")
 
 
-def read_target(env: Environment) -> BuildTarget:
-    """The build interpreter's Python version and wheel tags."""
-    data = _script(env, _TAGS_SCRIPT, what=f"read the wheel tags of {env.python}")
-    assert isinstance(data, dict)
-    tags = tuple(tag for text in data["tags"] for tag in parse_tag(text))
-    return BuildTarget(str(data["python"]), tags)
-
-
 def read_back(env: Environment, names: Sequence[str], direct: Sequence[str]) -> BuildEnvironment:
     """The named packages' versions in the build environment, and what is required there."""
     data = _script(
@@ -241,7 +218,7 @@ def prepare(
     """Install the build requirements into `env` with the named ones as nightlies, then
     prove them; return the pins that held. `env` is a fresh environment holding `build`.
     """
-    target = read_target(env)
+    target = wheel_target(env.python)
     files = nightly_files(
         deps.nightly_index_url, deps.names, timeout=deps.timeout, retries=deps.retries
     )

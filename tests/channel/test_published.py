@@ -179,11 +179,31 @@ def test_waiting_ends_when_the_version_shows(
             make_wheel(tmp_path / "channel", "skymap", VERSION)
 
     target = Published("skymap", Version(VERSION), index.url)
-    waited = published_module.wait_for_version(
+    waited, files = published_module.wait_for_version(
         target, wait=60, timeout=5, retries=0, clock=lambda: now[0], sleep=sleep
     )
     assert looks == [3.0, 3.0]
     assert waited == 6.0
+    assert [dist.filename for dist in files] == [f"skymap-{VERSION}-py3-none-any.whl"]
+
+
+def test_a_version_without_a_wheel_for_this_platform_is_a_sentence(
+    tmp_path: Path, base: PypiServer, start_index: Factory
+) -> None:
+    """With upload_when any, a platform whose build failed has no wheel on the channel."""
+    root = project(tmp_path)
+    folder = tmp_path / "channel"
+    make_wheel(folder, "skymap", VERSION, tag="cp313-cp313-win_arm64")
+    index = start_index(folder)
+    with pytest.raises(OutcomeError) as caught:
+        check_published(settings(root, base, index), environment(tmp_path), log=lambda _: None)
+    assert caught.value.exit_code == 1
+    message = str(caught.value)
+    assert message.startswith(
+        f"{index.url} has skymap {VERSION} only as skymap-{VERSION}-cp313-cp313-win_arm64.whl, "
+        f"none of which installs on this Python {sys.version_info[0]}.{sys.version_info[1]} ("
+    )
+    assert message.endswith("the build or the upload for this platform failed, see those jobs.")
 
 
 def test_the_version_comes_from_the_dist_folder(tmp_path: Path) -> None:

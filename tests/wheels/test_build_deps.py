@@ -20,12 +20,13 @@ from nightly_sessions.core.config import load_settings
 from nightly_sessions.core.environment import Environment, find_uv
 from nightly_sessions.core.errors import ConfigError, NightlyError, ProofError, ToolError
 from nightly_sessions.core.index import DistFile
+from nightly_sessions.core.interpreter import WheelTarget
 from nightly_sessions.core.posargs import session_args
 from nightly_sessions.testing.pypi import PypiServer, serve_directory
 from nightly_sessions.testing.wheelhouse import download_wheels, make_wheel
 from nightly_sessions.wheels import build, build_deps
 from nightly_sessions.wheels.build import BuildOptions, BuildResult
-from nightly_sessions.wheels.build_deps import BuildEnvironment, BuildTarget, NightlyPin
+from nightly_sessions.wheels.build_deps import BuildEnvironment, NightlyPin
 from nightly_sessions.wheels.commands import build_options, build_settings
 from wheels.build_samples import commit, sample
 
@@ -233,7 +234,7 @@ FILES = {
 
 
 def test_choose_pins_takes_the_newest_wheel_the_build_python_installs() -> None:
-    target = BuildTarget("3.13", tuple(parse_tag("cp313-cp313-manylinux_2_28_x86_64")))
+    target = WheelTarget("3.13", tuple(parse_tag("cp313-cp313-manylinux_2_28_x86_64")))
     pins, absent = build_deps.choose_pins(FILES, ["numpy", "cython"], target)
     assert pins == [
         NightlyPin(
