@@ -290,13 +290,17 @@ def cibuildwheel_variables(
     pins: Sequence[NightlyPin], nightly_index_url: str, constraints: str
 ) -> dict[str, str]:
     """The variables cibuildwheel's build environments get: the nightly index as an extra
-    one, the pins as constraints, for pip and for uv (build[uv])."""
+    one, the pins as constraints, for pip (its isolated builds read PIP_CONSTRAINT, pip
+    25.3 on PIP_BUILD_CONSTRAINT) and for uv (`build[uv]` installs with `uv pip`, which
+    reads UV_CONSTRAINT; the `uv` frontend's `uv build` reads UV_BUILD_CONSTRAINT)."""
     if not pins:
         return {}
     return {
         "PIP_EXTRA_INDEX_URL": nightly_index_url,
         "PIP_CONSTRAINT": constraints,
+        "PIP_BUILD_CONSTRAINT": constraints,
         "UV_INDEX": nightly_index_url,
         "UV_INDEX_STRATEGY": "unsafe-best-match",
         "UV_CONSTRAINT": constraints,
+        "UV_BUILD_CONSTRAINT": constraints,
     }

@@ -343,7 +343,8 @@ def test_cibuildwheel_gets_the_pins_in_its_environment(
     variables = seen.environment.as_dictionary({})
     where = "/project" if platform == "linux" else command[1]
     assert variables["PIP_CONSTRAINT"] == f"{Path(where).as_posix()}/{build_deps.CONSTRAINTS}"
-    assert variables["UV_CONSTRAINT"] == variables["PIP_CONSTRAINT"]
+    for name in ("PIP_BUILD_CONSTRAINT", "UV_CONSTRAINT", "UV_BUILD_CONSTRAINT"):
+        assert variables[name] == variables["PIP_CONSTRAINT"]
     assert variables["PIP_EXTRA_INDEX_URL"] == nightly_server.url
     assert variables["UV_INDEX"] == nightly_server.url
     assert variables["PIP_INDEX_URL"] == base_server.url
