@@ -68,3 +68,24 @@ def repository_key(url: str) -> str:
 def short_commit(commit: object) -> str | None:
     """A commit's first 7 hex digits, as GitHub shows (and links) it; None for none."""
     return str(commit)[:7] if commit else None
+
+
+def at_commit(text: str, commit: str) -> str:
+    """`text` (a `git+URL@ref`) pinned to `commit` instead of its ref, fragment kept: what
+    reproduces the install later, when the branch has moved on."""
+    head, hash_, fragment = text.partition("#")
+    head, mark, query = head.partition("?")
+    scheme, _, rest = head.partition("://")
+    host, slash, path = rest.partition("/")
+    path = path.rpartition("@")[0] if "@" in path else path
+    return f"{scheme}://{host}{slash}{path}@{commit}{mark}{query}{hash_}{fragment}"
+
+
+def without_credentials(text: str) -> str:
+    """`text` without the user and password of an http(s) URL, as an upstream's public
+    repository is cloned by anyone; an ssh user (`git@`) is part of the address and stays."""
+    scheme, _, rest = text.partition("://")
+    if scheme not in (f"{PREFIX}https", f"{PREFIX}http"):
+        return text
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"

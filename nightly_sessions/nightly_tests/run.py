@@ -22,6 +22,7 @@ from nightly_sessions.core.artifacts import REPORT_LOG_NAME
 from nightly_sessions.core.config import Settings
 from nightly_sessions.core.environment import Environment
 from nightly_sessions.core.errors import ConfigError, NightlyError, ProofError
+from nightly_sessions.core.git_url import at_commit, without_credentials
 from nightly_sessions.core.log import Log
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.core.redact import redact
@@ -439,6 +440,11 @@ def draft_context(
         extras=plan.extras,
         source=f"{server}/{repository}" if server and repository else None,
         commit=os.environ.get("GITHUB_SHA") or None,
+        git_pins=tuple(
+            (p.name, redact(at_commit(without_credentials(p.git_url), p.commit)))
+            for p in versions.packages
+            if p.status == "git" and p.git_url and p.commit
+        ),
     )
 
 

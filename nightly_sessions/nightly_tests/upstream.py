@@ -44,6 +44,8 @@ class DraftContext:
     extras: tuple[str, ...] = ()
     source: str | None = None  # where the project's code is: a repository URL at a commit
     commit: str | None = None
+    # The upstreams from git ('git-packages') the tests ran with: (name, git+URL@commit).
+    git_pins: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,9 @@ def reproduce_commands(culprit: Culprit, context: DraftContext) -> list[str]:
     pins = [f"{name}=={version}" for name, version in context.nightly_pins]
     wheels = ["--only-binary", ":all:", "--no-deps"]
     lines.append(_quote([*install, pre, *wheels, index, nightly_index, *pins]))
+    if context.git_pins:
+        from_git = [f"{name} @ {redact(url)}" for name, url in context.git_pins]
+        lines.append(_quote([*install, "--no-deps", index, base_index, *from_git]))
     pytest = _quote(["python", "-m", "pytest", *culprit.tests])
     lines.append(f"{pytest}  # fails with {put.name} {put.nightly}")
     back_index = nightly_index if put.index == "nightly" else base_index
@@ -181,6 +186,9 @@ def _environment(context: DraftContext) -> str:
     others = [f"{name} {version}" for name, version in context.nightly_pins]
     if others:
         rows.append(f"- nightlies installed: {', '.join(others)}")
+    if context.git_pins:
+        built = ", ".join(f"{name} from `{redact(url)}`" for name, url in context.git_pins)
+        rows.append(f"- from git: {built}")
     if context.source:
         at = f" at {context.commit}" if context.commit else ""
         rows.append(f"- {context.project or 'project'}: {context.source}{at}")

@@ -17,13 +17,21 @@ from nightly_sessions.core.artifacts import REPORT_LOG_NAME
 from nightly_sessions.core.config import Settings, load_settings
 from nightly_sessions.core.environment import Environment, find_uv
 from nightly_sessions.core.errors import ConfigError
-from nightly_sessions.core.git_url import parse_git_url, short_commit
+from nightly_sessions.core.git_url import (
+    at_commit,
+    parse_git_url,
+    short_commit,
+    without_credentials,
+)
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.nightly_tests import install
+from nightly_sessions.nightly_tests.culprit import Culprit, PutBack
 from nightly_sessions.nightly_tests.culprit_run import GIT_NOT_TRIED, find_culprit
 from nightly_sessions.nightly_tests.plan import InstallPlan, PlannedPackage, Target, make_plan
 from nightly_sessions.nightly_tests.probe import Distribution, Probe, Vcs, probe, read_vcs
 from nightly_sessions.nightly_tests.report import render_markdown
+from nightly_sessions.nightly_tests.run import draft_context
+from nightly_sessions.nightly_tests.upstream import render_draft
 from nightly_sessions.nightly_tests.verify import classify_git, verify
 from nightly_sessions.testing.pypi import PypiServer, free_port
 from nightly_sessions.tracking import decisions, issue_body, job_reports
@@ -435,3 +443,34 @@ def test_a_new_commit_of_the_same_version_is_a_change_since_the_green_run() -> N
         "gitlib", "git", "2.0 (git 0123456)", "2.0 (git 89abcde)",
     )  # fmt: skip
     assert decisions.version_changes([now], [report("89abcdef" * 5)]) == []
+
+
+def test_the_upstream_draft_reproduces_the_git_package_at_its_commit(tmp_path: Path) -> None:
+    plan = git_plan(f"git+https://x:{TOKEN}@github.com/org/gitlib@main#egg=gitlib")
+    vcs = read_vcs(json.dumps(DIRECT_URL))
+    state = Probe("3.12", "cpython", {}, {"gitlib": Distribution("gitlib", "2.0", (), vcs)})
+    versions = verify(plan, state)
+    env = Environment(Path(sys.executable), "pip")
+    found = draft_context(Settings(project_root=tmp_path), env, plan, versions, state)
+    # No credentials in a report for the upstream: its repository is public.
+    pinned = f"git+https://github.com/org/gitlib@{SHA}#egg=gitlib"
+    assert found.git_pins == (("gitlib", pinned),)
+    put = PutBack("numpy", "2.5.dev0", "2.4.1", "base-release", "base")
+    draft = render_draft(Culprit(put, ("t.py::test_a",)), {}, found)
+    install = f"python -m pip install --no-deps --index-url {found.base_index} 'gitlib @ {pinned}'"
+    assert install in draft
+    assert f"- from git: gitlib from `{pinned}`" in draft
+    assert TOKEN not in draft
+
+
+@pytest.mark.parametrize(
+    ("text", "pinned"),
+    [
+        ("git+https://u:t@github.com/a/b.git@main", "git+https://github.com/a/b.git@abc"),
+        ("git+ssh://git@github.com/a/b", "git+ssh://git@github.com/a/b@abc"),
+        ("git+file:///srv/repo@v1#subdirectory=py", "git+file:///srv/repo@abc#subdirectory=py"),
+        ("git+https://h/a@refs/pull/7/head", "git+https://h/a@abc"),
+    ],
+)
+def test_a_git_url_pinned_to_its_commit_for_others(text: str, pinned: str) -> None:
+    assert at_commit(without_credentials(text), "abc") == pinned
