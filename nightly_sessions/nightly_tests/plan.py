@@ -514,6 +514,11 @@ def make_plan(
     `wider` also asks about the extras and groups left out, for the plan shown to a
     person; a run asks only when the plan is empty, where the sentence needs them.
     """
+    if project.name and canonicalize_name(project.name) in dict(settings.git_packages):
+        raise ConfigError(
+            f"Setting 'git-packages' names {project.name}, the project itself, which the "
+            "nightly tests install from its own folder; remove it from 'git-packages'."
+        )
     extras = choose_extras(settings, project)
     groups = choose_groups(settings, project)
     candidates = candidate_names(settings, project, extras, groups, target)

@@ -228,6 +228,20 @@ def test_git_wins_over_the_channels_nightly_and_the_plan_says_so(
     assert TOKEN not in rendered + json.dumps(data)
 
 
+def test_the_project_itself_is_no_git_package(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "Sky_Map"\nversion = "1.0"\n', encoding="utf-8"
+    )
+    environ = {"NIGHTLY_GIT_PACKAGES": "sky-map=git+https://github.com/org/skymap@main"}
+    settings = load_settings(tmp_path, environ=environ)
+    with pytest.raises(ConfigError) as caught:
+        make_plan(settings, read_project(tmp_path), Target.current())
+    assert str(caught.value) == (
+        "Setting 'git-packages' names Sky_Map, the project itself, which the nightly tests "
+        "install from its own folder; remove it from 'git-packages'."
+    )
+
+
 # The proof.
 
 
