@@ -17,7 +17,7 @@ from packaging.version import Version
 
 from nightly_sessions.core import runner
 from nightly_sessions.core.config import load_settings
-from nightly_sessions.core.environment import Environment, find_uv
+from nightly_sessions.core.environment import Environment, find_uv, index_environment
 from nightly_sessions.core.errors import ConfigError, NightlyError, ProofError, ToolError
 from nightly_sessions.core.index import DistFile
 from nightly_sessions.core.interpreter import WheelTarget
@@ -358,3 +358,44 @@ def test_cibuildwheel_without_the_nightly_stops_when_strict(
     _, error, _, _ = build_compiled(tmp_path, start_index, "macos", NightlyError)
     assert "has no wheel of numpy for the platform macos" in str(error)
     assert calls == []
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_the_cibuildwheel_variables_give_an_isolated_build_the_nightly(
+    tmp_path: Path,
+    indexes: tuple[PypiServer, PypiServer],
+    capfd: pytest.CaptureFixture[str],
+    installer: str,
+) -> None:
+    """What cibuildwheel's `build` frontend runs in each build environment (`python -m build
+    --wheel`, `--installer=uv` for build[uv]), with the variables the session passes it:
+    the isolated build environment gets the pinned nightly, not the base index's release."""
+    base, nightly = indexes
+    root = project(tmp_path)
+    env = build.new_environment(
+        Path(sys.executable), uv_environment(), tmp_path / "env", base.url, [build.TOOLS["build"]]
+    )
+    constraints = tmp_path / build_deps.CONSTRAINTS
+    pins = [NightlyPin("demo-backend", Version(NIGHTLY), "")]
+    constraints.write_text(build_deps.constraints_text(pins))
+    variables = build_deps.cibuildwheel_variables(pins, nightly.url, str(constraints))
+    command = [
+        str(env.python),
+        "-m",
+        "build",
+        str(root),
+        "--wheel",
+        "--outdir",
+        str(tmp_path / "out"),
+    ]
+    runner.run(
+        [*command, f"--installer={installer}"],
+        what="build as cibuildwheel does",
+        env={**index_environment(base.url), **variables, "UV": env.uv},
+        cwd=root,
+    )
+    output = "".join(capfd.readouterr())
+    assert f"BUILT-BY demo-backend {NIGHTLY}" in output
+    assert "BUILT-BY demo-backend 1.0" not in output
+    assert len(list((tmp_path / "out").glob("*.whl"))) == 1
