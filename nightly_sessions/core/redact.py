@@ -12,6 +12,9 @@ import re
 REDACTED = "***"
 # A URL part ends at the next slash, quote, backtick, angle bracket, whitespace or the end
 # of the text: a URL may be the last thing in a message or quoted in a repr.
+# `/t/<token>` counts only inside a URL: a file path such as /tmp/x/t/project is no secret,
+# and the probe's JSON of installed files passes through here.
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"`<>]+")
 _TOKEN_IN_PATH = re.compile(r"/t/[^/\s'\"`<>]+")
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"`<>]+@")
 # A query parameter whose name says it is a credential: `?token=`, `&private_token=`,
@@ -32,7 +35,7 @@ def add_secret(value: str | None) -> None:
 
 def redact(text: str) -> str:
     """Return `text` with URL credentials, tokens, secret parameters and known secrets hidden."""
-    text = _TOKEN_IN_PATH.sub(f"/t/{REDACTED}", text)
+    text = _URL.sub(lambda url: _TOKEN_IN_PATH.sub(f"/t/{REDACTED}", url[0]), text)
     text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
     text = _SECRET_PARAMETER.sub(rf"\g<name>{REDACTED}", text)
     for secret in sorted(_secrets, key=len, reverse=True):

@@ -45,6 +45,19 @@ def test_token_at_the_end_of_a_url_is_hidden(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "/tmp/x/t/project/src/pkg/__init__.py",
+        '{"path": "/home/me/t/venv/lib/site-packages/numpy"}',
+        r"C:\Users\t\venv and /t/",
+    ],
+)
+def test_a_file_path_with_a_t_folder_is_left_alone(text: str) -> None:
+    """A `/t/` folder is no token: the probe's JSON of installed files passes through here."""
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         (
