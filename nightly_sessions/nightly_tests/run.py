@@ -305,15 +305,41 @@ def _stages(
     plan = prepare(settings, env, report, state, log)
     pytest_run = run_pytest(settings, env, pytest_args, folder)
     report.tests = count_tests(folder / REPORT_LOG_NAME, pytest_run.returncode)
-    end = judge_pytest(pytest_run.returncode, pytest_run.output)
+    return conclude(
+        settings, env, report, judge_pytest(pytest_run.returncode, pytest_run.output),
+        plan=plan, state=state, pytest_args=pytest_args, folder=folder, tail=pytest_run.tail,
+        pytest_code=pytest_run.returncode, run_seconds=time.monotonic() - started, log=log,
+    )  # fmt: skip
+
+
+def conclude(
+    settings: Settings,
+    env: Environment,
+    report: RunReport,
+    end: PytestEnd,
+    *,
+    plan: InstallPlan,
+    state: Probe,
+    pytest_args: Sequence[str] | None,
+    folder: Path,
+    tail: str | None,
+    pytest_code: int | None,
+    run_seconds: float,
+    log: Log,
+) -> PytestEnd:
+    """After the tests: warnings, other checks and the culprit search; record them and
+    return how the run ends. tox's plugin runs this after the env's commands.
+
+    `pytest_args` None: the tests did not run through a pytest command the search can
+    repeat. `run_seconds` (plan to tests' end) is the culprit budget's base.
+    """
     end = with_warnings(settings, report, end, plan=plan, folder=folder, python=state.python)
     report.outcome = end.outcome
-    run_seconds = time.monotonic() - started  # the culprit budget's base: without the checks
     if end.exit_code != 0:
         # A run that fails before or outside the report log (a conftest that cannot be
         # imported, a usage error, a crash) is explained only by pytest's last lines.
-        report.output_tail = pytest_run.tail
-    if end.exit_code != 0 and pytest_run.returncode != 1:
+        report.output_tail = tail
+    if end.exit_code != 0 and pytest_code != 1:
         report.error = end.message  # why a run without plain test failures failed
     if settings.checks and report.versions is not None:  # a failing test hides no check
         report.checks = checks.run_checks(
@@ -322,6 +348,11 @@ def _stages(
         end = with_checks(end, report.checks)
         report.outcome = end.outcome
     if end.outcome == "tests-failed" and settings.culprit:
+        if pytest_args is None:
+            reason = "the failing command is not pytest, so the search cannot re-run its tests"
+            report.culprit = Finding("not-run", reason=reason)
+            log(f"No culprit search: {reason}.")
+            return end
         search_culprit(
             settings, env, report, plan=plan, state=state, pytest_args=pytest_args,
             folder=folder, run_seconds=run_seconds, log=log,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,7 +26,13 @@ from nightly_sessions.core.errors import ConfigError, NightlyError
 from nightly_sessions.core.redact import redact
 from nightly_sessions.nightly_tests.run import RunResult
 from nightly_sessions.tox_plugin import config
-from nightly_sessions.tox_plugin.steps import CommandsEnd, Prepared, after, before, merged_addopts
+from nightly_sessions.tox_plugin.steps import (
+    CommandsEnd,
+    Prepared,
+    after,
+    before,
+    pytest_environment,
+)
 
 LOGGER = logging.getLogger("nightly-sessions")
 
@@ -85,10 +92,9 @@ def tox_before_run_commands(tox_env: ToxEnv) -> None:
         _stop(RunResult(exc.exit_code, str(exc), None))
     if isinstance(outcome, RunResult):
         _stop(outcome)
-    if outcome.pytest_addopts:
-        existing = tox_env.environment_variables.get("PYTEST_ADDOPTS")
-        value = merged_addopts(existing, outcome.pytest_addopts)
-        tox_env.conf["set_env"].export({"PYTEST_ADDOPTS": lambda: value})
+    if outcome.pytest_options is not None:
+        values = pytest_environment(tox_env.environment_variables, outcome.pytest_options)
+        tox_env.conf["set_env"].export({key: partial(str, value) for key, value in values.items()})
     with _LOCK:
         _PREPARED[tox_env.name] = outcome
 

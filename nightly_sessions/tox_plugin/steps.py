@@ -3,7 +3,7 @@
 tox has built the env from its own configuration (deps, extras, the package); before the
 commands, `before` plans, installs the nightlies strictly from the nightly index, repairs,
 checks and proves them, as a nox run does, and points pytest's report log into the
-report folder. The commands are the user's: `after` records how they ended and writes
+report folder and loads the warnings plugin there. The commands are the user's: `after` records how they ended and writes
 the same nightly-report.json/.md, so `nightly_issue` reads tox-made reports unchanged.
 """
 
@@ -14,7 +14,7 @@ import os
 import platform
 import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,6 @@ from nightly_sessions.core.config import Settings
 from nightly_sessions.core.environment import Environment, index_environment
 from nightly_sessions.core.errors import NightlyError
 from nightly_sessions.core.log import Log
-from nightly_sessions.nightly_tests.culprit import Finding
 from nightly_sessions.nightly_tests.install import REPORTLOG_REQUIREMENT
 from nightly_sessions.nightly_tests.plan import InstallPlan
 from nightly_sessions.nightly_tests.probe import Probe, probe
@@ -32,11 +31,16 @@ from nightly_sessions.nightly_tests.report import RunReport, count_tests
 from nightly_sessions.nightly_tests.run import (
     PytestEnd,
     RunResult,
+    conclude,
     finish,
     judge_pytest,
     prepare,
-    search_culprit,
     start_report,
+)
+from nightly_sessions.nightly_tests.warnings_plugin import (
+    WARNINGS_LOG_NAME,
+    plugin_args,
+    plugin_environment,
 )
 
 
@@ -52,7 +56,7 @@ class Prepared:
     state: Probe
     plan: InstallPlan
     started: float
-    pytest_addopts: str | None  # the --report-log option for the commands, when pytest is there
+    pytest_options: list[str] | None  # for the commands' pytest (None: no pytest in the env)
 
     @property
     def report_log(self) -> Path:
@@ -89,15 +93,18 @@ def before(settings: Settings, env: Environment, env_name: str, log: Log) -> Pre
     started = time.monotonic()
     try:
         plan = prepare(settings, env, report, state, log, base=False)
-        addopts = report_log_option(settings, env, state, folder / REPORT_LOG_NAME)
+        options = pytest_options(settings, env, state, folder)  # tox installed pytest
     except NightlyError as exc:
         report.error, report.output_tail = str(exc), exc.detail
         return finish(report, folder, exc.exit_code, str(exc), log)
-    return Prepared(env_name, settings, env, report, folder, state, plan, started, addopts)
+    return Prepared(env_name, settings, env, report, folder, state, plan, started, options)
 
 
-def report_log_option(settings: Settings, env: Environment, state: Probe, path: Path) -> str | None:
-    """pytest's `--report-log` for the commands (PYTEST_ADDOPTS); None without pytest.
+def pytest_options(
+    settings: Settings, env: Environment, state: Probe, folder: Path
+) -> list[str] | None:
+    """The options a nox run gives pytest: the report log and the warnings plugin with its
+    log and error filters; None when the env has no pytest.
 
     pytest-reportlog comes from the base index without dependencies, so it changes
     nothing tox installed; the report then counts the tests and names the failing ones.
@@ -110,14 +117,25 @@ def report_log_option(settings: Settings, env: Environment, state: Probe, path: 
             what=f"install {REPORTLOG_REQUIREMENT} from {settings.base_index_url}",
             env=index_environment(settings.base_index_url),
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)  # an earlier run's log must not pass for this one's
-    return f"--report-log={shlex.quote(str(path))}"
+    folder.mkdir(parents=True, exist_ok=True)
+    report_log, warnings_log = folder / REPORT_LOG_NAME, folder / WARNINGS_LOG_NAME
+    for path in (report_log, warnings_log):  # an earlier run's logs must not pass for these
+        path.unlink(missing_ok=True)
+    return [
+        f"--report-log={report_log}",
+        *plugin_args(warnings_log, settings.warnings_as_errors),
+    ]
 
 
-def merged_addopts(existing: str | None, option: str) -> str:
-    """The user's PYTEST_ADDOPTS, then the report log option."""
-    return f"{existing} {option}" if existing and existing.strip() else option
+def pytest_environment(existing: Mapping[str, str], options: Sequence[str]) -> dict[str, str]:
+    """The env's PYTEST_ADDOPTS (the user's, then `options`) and PYTHONPATH (the warnings
+    plugin's folder, which holds it alone, first)."""
+    addopts = shlex.join(options)
+    own = existing.get("PYTEST_ADDOPTS", "").strip()
+    return {
+        "PYTEST_ADDOPTS": f"{own} {addopts}" if own else addopts,
+        **plugin_environment(existing),
+    }
 
 
 def judge_commands(end: CommandsEnd, logged: int | None, env_name: str) -> PytestEnd:
@@ -151,30 +169,17 @@ def pytest_arguments(command: Sequence[str]) -> list[str] | None:
 
 
 def after(prepared: Prepared, end: CommandsEnd, log: Log) -> RunResult:
-    """Record how the commands ended, search the culprit of failing tests, write the report."""
-    report, settings = prepared.report, prepared.settings
+    """Record how the commands ended; then, as a nox run: warnings, other checks, the
+    culprit search of failing tests; write the report."""
+    report = prepared.report
+    run_seconds = time.monotonic() - prepared.started
     counts = count_tests(prepared.report_log)
     report.tests = counts if prepared.report_log.is_file() else None
-    verdict = judge_commands(end, counts.exit_code, prepared.env_name)
-    report.outcome = verdict.outcome
-    if verdict.exit_code != 0:
-        report.output_tail = "".join(end.output.splitlines(keepends=True)[-runner.TAIL_LINES :])
-        if counts.exit_code != 1:
-            report.error = verdict.message  # why a run without plain test failures failed
-    if verdict.outcome == "tests-failed" and settings.culprit:
-        _search(prepared, pytest_arguments(end.command), log)
-    return finish(report, prepared.folder, verdict.exit_code, verdict.message, log)
-
-
-def _search(prepared: Prepared, pytest_args: list[str] | None, log: Log) -> None:
-    """The culprit search, as in a nox run; it re-runs pytest, so it needs pytest's arguments."""
-    if pytest_args is None:
-        reason = "the failing command is not pytest, so the search cannot re-run its tests"
-        prepared.report.culprit = Finding("not-run", reason=reason)
-        log(f"No culprit search: {reason}.")
-        return
-    search_culprit(
-        prepared.settings, prepared.env, prepared.report, plan=prepared.plan,
-        state=prepared.state, pytest_args=pytest_args, folder=prepared.folder,
-        run_seconds=time.monotonic() - prepared.started, log=log,
+    verdict = conclude(
+        prepared.settings, prepared.env, report,
+        judge_commands(end, counts.exit_code, prepared.env_name), plan=prepared.plan,
+        state=prepared.state, pytest_args=pytest_arguments(end.command), folder=prepared.folder,
+        tail="".join(end.output.splitlines(keepends=True)[-runner.TAIL_LINES :]),
+        pytest_code=counts.exit_code, run_seconds=run_seconds, log=log,
     )  # fmt: skip
+    return finish(report, prepared.folder, verdict.exit_code, verdict.message, log)

@@ -81,6 +81,11 @@ def test_ini_virtualenv_the_nightly_beats_the_rc_only_with_the_plugin(world: Wor
 def test_toml_tox_uv_parallel_gives_one_report_per_env(world: World, tmp_path: Path) -> None:
     sections = '[env.lean-nightly]\ncommands = [["pytest", "tests", "-k", "span"]]\n'
     write_tox_toml(world, TOX_UV, ["py-nightly", "lean-nightly"], sections)
+    # The warnings plugin is loaded into the env's own pytest, as in a nox run.
+    (world.project / "tests" / "test_old.py").write_text(
+        "import warnings\n\n\ndef test_old_api():\n"
+        "    warnings.warn('skymap.old_api is deprecated', DeprecationWarning)\n"
+    )
     summary = tmp_path / "step-summary.md"
     result = run_tox(world, "-p", "2", GITHUB_STEP_SUMMARY=str(summary))
     output = result.stdout + result.stderr
@@ -91,7 +96,10 @@ def test_toml_tox_uv_parallel_gives_one_report_per_env(world: World, tmp_path: P
         assert report["outcome"] == "passed"
         assert report["packages"][0]["status"] == "nightly"
         counts[env_name] = report["pytest"]["passed"]
-    assert counts == {"py-nightly": 2, "lean-nightly": 1}
+    assert counts == {"py-nightly": 3, "lean-nightly": 1}
+    [deprecation] = report_of(world, "py-nightly")["warnings"]["deprecations"]
+    assert "skymap.old_api is deprecated" in json.dumps(deprecation)
+    assert report_of(world, "lean-nightly")["warnings"]["deprecations"] == []
     text = summary.read_text()
     assert f"skymap, {job('py-nightly')}: passed" in text
     assert f"skymap, {job('lean-nightly')}: passed" in text

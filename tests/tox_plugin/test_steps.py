@@ -3,19 +3,22 @@ format; how the commands' end becomes the run's; which command is pytest."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from nightly_sessions.nightly_tests import warnings_plugin
 from nightly_sessions.tox_plugin.config import implied
 from nightly_sessions.tox_plugin.steps import (
     CommandsEnd,
     job_for,
     judge_commands,
-    merged_addopts,
     pytest_arguments,
+    pytest_environment,
 )
 from tox_plugin.tox_world import TOX
 
@@ -136,10 +139,15 @@ def test_a_pytest_command_is_recognised(command: list[str], arguments: list[str]
     assert pytest_arguments(command) == arguments
 
 
-def test_the_report_log_option_follows_the_users_pytest_options() -> None:
-    assert merged_addopts(None, "--report-log=x") == "--report-log=x"
-    assert merged_addopts("  ", "--report-log=x") == "--report-log=x"
-    assert merged_addopts("-p no:randomly", "--report-log=x") == "-p no:randomly --report-log=x"
+def test_the_options_follow_the_users_and_survive_spaces_in_paths() -> None:
+    options = ["--report-log=/my reports/log.jsonl", "-p", "nightly_sessions_warnings"]
+    plugin_dir = str(warnings_plugin.PLUGIN_DIR)
+    alone = pytest_environment({}, options)
+    assert shlex.split(alone["PYTEST_ADDOPTS"]) == options
+    assert alone["PYTHONPATH"] == plugin_dir
+    theirs = pytest_environment({"PYTEST_ADDOPTS": "-p no:randomly", "PYTHONPATH": "src"}, options)
+    assert shlex.split(theirs["PYTEST_ADDOPTS"]) == ["-p", "no:randomly", *options]
+    assert theirs["PYTHONPATH"] == os.pathsep.join([plugin_dir, "src"])
 
 
 def test_the_job_is_the_env_unless_a_ci_matrix_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
