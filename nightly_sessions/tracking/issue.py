@@ -227,11 +227,15 @@ def track_deprecations(
 ) -> None:
     """Open, update or close the deprecations issue (its own key and label), or say what
     it would do; it never turns the run red."""
+    if not any(isinstance(job.data.get("warnings"), Mapping) for job in jobs):
+        return  # reports before schema 3, or runs that never reached pytest: nothing to tell
     found = deprecations_issue.changes(jobs, green)
     label, key = settings.deprecations_issue_label, deprecations_issue.KEY
     body = deprecations_issue.render_body(found, context.run)
     issues = _find_all(client, label, key) if client is not None else []
     decision = deprecations_issue.decide(found, body, issues[0] if issues else None, context.run)
+    if decision.action == "nothing" and not found.current:
+        return  # no deprecation, no issue: the failure issue's lines stay the only ones
     if dry_run or client is None:
         if found.current:
             log(body)

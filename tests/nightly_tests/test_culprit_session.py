@@ -87,7 +87,7 @@ def test_the_broken_nightly_is_named_and_the_flaky_test_called_flaky(
     assert culprit in output
     assert flaky in output
     report = report_of(world)
-    assert report["schema"] == 2
+    assert report["schema"] == 3
     assert report["outcome"] == "tests-failed"
     assert report["culprit"]["verdict"][:2] == [culprit, flaky]
     tried = [[p["name"] for p in trial["put_back"]] for trial in report["culprit"]["trials"]]
