@@ -272,6 +272,11 @@ CASES = [
     case("issue-api-not-a-url", 2, "issue", "{tmp}", env={"GITHUB_TOKEN": "t0ken-x", "GITHUB_REPOSITORY": "octo/demo", "GITHUB_API_URL": "not a url"}),
     case("issue-unreachable-api", 3, "issue", "{tmp}", "--no-compare", env={"GITHUB_TOKEN": "t0ken-x", "GITHUB_REPOSITORY": "octo/demo"}),
     case("issue-secret-in-api-url", 3, "issue", "{tmp}", "--no-compare", env={"GITHUB_TOKEN": "t0ken-x", "GITHUB_REPOSITORY": "octo/demo", "GITHUB_API_URL": f"http://127.0.0.1:1/t/{SECRET}/api"}, secret=SECRET),
+    # last-green
+    case("last-green-without-workflow", 2, "last-green", env={"GITHUB_TOKEN": "t0ken-x", "GITHUB_REPOSITORY": "octo/demo"}),
+    case("last-green-without-token", 2, "last-green", "--workflow", "nightly.yml", "--branch", "main", env={"GITHUB_REPOSITORY": "octo/demo"}),
+    case("last-green-unreachable-api", 3, "last-green", "--workflow", "nightly.yml", "--branch", "main", env={"GITHUB_TOKEN": "t0ken-x", "GITHUB_REPOSITORY": "octo/demo"}),
+    case("last-green-secret-in-api-url", 3, "last-green", "--workflow", "nightly.yml", "--branch", "main", env={"GITHUB_TOKEN": "t0ken-x", "GITHUB_REPOSITORY": "octo/demo", "GITHUB_API_URL": f"http://127.0.0.1:1/t/{SECRET}/api"}, secret=SECRET),
     # keepalive
     case("keepalive-without-token", 2, "keepalive", env={"GITHUB_REPOSITORY": "octo/demo"}),
     case("keepalive-bad-repository", 2, "keepalive", "--repository", "octo", env={"GITHUB_TOKEN": "t0ken-x"}),
