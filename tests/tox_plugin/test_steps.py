@@ -172,3 +172,18 @@ def test_a_real_devdeps_env_opts_in_with_one_factor_conditional_line(tmp_path: P
     assert result.returncode == 0, result.stdout + result.stderr
     values = [line for line in result.stdout.splitlines() if line.startswith("nightly =")]
     assert values == ["nightly = True", "nightly = True", "nightly = False", "nightly = False"]
+
+
+def test_tox_loads_the_plugin_without_the_run() -> None:
+    """tox imports the plugin on every run; the run's modules wait for an env that opts in."""
+    code = (
+        "import sys, nightly_sessions.tox_plugin.plugin;"
+        "print(sorted(m for m in sys.modules if m.startswith('nightly_sessions.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == str(
+        ["nightly_sessions.tox_plugin", "nightly_sessions.tox_plugin.config",
+         "nightly_sessions.tox_plugin.plugin"]
+    )  # fmt: skip
