@@ -20,7 +20,7 @@ from nightly_sessions.tox_plugin.steps import (
     pytest_arguments,
     pytest_environment,
 )
-from tox_plugin.tox_world import TOX
+from tox_plugin.tox_world import TOX, nightly_settings
 
 CORPUS = Path(__file__).parents[1] / "corpus"
 
@@ -75,15 +75,9 @@ def test_the_setting_reads_alike_in_every_configuration_format(
     tmp_path: Path, file_name: str
 ) -> None:
     (tmp_path / file_name).write_text(CONFIGS[file_name], encoding="utf-8")
-    envs = "py-nightly,py,devdeps,py-nightly-off"
-    result = subprocess.run(
-        [str(TOX), "config", "-e", envs, "-k", "nightly"],
-        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    values = [line for line in result.stdout.splitlines() if line.startswith("nightly =")]
+    envs = ["py-nightly", "py", "devdeps", "py-nightly-off"]
     # the factor, no factor, set on an env without it, set off despite it
-    assert values == ["nightly = True", "nightly = False", "nightly = True", "nightly = False"]
+    assert nightly_settings(tmp_path, envs) == [True, False, True, False]
 
 
 def test_tox_registers_the_plugin_from_its_entry_point() -> None:
@@ -93,15 +87,21 @@ def test_tox_registers_the_plugin_from_its_entry_point() -> None:
     assert "nightly_sessions/tox_plugin/plugin.py" in result.stdout.replace("\\", "/")
 
 
-def test_importing_the_package_imports_no_tox() -> None:
+def modules_loaded(imports: str, prefix: str) -> list[str]:
+    """The modules named `prefix` or below it that a fresh Python holds after `imports`."""
     code = (
-        "import sys, nightly_sessions, nightly_sessions.cli, nightly_sessions.tox_plugin.steps;"
-        "print(sorted(m for m in sys.modules if m == 'tox' or m.startswith('tox.')))"
+        f"import sys, {imports}; print('\\n'.join(sorted(m for m in sys.modules "
+        f"if m == {prefix!r} or m.startswith({prefix!r} + '.'))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    assert result.stdout.strip() == "[]"
+    return result.stdout.split()
+
+
+def test_importing_the_package_imports_no_tox() -> None:
+    imports = "nightly_sessions, nightly_sessions.cli, nightly_sessions.tox_plugin.steps"
+    assert modules_loaded(imports, "tox") == []
 
 
 @pytest.mark.parametrize(
@@ -164,26 +164,13 @@ def test_a_real_devdeps_env_opts_in_with_one_factor_conditional_line(tmp_path: P
     assert text.count("\n[testenv]\n") == 1
     text = text.replace("\n[testenv]\n", "\n[testenv]\nnightly = devdeps: true\n")
     (tmp_path / "tox.ini").write_text(text, encoding="utf-8")
-    envs = "py313-test-devdeps,py313-test-devdeps-cov,py313-test,py313-test-predeps"
-    result = subprocess.run(
-        [str(TOX), "config", "-e", envs, "-k", "nightly"],
-        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    values = [line for line in result.stdout.splitlines() if line.startswith("nightly =")]
-    assert values == ["nightly = True", "nightly = True", "nightly = False", "nightly = False"]
+    envs = ["py313-test-devdeps", "py313-test-devdeps-cov", "py313-test", "py313-test-predeps"]
+    assert nightly_settings(tmp_path, envs) == [True, True, False, False]
 
 
 def test_tox_loads_the_plugin_without_the_run() -> None:
     """tox imports the plugin on every run; the run's modules wait for an env that opts in."""
-    code = (
-        "import sys, nightly_sessions.tox_plugin.plugin;"
-        "print(sorted(m for m in sys.modules if m.startswith('nightly_sessions.')))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert result.stdout.strip() == str(
-        ["nightly_sessions.tox_plugin", "nightly_sessions.tox_plugin.config",
-         "nightly_sessions.tox_plugin.plugin"]
-    )  # fmt: skip
+    assert modules_loaded("nightly_sessions.tox_plugin.plugin", "nightly_sessions") == [
+        "nightly_sessions", "nightly_sessions.tox_plugin", "nightly_sessions.tox_plugin.config",
+        "nightly_sessions.tox_plugin.plugin",
+    ]  # fmt: skip

@@ -75,6 +75,18 @@ def run_tox(world: World, *args: str, **env: str) -> subprocess.CompletedProcess
     )
 
 
+def nightly_settings(folder: Path, envs: list[str]) -> list[bool]:
+    """Each env's `nightly` setting as tox reads it (`tox config`: no env is built)."""
+    result = subprocess.run(
+        [str(TOX), "config", "-e", ",".join(envs), "-k", "nightly"],
+        cwd=folder, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("nightly =")]
+    assert len(lines) == len(envs), result.stdout
+    return [line == "nightly = True" for line in lines]
+
+
 def job(env_name: str) -> str:
     """The report folder of a tox env run outside CI."""
     return f"{env_name}-{platform.system()}"
