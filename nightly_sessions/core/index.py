@@ -82,7 +82,7 @@ class IndexClient:
         http: HttpClient | None = None,
         timeout: float = 30.0,
         retries: int = 3,
-        max_workers: int = 32,  # uv fetches up to 50 at once (UV_CONCURRENT_DOWNLOADS)
+        max_workers: int = 50,  # as uv, which fetches up to 50 at once (UV_CONCURRENT_DOWNLOADS)
     ) -> None:
         self.url = _check_url(url)
         self.max_workers = max(1, max_workers)
