@@ -293,6 +293,16 @@ CASES = [
     case("culprit-budget-not-a-share", 2, "plan", env={"NIGHTLY_CULPRIT_BUDGET": "half"}),
     case("culprit-budget-zero", 2, "plan", pyproject=settings('culprit-budget = "0%"')),
     case("culprit-max-packages-negative", 2, "plan", env={"NIGHTLY_CULPRIT_MAX_PACKAGES": "-1"}),
+    case("warnings-as-errors-typo", 2, "run", env={"NIGHTLY_WARNINGS_AS_ERRORS": "Deprecation"}),
+    case("warnings-as-errors-filter", 2, "plan", pyproject=settings(
+        'warnings-as-errors = ["error::DeprecationWarning"]'
+    )),
+    case("fail-on-new-deprecations-not-a-boolean", 2, "run", env={
+        "NIGHTLY_FAIL_ON_NEW_DEPRECATIONS": "maybe"
+    }),
+    case("deprecations-issue-label-empty", 2, "issue", pyproject=settings(
+        'deprecations-issue-label = ""'
+    )),
     case("installer-unknown", 2, "plan", env={"NIGHTLY_INSTALLER": "conda"}),
     case("version-scheme-unknown", 2, "plan", env={"NIGHTLY_VERSION_SCHEME": "calendar"}),
     case("packages-bad-name", 2, "plan", env={"NIGHTLY_PACKAGES": "not a name!"}),
