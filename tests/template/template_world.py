@@ -117,6 +117,7 @@ def _combinations() -> dict[str, dict[str, Any]]:
         "test_extras": "",
         "python_versions": ["3.12", "3.14t"],
         "pr_label": "run-nightly",
+        "warnings_as_errors": "DeprecationWarning,FutureWarning",
     }
     # The staged roll-out switch: without `nightly_issue`, no reporting jobs.
     combos["without-issue-jobs"] = {

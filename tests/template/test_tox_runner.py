@@ -54,6 +54,7 @@ def test_the_test_step_runs_the_tox_env_with_the_answers(
         ("NIGHTLY_PACKAGES", "nightly_packages"),
         ("NIGHTLY_EXTRAS", "test_extras"),
         ("NIGHTLY_GROUPS", "test_groups"),
+        ("NIGHTLY_WARNINGS_AS_ERRORS", "warnings_as_errors"),
     ):
         answer = answers.get(question, "auto")
         assert env.get(key) == (None if answer in ("auto", "") else answer), key
