@@ -9,13 +9,22 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import copier
 import pytest
 import yaml
 from tox_plugin.tox_world import nightly_settings
 
-from nightly_sessions.testing.template import ANSWERS_FILE, render
+from nightly_sessions.testing.template import (
+    ANSWERS_FILE,
+    commit_all,
+    git,
+    git_environment,
+    make_template_repo,
+    render,
+)
 from template.template_world import COMBINATIONS, nox_steps, steps, workflow
 from template.test_message import SHA, raw_message
+from template.test_update import V2_LINE, change_template_to_v2, conflict_markers
 
 TOX_COMBINATIONS = sorted(name for name, data in COMBINATIONS.items() if data.get("runner"))
 
@@ -135,3 +144,35 @@ def test_the_message_shows_env_sections_that_tox_reads(
     assert f"tox run -e {env_names[-1]}`" in text
     assert all(nightly_settings(tmp_path / "ini", env_names))
     assert nightly_settings(tmp_path / "toml", env_names[-1:]) == [True]
+
+
+@pytest.mark.integration
+def test_copier_update_switches_a_project_to_tox_and_keeps_it(tmp_path: Path) -> None:
+    """`copier update --data runner=tox` turns the test step into the tox one, leaving the
+    noxfile as it was; a later update to a new template version keeps the answers and
+    moves the pin of both."""
+    repo = make_template_repo(tmp_path / "nightly-sessions", "v1")
+    project = render(repo, tmp_path / "skymap", ref="v1")
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, "Nightly workflows (nox)")
+    noxfile = (project / "noxfile.py").read_text()
+    tests_workflow = project / ".github" / "workflows" / "nightly-tests.yml"
+    for data, ref in (({"runner": "tox", "tox_env": "py{python}-devdeps"}, "v1"), ({}, None)):
+        if ref is None:
+            change_template_to_v2(repo)
+        with git_environment():
+            copier.run_update(
+                project, answers_file=ANSWERS_FILE, data=data, vcs_ref=ref, defaults=True,
+                overwrite=True, unsafe=True, quiet=True,
+            )  # fmt: skip
+        assert conflict_markers(project) == []
+        tests = workflow(project, "nightly-tests.yml")["jobs"]["tests"]
+        pattern, step = nox_steps(tests)["nightly_tests"]
+        assert pattern == "py${PYTHON_VERSION//./}-devdeps"
+        # The tox step's nightly-sessions moves with the noxfile's pin, which v1 keeps.
+        assert step["env"]["NIGHTLY_SESSIONS"] == pinned_requirement(project / "noxfile.py")
+        assert ((project / "noxfile.py").read_text() == noxfile) == (ref == "v1")
+        commit_all(project, "update")
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    assert (answers["runner"], answers["tox_env"]) == ("tox", "py{python}-devdeps")
+    assert V2_LINE.strip() in tests_workflow.read_text()
