@@ -4,16 +4,21 @@ the rest of the workflow (report, artifacts, tracking issue) is the nox flavour'
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
-from tox_plugin.tox_world import nightly_settings
+from nightly_world import NEWEST_NIGHTLY, build_world
+from tox_plugin.tox_world import TOX, nightly_settings
 
+from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.template import (
     ANSWERS_FILE,
     commit_all,
@@ -116,6 +121,13 @@ def test_the_runner_defaults_to_tox_where_a_tox_configuration_is(
     assert (project / "noxfile.py").is_file()
 
 
+def message_section(text: str, start: str) -> str:
+    """The two-line section of the message whose header starts with `start`, unindented."""
+    lines = [line.strip() for line in text.splitlines()]
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    return "\n".join(lines[first : first + 2]) + "\n"
+
+
 @pytest.mark.parametrize(
     ("pythons", "env_names"),
     [
@@ -130,17 +142,10 @@ def test_the_message_shows_env_sections_that_tox_reads(
     """The sections the message tells a tox project to add declare every env of the
     matrix with `nightly = true`, as tox itself reads them."""
     text = raw_message("gh:org/nightly-sessions", SHA, runner="tox", python_versions=pythons)
-    lines = text.splitlines()
-    ini = next(i for i, line in enumerate(lines) if line.strip().startswith("[testenv:"))
-    toml = next(i for i, line in enumerate(lines) if line.strip().startswith("[env."))
     (tmp_path / "ini").mkdir()
-    (tmp_path / "ini" / "tox.ini").write_text(
-        "[tox]\n" + "\n".join(line.strip() for line in lines[ini : ini + 2]) + "\n"
-    )
+    (tmp_path / "ini" / "tox.ini").write_text("[tox]\n" + message_section(text, "[testenv:"))
     (tmp_path / "toml").mkdir()
-    (tmp_path / "toml" / "tox.toml").write_text(
-        "\n".join(line.strip() for line in lines[toml : toml + 2]) + "\n"
-    )
+    (tmp_path / "toml" / "tox.toml").write_text(message_section(text, "[env."))
     assert f"tox run -e {env_names[-1]}`" in text
     assert all(nightly_settings(tmp_path / "ini", env_names))
     assert nightly_settings(tmp_path / "toml", env_names[-1:]) == [True]
@@ -176,3 +181,52 @@ def test_copier_update_switches_a_project_to_tox_and_keeps_it(tmp_path: Path) ->
     answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
     assert (answers["runner"], answers["tox_env"]) == ("tox", "py{python}-devdeps")
     assert V2_LINE.strip() in tests_workflow.read_text()
+
+
+TOX_PREFIX = re.compile(
+    r'^uvx --from "tox==[\d.]+" --with "tox-uv==[\d.]+" --with "\$NIGHTLY_SESSIONS" tox '
+)
+
+
+@pytest.mark.integration
+def test_copied_tox_project_runs_the_workflows_tox_command_end_to_end(
+    template_repo: Path, tmp_path: Path, base_index: PypiServer, nightly_index: PypiServer
+) -> None:
+    """The tox step's own command (tox from this environment instead of uvx) on the example
+    project with the env section the message shows, against the loopback indexes."""
+    world = build_world(tmp_path, base_index, nightly_index)
+    (world.project / "noxfile.py").unlink()
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    render(
+        template_repo, world.project, runner="tox", nightly_packages="tinyarray",
+        python_versions=[python],
+    )  # fmt: skip
+    message = raw_message("gh:org/nightly-sessions", SHA, runner="tox", python_versions=[python])
+    (world.project / "tox.ini").write_text(
+        f"[testenv]\nbase_python = {sys.executable}\nextras = test\n"
+        f"commands = pytest tests -p no:cacheprovider\n\n{message_section(message, '[testenv:')}"
+    )
+    tests = workflow(world.project, "nightly-tests.yml")["jobs"]["tests"]
+    _, step = nox_steps(tests)["nightly_tests"]
+    prefix = TOX_PREFIX.match(step["run"])
+    assert prefix, step["run"]
+    command = f"{shlex.quote(str(TOX))} --colored no {step['run'][prefix.end() :]}"
+    step_env = {k: str(v) for k, v in step["env"].items() if "${{" not in str(v)}
+    result = subprocess.run(
+        ["bash", "-c", command], cwd=world.project,
+        env=world.env(
+            PYTHON_VERSION=python, NIGHTLY_JOB=f"py{python}-Linux", PIP_INDEX_URL=base_index.url,
+            UV_DEFAULT_INDEX=base_index.url, **step_env,
+        ),
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"py{python.replace('.', '')}-nightly: OK" in result.stdout
+    report = json.loads(
+        (
+            world.project / "nightly-reports" / f"py{python}-Linux" / "nightly-report.json"
+        ).read_text()
+    )
+    assert report["outcome"] == "passed"
+    [tinyarray] = report["packages"]
+    assert (tinyarray["installed"], tinyarray["status"]) == (NEWEST_NIGHTLY, "nightly")
