@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.markers import default_environment
 from packaging.utils import canonicalize_name
 
 from nightly_sessions.core.errors import ToolError
@@ -131,3 +133,34 @@ def test_the_probe_leaves_zipped_distributions_to_importlib(tmp_path: Path) -> N
     with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as bundle:
         bundle.writestr("zipped-3.1.dist-info/METADATA", "Name: zipped\nVersion: 3.1\n")
     assert _probe_path([tmp_path / "bundle.zip"])["zipped"] == ("3.1", ())
+
+
+def test_the_probe_writes_its_line_as_json_dumps_would(tmp_path: Path) -> None:
+    """The probe writes JSON without importing json (which imports re): the same bytes
+    as json.dumps, escapes included, for text with quotes, controls and non-ASCII."""
+    site = tmp_path / "site"
+    (site / "odd-1.0.dist-info").mkdir(parents=True)
+    (site / "odd-1.0.dist-info" / "METADATA").write_text(
+        'Name: odd\nVersion: 1.0\nRequires-Dist: caf\u00e9 ; extra == "\\"x\\"\t\x7f\U0001f600"\n',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(site)},
+    )  # fmt: skip
+    line = next(line for line in done.stdout.splitlines() if line.startswith(MARKER))
+    payload = line[len(MARKER) :]
+    assert json.dumps(json.loads(payload)) == payload
+    assert parse(done.stdout).distributions["odd"].requires == (
+        'caf\u00e9 ; extra == "\\"x\\"\t\x7f\U0001f600"',
+    )
+
+
+def test_the_probe_markers_are_packagings() -> None:
+    """On POSIX the probe reads os.uname() and sys.version instead of importing platform;
+    the marker values are still exactly what packaging evaluates markers with."""
+    state = probe(sys.executable, distributions=False)
+    assert dict(state.markers) == {
+        key: value for key, value in default_environment().items() if key in state.markers
+    }
+    assert len(state.markers) == 11
