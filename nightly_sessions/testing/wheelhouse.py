@@ -158,3 +158,36 @@ def download_wheels(requirements: Sequence[str] = TEST_TOOLS, cache: Path = CACH
         staging.rename(target)
     shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def repack_wheel(wheel: Path, version: str, directory: Path) -> Path:
+    """Write `wheel` again into `directory` as version `version`, as a nightly build of the
+    same code would be named: file name, .dist-info and .data folders, METADATA's Version
+    and a RECORD with the new hashes. Benchmarks make real nightlies of release wheels so.
+    """
+    dist, release, tags = wheel.name[: -len(".whl")].split("-", 2)
+    old, new = f"{dist}-{release}.", f"{dist}-{version}."
+    record_path, metadata_path = f"{new}dist-info/RECORD", f"{new}dist-info/METADATA"
+    target = Path(directory) / f"{dist}-{version}-{tags}.whl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    records = []
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(target, "w") as out:
+        for info in source.infolist():
+            name = (
+                new + info.filename[len(old) :] if info.filename.startswith(old) else info.filename
+            )
+            if name == record_path:
+                continue
+            data = source.read(info)
+            if name == metadata_path:
+                lines = data.decode("utf-8").split("\n")
+                at = next(i for i, line in enumerate(lines) if line.startswith("Version:"))
+                lines[at] = f"Version: {version}"
+                data = "\n".join(lines).encode("utf-8")
+            entry = zipfile.ZipInfo(name, date_time=info.date_time)
+            entry.external_attr, entry.compress_type = info.external_attr, zipfile.ZIP_DEFLATED
+            out.writestr(entry, data, compresslevel=1)  # fast: the benchmark makes them each run
+            records.append(_record_line(name, data))
+        records.append(f"{record_path},,")
+        out.writestr(_entry(record_path), "\n".join(records) + "\n")
+    return target
