@@ -17,3 +17,12 @@ def implied(env_name: str | None) -> bool:
     `py313-nightly` and `nightly` do; `py313-nightlyish` and `.pkg` do not.
     """
     return FACTOR in (env_name or "").split("-")
+
+
+def bad_value(env_name: str, reason: str) -> str:
+    """The sentence for a `nightly` value tox cannot read as a boolean."""
+    return (
+        f"The tox setting '{KEY}' of env {env_name} is not true or false ({reason}); write "
+        f"'{KEY} = true' or '{KEY} = false', or a factor condition such as "
+        f"'{KEY} = devdeps: true'."
+    )

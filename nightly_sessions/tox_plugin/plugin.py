@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from tox.config.sets import EnvConfigSet
 from tox.execute.api import Outcome
 from tox.plugin import impl
+from tox.report import HandledError
 from tox.tox_env.api import ToxEnv
 from tox.tox_env.python.api import Python
 
@@ -49,7 +50,15 @@ def tox_add_env_config(env_conf: EnvConfigSet) -> None:
 
 
 def _opted_in(tox_env: ToxEnv) -> bool:
-    return bool(tox_env.conf[config.KEY])
+    """The env's `nightly` setting; a value that is no boolean stops the env (exit 2)."""
+    try:
+        return bool(tox_env.conf[config.KEY])
+    except HandledError as exc:
+        from nightly_sessions.core.errors import ConfigError
+        from nightly_sessions.nightly_tests.run import RunResult
+
+        sentence = config.bad_value(tox_env.name, str(exc))
+        _stop(RunResult(ConfigError.exit_code, sentence, None))
 
 
 def environment(tox_env: ToxEnv) -> Environment:

@@ -174,3 +174,20 @@ def test_tox_loads_the_plugin_without_the_run() -> None:
         "nightly_sessions", "nightly_sessions.tox_plugin", "nightly_sessions.tox_plugin.config",
         "nightly_sessions.tox_plugin.plugin",
     ]  # fmt: skip
+
+
+def test_a_nightly_value_that_is_no_boolean_stops_the_env_with_a_sentence(tmp_path: Path) -> None:
+    (tmp_path / "tox.ini").write_text(
+        f"[testenv:devdeps]\nbase_python = {sys.executable}\npackage = skip\nnightly = maybe\n"
+        "commands = python -c \"open('ran', 'w')\"\n"
+    )
+    result = subprocess.run(
+        [str(TOX), "--colored", "no", "run", "-e", "devdeps"],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "devdeps: The tox setting 'nightly' of env devdeps is not true or false (" in output
+    assert "value 'maybe' cannot be transformed to bool" in output
+    assert "Traceback" not in output
+    assert not (tmp_path / "ran").exists()
