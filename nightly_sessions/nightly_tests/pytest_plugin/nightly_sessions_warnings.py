@@ -14,9 +14,11 @@ and its `filterwarnings` marks all win over it.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 import importlib.metadata
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ ERROR_OPTION = "--nightly-warnings-error"
 PROPERTY = "nightly_sessions_warning_error"  # user property naming a warning turned error
 MAX_ENTRIES = 1000  # distinct warnings kept; beyond that only counted
 _DEPRECATIONS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+_NUMBER = re.compile(r"\b\d+\b")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,7 +107,10 @@ class _Recorder:
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str) -> None:
         category = warning_message.category or UserWarning
         message = str(warning_message.message)
-        key = (_name(category), message, str(warning_message.filename), warning_message.lineno)
+        # Addresses and numbers differ per object or value: without them one warning raised
+        # on many stays one entry (as the report's key, core/warning_keys.py, merges them).
+        plain = _NUMBER.sub("N", _ADDRESS.sub("0x", message))
+        key = (_name(category), plain, str(warning_message.filename), warning_message.lineno)
         entry = self.entries.get(key)
         if entry is not None:
             entry["count"] += 1
@@ -177,6 +184,7 @@ def _name(category: type) -> str:
     return category.__qualname__ if module == "builtins" else f"{module}.{category.__qualname__}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _module(filename: str) -> str | None:
     """The dotted module a file is imported as, from the longest sys.path entry holding it."""
     if not filename.endswith(".py"):
