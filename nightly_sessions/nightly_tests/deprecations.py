@@ -193,8 +193,9 @@ def new_sentence(section: Mapping[str, Any]) -> str:
 
 def markdown(section: Mapping[str, Any] | None) -> list[str]:
     """The report's warnings section in Markdown: deprecations, new ones marked; gone ones."""
-    if not section:
-        return []
+    parts = ("deprecations", "gone", "errors", "filters", "unknown_categories")
+    if not section or not any(section.get(part) for part in parts):
+        return []  # nothing raised, nothing asked: no section in every green run's summary
     lines = ["", "### Deprecation warnings", ""]
     if section.get("filters"):
         filters = ", ".join(f"`{f}`" for f in section["filters"])
@@ -212,7 +213,7 @@ def markdown(section: Mapping[str, Any] | None) -> list[str]:
         lines += plain_table(rows)
     if section.get("more"):
         lines.append(f"\n{section['more']} more not listed.")
-    if not section.get("compared") and section.get("comparison_problem"):
+    if entries and not section.get("compared") and section.get("comparison_problem"):
         lines += ["", f"Not compared with a green run: {section['comparison_problem']}."]
     gone = section.get("gone") or []
     if gone:

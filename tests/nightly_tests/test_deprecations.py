@@ -298,8 +298,9 @@ def test_a_new_deprecation_is_new_then_known_then_gone_while_the_run_stays_green
 ) -> None:
     runs = tmp_path / "runs"
     track = Tracker(github_server, tmp_path / "tracking")
-    code, green, _ = nightly_run(world, runs / "green")
+    code, green, markdown = nightly_run(world, runs / "green")
     assert (code, green["outcome"], green["warnings"]["deprecations"]) == (0, "passed", [])
+    assert "Deprecation warnings" not in markdown  # nothing to say: no section
     assert green["warnings"]["other"] == 0  # "gamma is slow": the project's filter ignores it
     assert "deprecation" not in track(runs / "green", 101)  # none raised, none open: silent
 
