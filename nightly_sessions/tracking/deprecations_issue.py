@@ -147,8 +147,8 @@ def render_body(found: Changes, run: RunInfo) -> str:
         f"## Deprecation warnings in the nightly tests ({run.link})",
         "",
         (
-            "The tests passed or failed for other reasons; these warnings say what will break "
-            "when the deprecations land. `new` marks those the last green run did not raise."
+            "Whatever the tests' result, these warnings say what will break when the "
+            "deprecations land; **new** marks those the last green run did not raise."
         ),
         "",
     ]
