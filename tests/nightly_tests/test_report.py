@@ -157,7 +157,11 @@ def test_damaged_reports_are_sentences(
 
 def test_a_failed_dependency_check_gets_its_own_section(tmp_path: Path) -> None:
     output = "consumer 1.0 has requirement tinyarray<1.1, but you have tinyarray 1.1.0.dev0."
-    check = {"ok": False, "output": output + " /t/tok-check-7/", "command": "pip check"}
+    check = {
+        "ok": False,
+        "output": output + " (from https://pypi.anaconda.org/t/tok-check-7/chan/simple)",
+        "command": "pip check",
+    }
     summary = tmp_path / "summary.md"
     report = make_report(dependency_check=check, stage="tests", outcome="passed")
     path = write_report(report, tmp_path / "reports", {"GITHUB_STEP_SUMMARY": str(summary)})
@@ -167,7 +171,7 @@ def test_a_failed_dependency_check_gets_its_own_section(tmp_path: Path) -> None:
     markdown = (tmp_path / "reports" / REPORT_MARKDOWN_NAME).read_text()
     assert "### Dependency check" in markdown
     assert "`pip check` found conflicts. The run went on" in markdown
-    assert f"```\n{output} /t/***/\n```" in markdown
+    assert f"```\n{output} (from https://pypi.anaconda.org/t/***/chan/simple)\n```" in markdown
     assert "### Dependency check" in summary.read_text()
 
 
