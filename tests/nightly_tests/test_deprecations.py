@@ -144,6 +144,26 @@ def test_a_warning_made_an_error_is_the_failure_it_caused_and_listed_once(
     assert "FutureWarning" not in {e["category"] for e in data["deprecations"]}
 
 
+@pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_a_module_whose_import_warns_is_a_collection_error_told_once(
+    tmp_path: Path, xdist: tuple[str, ...]
+) -> None:
+    (tmp_path / "test_old_api.py").write_text(
+        "import warnings\n\nwarnings.warn('old module api', DeprecationWarning)\n\n\n"
+        "def test_x():\n    pass\n",
+        encoding="utf-8",
+    )
+    code, records = run_suite(tmp_path, "--as-error", "DeprecationWarning", *xdist)
+    assert code == (1 if xdist else 2)  # pytest: collection errors; xdist: failures
+    data = section(records, as_errors=("DeprecationWarning",))
+    # Under xdist each worker collects the module; it is one failure all the same (and
+    # xdist goes on with the other module, whose deprecations fail its tests).
+    collected = [e for e in data["errors"] if not str(e["test"]).startswith("test_suite.py")]
+    assert [(e["test"], e["message"], e["lineno"]) for e in collected] == [
+        ("test_old_api.py", "old module api", 3)
+    ]
+
+
 def test_the_projects_own_filters_win_over_warnings_as_errors(tmp_path: Path) -> None:
     # The ini file ignores FutureWarning; -W (the project's pytest args) ignores the pending one.
     ini = "filterwarnings =\n    ignore::FutureWarning\n"

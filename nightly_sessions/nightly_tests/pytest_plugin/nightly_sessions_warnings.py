@@ -57,7 +57,8 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption(LOG_OPTION)
     if path and not hasattr(config, "workerinput"):
         unknown = [name for name, c in found.items() if c is None]
-        config.pluginmanager.register(_Recorder(Path(path), unknown), "nightly-sessions-recorder")
+        recorder = _Recorder(Path(path), unknown, classes)
+        config.pluginmanager.register(recorder, "nightly-sessions-recorder")
 
 
 def _category(name: str) -> type[Warning] | None:
@@ -97,8 +98,8 @@ class _Errors:
 class _Recorder:
     """Collects warnings and warning errors; writes them when the session ends."""
 
-    def __init__(self, path: Path, unknown: list[str]) -> None:
-        self.path, self.unknown = path, unknown
+    def __init__(self, path: Path, unknown: list[str], classes: tuple[type[Warning], ...]) -> None:
+        self.path, self.unknown, self.classes = path, unknown, classes
         self.entries: dict[tuple[str, str, str, int], dict[str, Any]] = {}
         self.errors: list[dict[str, Any]] = []
         self.dropped = 0
@@ -137,6 +138,20 @@ class _Recorder:
                 self.errors.append(
                     {"kind": "error", **described, "nodeid": report.nodeid, "when": report.when}
                 )
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A module whose import raised a warning made an error fails its collection."""
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if not report.failed or crash is None or not self.classes:
+            return
+        name, _, message = str(crash.message).partition(": ")
+        category = _category(name)
+        if category is None or not issubclass(category, self.classes):
+            return
+        described = self._described(category, message, str(crash.path), crash.lineno)
+        self.errors.append(
+            {"kind": "error", **described, "nodeid": report.nodeid, "when": "collect"}
+        )
 
     def pytest_sessionfinish(self) -> None:
         records = [*self.entries.values(), *self.errors]
