@@ -361,7 +361,12 @@ def conclude(
 
 
 def with_warnings(
-    settings: Settings, report: RunReport, end: PytestEnd, *, plan: InstallPlan, folder: Path,
+    settings: Settings,
+    report: RunReport,
+    end: PytestEnd,
+    *,
+    plan: InstallPlan,
+    folder: Path,
     python: str,
 ) -> PytestEnd:
     """Record the run's warnings; new deprecations fail a green run only when the project
