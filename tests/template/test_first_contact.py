@@ -157,11 +157,24 @@ def dependabot_covers_actions(path: Path) -> bool:
     )
 
 
-def workflow_nox_command(workflow: Path) -> list[str]:
-    """The nox command line of the tests workflow's test step, up to its --session."""
+def test_step(workflow: Path) -> str:
+    """The command of the tests workflow's test step (nox, or tox for a tox project)."""
     data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
     steps = data["jobs"]["tests"]["steps"]
-    line = next(step["run"] for step in steps if step.get("name") == "Test against nightly wheels")
+    return str(next(s["run"] for s in steps if s.get("name") == "Test against nightly wheels"))
+
+
+def workflow_nox_command(workflow: Path) -> list[str]:
+    """The nox command line the tests workflow runs (its test step, or with tox there, the
+    first other step that runs nox), up to its --session."""
+    data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    lines = [test_step(workflow)] + [
+        str(step["run"])
+        for job in data["jobs"].values()
+        for step in job.get("steps", [])
+        if str(step.get("run", "")).startswith("uvx --from")
+    ]
+    line = next(line for line in lines if "--session" in line)
     words = shlex.split(line)
     words = words[: words.index("--session")]
     assert words[:2] == ["uvx", "--from"], line
@@ -225,6 +238,12 @@ def test_first_contact(
 
     advice = "unless .github/dependabot.yml already has a github-actions entry"
     assert (advice in words(output)) == entry["has_dependabot"]
+
+    # A project with a tox configuration gets the tox flavour of the test step (the
+    # runner answer's default); the other jobs run nox all the same.
+    uses_tox = any((project / name).exists() for name in ("tox.ini", "tox.toml"))
+    assert ("tox run -e" in test_step(project / tests_workflow)) == uses_tox
+    assert ("nightly = true" in output) == uses_tox  # the env section to add, in the message
 
     # The exact nox command of the generated workflow, in script mode.
     nox = workflow_nox_command(project / tests_workflow)
