@@ -157,7 +157,7 @@ def dependabot_covers_actions(path: Path) -> bool:
     )
 
 
-def test_step(workflow: Path) -> str:
+def step_of_the_tests(workflow: Path) -> str:
     """The command of the tests workflow's test step (nox, or tox for a tox project)."""
     data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
     steps = data["jobs"]["tests"]["steps"]
@@ -168,7 +168,7 @@ def workflow_nox_command(workflow: Path) -> list[str]:
     """The nox command line the tests workflow runs (its test step, or with tox there, the
     first other step that runs nox), up to its --session."""
     data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
-    lines = [test_step(workflow)] + [
+    lines = [step_of_the_tests(workflow)] + [
         str(step["run"])
         for job in data["jobs"].values()
         for step in job.get("steps", [])
@@ -242,7 +242,7 @@ def test_first_contact(
     # A project with a tox configuration gets the tox flavour of the test step (the
     # runner answer's default); the other jobs run nox all the same.
     uses_tox = any((project / name).exists() for name in ("tox.ini", "tox.toml"))
-    assert ("tox run -e" in test_step(project / tests_workflow)) == uses_tox
+    assert ("tox run -e" in step_of_the_tests(project / tests_workflow)) == uses_tox
     assert ("nightly = true" in output) == uses_tox  # the env section to add, in the message
 
     # The exact nox command of the generated workflow, in script mode.
