@@ -51,7 +51,12 @@ def _environment_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(load: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `load`, only that command's options are read in.
+
+    Each command's options live with its entry, and importing every entry to run one
+    command would cost more than some commands take (half a second for all of them).
+    """
     parser = _Parser(
         prog="python -m nightly_sessions",
         description="Test against nightly wheels, build and publish your own (SPEC 4).",
@@ -66,10 +71,23 @@ def _parser() -> argparse.ArgumentParser:
             command.name, help=command.summary, description=command.summary,
             epilog=passthrough_epilog(command), allow_abbrev=False,
         )  # fmt: skip
+        if load is not None and command.name != load:
+            continue
         if command.environment != "none":
             _environment_arguments(sub)
         load_entry(command).add_arguments(sub)
     return parser
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command an argument list runs: its first word that is not a global option."""
+    words = iter(argv)
+    for word in words:
+        if word == "--project":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _environment(args: argparse.Namespace, settings: Settings) -> Environment:
@@ -85,8 +103,9 @@ def _environment(args: argparse.Namespace, settings: Settings) -> Environment:
 
 
 def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Command]:
-    parser = _parser()
-    args, rest = parser.parse_known_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    parser = _parser(load=_command_named(given) or "")
+    args, rest = parser.parse_known_args(given)
     command = BY_NAME[args.command]
     return finish(_subcommand(parser, command.name), command, args, rest), command
 

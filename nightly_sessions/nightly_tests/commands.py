@@ -1,7 +1,9 @@
 """The nightly tests' commands: plan, run, verify, report and pythons.
 
 Each is an `Entry` of the command table (`core/commands.py`): it reads its options from
-the parsed arguments and its environment from the front, and raises on failure.
+the parsed arguments and its environment from the front, and raises on failure. A
+command imports the modules only it needs when it runs: the run's (checks, culprit
+search, report, warnings) would double the start-up time of `plan` and `pythons`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from pathlib import Path
 from nightly_sessions.core import artifacts, pythons, run_report
 from nightly_sessions.core.commands import Call, Entry, how_to_run
 from nightly_sessions.core.errors import ConfigError, OutcomeError
+from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.core.step_summary import append_step_summary
-from nightly_sessions.nightly_tests import checks, probe, report
-from nightly_sessions.nightly_tests import run as testrun
-from nightly_sessions.nightly_tests.plan import Target, plan_targets
+from nightly_sessions.nightly_tests.plan import Target, make_plan, plan_targets
 
 RUNNER_OSES = ("Linux", "macOS", "Windows")  # what GitHub's `runner.os` can be
 
@@ -45,7 +46,8 @@ def _plan(call: Call) -> None:
     targets = (
         [Target.for_python(args.python_version)] if args.python_version else plan_targets(settings)
     )
-    plans = [testrun.plan_for(settings, target, wider=True) for target in targets]
+    project = read_project(settings.project_root)
+    plans = [make_plan(settings, project, target, wider=True) for target in targets]
     if args.json:
         data = [plan.to_dict() for plan in plans]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2))  # noqa: T201
@@ -67,6 +69,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(call: Call) -> None:
+    from nightly_sessions.nightly_tests import checks
+    from nightly_sessions.nightly_tests import run as testrun
+
     settings = call.settings
     if call.args.last_green is not None:
         settings = dataclasses.replace(settings, last_green=call.args.last_green)
@@ -80,6 +85,9 @@ def _run(call: Call) -> None:
 
 
 def _verify(call: Call) -> None:
+    from nightly_sessions.nightly_tests import probe
+    from nightly_sessions.nightly_tests import run as testrun
+
     env = call.environment()
     state = probe.probe(env.python, distributions=False)
     plan = testrun.plan_for(call.settings, Target.for_python(state.python, state.implementation))
@@ -97,6 +105,8 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _report(call: Call) -> None:
+    from nightly_sessions.nightly_tests import report
+
     folder = call.args.folder or call.settings.report_path
     found = artifacts.find_reports(folder)
     if not found:
