@@ -5,7 +5,8 @@ distant pypi.anaconda.org. One by one, 40 projects cost 40 round trips; concurre
 they should cost about ceil(40 / workers) of them. Prints the medians of the whole plan
 for a project with 40 nightly dependencies (target under 1 s), in-process and end to end
 as a user runs it (`nox -s nightly_plan`, `python -m nightly_sessions plan`: interpreter
-start, imports and nox included), the medians of the two ways of reading, and the ratio.
+start, imports and nox included), nox's own start (a session that does nothing), the
+medians of the two ways of reading, and the ratio. Python writes bytecode, as by default.
 
     python benchmarks/bench_plan.py [--projects 40] [--latency 0.1] [--runs 5]
 """
@@ -36,6 +37,16 @@ from nightly_sessions.testing.simple_index import serve_simple_index
 from nightly_sessions.testing.wheelhouse import make_wheel
 
 TAGS = ("cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-macosx_11_0_arm64", "py3-none-any")
+
+
+NOOP_NOXFILE = """\
+import nox
+
+
+@nox.session(venv_backend="none")
+def noop(session):
+    pass
+"""
 
 
 def make_channel(directory: Path, projects: int) -> list[str]:
@@ -113,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             (project / "noxfile.py").write_text(
                 "import nightly_sessions\n\nnightly_sessions.register()\n", encoding="utf-8"
             )
+            (project / "noxfile_floor.py").write_text(NOOP_NOXFILE, encoding="utf-8")
             environ = {**os.environ, "NIGHTLY_INDEX_URL": url}
+            environ.pop("PYTHONDONTWRITEBYTECODE", None)  # else each run compiles nox anew
 
             def command(*words: str) -> Callable[[], None]:
                 def run() -> None:
@@ -126,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             planned = median_seconds(whole_plan, args.runs)
             session = median_seconds(command("-m", "nox", "-s", "nightly_plan"), args.runs)
+            floor = median_seconds(command("-m", "nox", "-f", "noxfile_floor.py"), args.runs)
             cli = median_seconds(command("-m", "nightly_sessions", "plan"), args.runs)
             fast = median_seconds(concurrent, args.runs)
             slow = median_seconds(sequential, args.runs)
@@ -133,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{args.projects} projects, {args.latency * 1000:.0f} ms per request, {args.runs} runs")
     print(f"  the whole nightly plan:  median {planned:.3f} s (target < 1 s)")
     print(f"  nox -s nightly_plan:     median {session:.3f} s (end to end)")
+    print(f"  nox, a session doing nothing: median {floor:.3f} s (nox's own start)")
+    print(f"  nightly_plan minus that: {session - floor:.3f} s")
     print(f"  python -m ... plan:      median {cli:.3f} s (end to end)")
     print(f"  files_many (concurrent): median {fast:.3f} s")
     print(f"  files one by one:        median {slow:.3f} s")

@@ -13,7 +13,6 @@ import itertools
 import json
 import threading
 import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -243,6 +242,8 @@ def _canonical(project: str) -> NormalizedName:
 
 def _read_local(url: str) -> _Page | None:
     """A page of a static index on disk (PEP 503 allows plain folders of index.html)."""
+    import urllib.request  # only a file: URL needs it, so a run does not load it
+
     path = Path(urllib.request.url2pathname(urlsplit(url).path))
     if path.is_dir():
         path = path / "index.html"

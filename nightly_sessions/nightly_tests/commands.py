@@ -20,7 +20,6 @@ from nightly_sessions.core.commands import Call, Entry, how_to_run
 from nightly_sessions.core.errors import ConfigError, OutcomeError
 from nightly_sessions.core.pyproject import read_project
 from nightly_sessions.core.step_summary import append_step_summary
-from nightly_sessions.nightly_tests.plan import Target, make_plan, plan_targets
 
 RUNNER_OSES = ("Linux", "macOS", "Windows")  # what GitHub's `runner.os` can be
 
@@ -42,6 +41,8 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _plan(call: Call) -> None:
+    from nightly_sessions.nightly_tests.plan import Target, make_plan, plan_targets
+
     args, settings = call.args, call.settings
     targets = (
         [Target.for_python(args.python_version)] if args.python_version else plan_targets(settings)
@@ -69,6 +70,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(call: Call) -> None:
+    from nightly_sessions.nightly_tests.probe import start_probe
+
+    env = call.environment()
+    interpreter = start_probe(env.python)  # it runs while the next imports load
+
     from nightly_sessions.nightly_tests import checks
     from nightly_sessions.nightly_tests import run as testrun
 
@@ -78,7 +84,7 @@ def _run(call: Call) -> None:
     picked = checks.select(settings.checks, call.args.check, none=call.args.no_checks)
     settings = dataclasses.replace(settings, checks=picked)
     result = testrun.run_nightly_tests(
-        settings, call.environment(), call.args.passthrough, log=call.log
+        settings, env, call.args.passthrough, log=call.log, interpreter=interpreter
     )
     if result.exit_code:
         raise OutcomeError(result.message or "The nightly test run failed.", result.exit_code)
@@ -87,6 +93,7 @@ def _run(call: Call) -> None:
 def _verify(call: Call) -> None:
     from nightly_sessions.nightly_tests import probe
     from nightly_sessions.nightly_tests import run as testrun
+    from nightly_sessions.nightly_tests.plan import Target
 
     env = call.environment()
     state = probe.probe(env.python, distributions=False)

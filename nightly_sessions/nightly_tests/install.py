@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,3 +189,12 @@ def dependency_check(env: Environment) -> DependencyCheck:
     result = runner.run(env.check(), what="check dependencies", ok_codes=range(256), echo=False)
     command = "uv pip check" if env.installer == "uv" else "pip check"
     return DependencyCheck(ok=result.returncode == 0, output=result.output.strip(), command=command)
+
+
+def start_dependency_check(env: Environment) -> Future[DependencyCheck]:
+    """`dependency_check` in a thread of its own, to run beside the tests: it only reads the
+    environment, and its verdict is reported after them (it never stops the run)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dependency-check")
+    checking = pool.submit(dependency_check, env)
+    pool.shutdown(wait=False)  # its one thread ends with the check
+    return checking

@@ -13,6 +13,7 @@ import signal
 import sysconfig
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from textwrap import indent
@@ -158,11 +159,11 @@ def require_channel(plan: InstallPlan, settings: Settings) -> None:
 
 
 def install_all(
-    plan: InstallPlan, env: Environment, report: RunReport, log: Log = print, *, base: bool = True
-) -> Probe:
-    """Base install, nightlies, git packages, repairs, dependency check; record repairs
-    and the check; return the environment as the repairs left it (the check changes
-    nothing), which the proof reads instead of probing again.
+    plan: InstallPlan, env: Environment, report: RunReport, *, base: bool = True
+) -> tuple[Probe, Future[install.DependencyCheck]]:
+    """Base install, nightlies, git packages, repairs; record the repairs; start the
+    dependency check; return the environment as the repairs left it (the check changes
+    nothing), which the proof reads instead of probing again, and the running check.
 
     `base=False` skips the base install where the runner (tox) has already installed the
     project and its test requirements from its own configuration.
@@ -181,11 +182,15 @@ def install_all(
         }
         for r in repairs
     ]
-    check = install.dependency_check(env)
+    return state, install.start_dependency_check(env)
+
+
+def record_check(report: RunReport, checking: Future[install.DependencyCheck], log: Log) -> None:
+    """Wait for the dependency check; record it, and show a failed one as a warning."""
+    check = checking.result()
     report.dependency_check = {"ok": check.ok, "output": check.output, "command": check.command}
     if not check.ok:
         log(dependency_warning(check))
-    return state
 
 
 def dependency_warning(check: install.DependencyCheck) -> str:
@@ -242,13 +247,17 @@ def run_nightly_tests(
     env: Environment,
     pytest_args: Sequence[str] = (),
     log: Log = print,
+    *,
+    interpreter: Future[Probe] | None = None,
 ) -> RunResult:
     """Plan, install, prove and test in `env`; always write the report.
 
     Each job's report goes into its own folder below `report-dir`, so runs for several
     Pythons (or a CI matrix's artifacts gathered in one place) never overwrite each other.
+    `interpreter` is the probe of `env.python` the caller started (`start_probe`), if any.
     """
-    state = probe(env.python, distributions=False)  # the installs change them anyway
+    # Only the interpreter: its packages are about to change.
+    state = interpreter.result() if interpreter else probe(env.python, distributions=False)
     report = start_report(settings, state, job_name(state.python))
     folder = settings.report_path / report.job
     try:
@@ -302,8 +311,11 @@ def _stages(
     failing ones to name the nightly that breaks them.
     """
     started = time.monotonic()
-    plan = prepare(settings, env, report, state, log)
-    pytest_run = run_pytest(settings, env, pytest_args, folder)
+    plan, checking = prepare(settings, env, report, state, log)
+    try:
+        pytest_run = run_pytest(settings, env, pytest_args, folder)
+    finally:  # the dependency check ran beside the tests
+        record_check(report, checking, log)
     report.tests = count_tests(folder / REPORT_LOG_NAME, pytest_run.returncode)
     return conclude(
         settings, env, report, judge_pytest(pytest_run.returncode, pytest_run.output),
@@ -402,10 +414,12 @@ def prepare(
     log: Log,
     *,
     base: bool = True,
-) -> InstallPlan:
+) -> tuple[InstallPlan, Future[install.DependencyCheck]]:
     """Plan, install and prove, recording each stage; strict mode raises before the tests.
 
     The part of a run before the tests, which tox's plugin runs before the env's commands.
+    The dependency check is left running: the caller records it (`record_check`) after
+    the tests, which it does not slow down. A failure here records it first.
     """
     plan = plan_for(settings, Target.for_python(state.python, state.implementation))
     report.project, report.planned = plan.project_name, plan.to_dict()["packages"]
@@ -413,12 +427,16 @@ def prepare(
     require_channel(plan, settings)
     checks.prepare(settings.checks, plan)  # a check naming no group stops before the install
     report.stage = "install"
-    installed = install_all(plan, env, report, log, base=base)
+    installed, checking = install_all(plan, env, report, base=base)
     report.stage = "verify"
-    report.versions = prove(plan, env, log, installed)
-    require_nightlies(report.versions, settings)
+    try:
+        report.versions = prove(plan, env, log, installed)
+        require_nightlies(report.versions, settings)
+    except NightlyError:
+        record_check(report, checking, log)
+        raise
     report.stage = "tests"
-    return plan
+    return plan, checking
 
 
 def search_culprit(

@@ -93,7 +93,7 @@ class SimpleIndexServer:
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
     _in_flight: int = field(default=0, repr=False)
     _peak: int = field(default=0, repr=False)
-    _cache: dict[Path, tuple[tuple[int, int], _Entry | None]] = field(
+    _cache: dict[str, tuple[tuple[int, int], _Entry | None]] = field(
         default_factory=dict, repr=False
     )
 
@@ -147,22 +147,29 @@ class SimpleIndexServer:
             self._in_flight -= 1
 
     def _entries(self) -> list[_Entry]:
-        """The files of the folder now; unchanged files are not read again."""
-        entries = []
+        """The files of the folder now; unchanged files are not read again.
+
+        One stat per file and one lock per listing: concurrent clients of a slow index
+        measure their own waiting, not this stand-in's work (benchmarks/bench_plan.py).
+        """
         with os.scandir(self.directory) as scan:
-            files = sorted((item for item in scan if item.is_file()), key=lambda item: item.name)
-        for item in files:
-            info = item.stat()
+            found = sorted((item.name, item.path, item.stat()) for item in scan if item.is_file())
+        with self._lock:
+            known = {path: self._cache.get(path) for _, path, _ in found}
+        entries = []
+        for _, path, info in found:
             key = (info.st_mtime_ns, info.st_size)
-            with self._lock:
-                cached = self._cache.get(Path(item.path))
+            cached = known[path]
             if cached is None or cached[0] != key:
-                try:
-                    cached = (key, _Entry.read(Path(item.path)))
-                except OSError:  # removed or unreadable while we looked: not listed
-                    continue
-                with self._lock:
-                    self._cache[Path(item.path)] = cached
+                with self._lock:  # another request may have read it meanwhile
+                    cached = self._cache.get(path)
+                if cached is None or cached[0] != key:
+                    try:
+                        cached = (key, _Entry.read(Path(path)))
+                    except OSError:  # removed or unreadable while we looked: not listed
+                        continue
+                    with self._lock:
+                        self._cache[path] = cached
             if cached[1] is not None:
                 entries.append(cached[1])
         return entries

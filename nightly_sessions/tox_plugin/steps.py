@@ -35,6 +35,7 @@ from nightly_sessions.nightly_tests.run import (
     finish,
     judge_pytest,
     prepare,
+    record_check,
     start_report,
 )
 from nightly_sessions.nightly_tests.warnings_plugin import (
@@ -92,7 +93,9 @@ def before(settings: Settings, env: Environment, env_name: str, log: Log) -> Pre
     folder = settings.report_path / report.job
     started = time.monotonic()
     try:
-        plan = prepare(settings, env, report, state, log, base=False)
+        plan, checking = prepare(settings, env, report, state, log, base=False)
+        # Waited for here: the options below may install pytest-reportlog into the env.
+        record_check(report, checking, log)
         options = pytest_options(settings, env, state, folder)  # tox installed pytest
     except NightlyError as exc:
         report.error, report.output_tail = str(exc), exc.detail

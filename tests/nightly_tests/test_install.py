@@ -144,3 +144,33 @@ def test_a_failed_check_names_its_command(monkeypatch: pytest.MonkeyPatch) -> No
     check = install.dependency_check(Environment(Path("/py"), "uv"))
     assert (check.ok, check.output, check.command) == (False, "x 1.0 requires y<2", "uv pip check")
     assert install.dependency_check(Environment(Path("/py"), "pip")).command == "pip check"
+
+
+def waiting_checker(folder: Path) -> str:
+    """A stand-in for uv whose `pip check` passes once the file `go` exists (10 s at most)."""
+    script = folder / "uv"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import pathlib, sys, time\n"
+        f"go = pathlib.Path({str(folder / 'go')!r})\n"
+        "deadline = time.monotonic() + 10\n"
+        "while not go.exists() and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)\n"
+        "print('checked' if go.exists() else 'never told to go')\n"
+        "sys.exit(0 if go.exists() else 1)\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a script as the uv command needs POSIX")
+def test_the_dependency_check_runs_beside_its_caller(tmp_path: Path) -> None:
+    """It returns at once; the check ends only after the caller went on (the tests run)."""
+    checking = install.start_dependency_check(
+        Environment(Path("/py"), "uv", waiting_checker(tmp_path))
+    )
+    assert not checking.done()
+    (tmp_path / "go").touch()
+    check = checking.result(timeout=30)
+    assert (check.ok, check.output, check.command) == (True, "checked", "uv pip check")

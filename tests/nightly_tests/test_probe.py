@@ -13,7 +13,7 @@ from packaging.markers import default_environment
 from packaging.utils import canonicalize_name
 
 from nightly_sessions.core.errors import ToolError
-from nightly_sessions.nightly_tests.probe import MARKER, SCRIPT, parse, probe
+from nightly_sessions.nightly_tests.probe import MARKER, SCRIPT, parse, probe, start_probe
 
 
 def test_probe_reads_this_interpreter() -> None:
@@ -164,3 +164,13 @@ def test_the_probe_markers_are_packagings() -> None:
         key: value for key, value in default_environment().items() if key in state.markers
     }
     assert len(state.markers) == 11
+
+
+def test_a_started_probe_reads_the_interpreter_as_the_light_probe_does() -> None:
+    assert start_probe(sys.executable).result() == probe(sys.executable, distributions=False)
+
+
+def test_a_started_probe_of_a_missing_python_fails_with_a_sentence(tmp_path: Path) -> None:
+    probing = start_probe(tmp_path / "bin" / "python")
+    with pytest.raises(ToolError, match=r"^Could not start .*bin/python to inspect the environ"):
+        probing.result()

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from nightly_sessions.core.config import load_settings
+from nightly_sessions.core.environment import Environment
 from nightly_sessions.core.errors import ProofError
+from nightly_sessions.nightly_tests import run
 from nightly_sessions.nightly_tests.install import DependencyCheck
 from nightly_sessions.nightly_tests.plan import InstallPlan, PlannedPackage
+from nightly_sessions.nightly_tests.probe import Probe
 from nightly_sessions.nightly_tests.run import dependency_warning, judge_pytest, require_channel
 
 NIGHTLY = "https://h/t/tok-testrun-1/chan/simple"
@@ -86,3 +90,32 @@ def test_pytest_codes_become_documented_codes(
         assert end.message[0].isupper()
         assert end.message.endswith(".")
         assert f"pytest exit code {pytest_code}" in end.message
+
+
+def test_a_failed_proof_still_reports_the_dependency_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs beside the tests; a run stopped before them still waits for it."""
+    state = Probe("3.11", "cpython", {}, {})
+    checking: Future[DependencyCheck] = Future()
+    checking.set_result(DependencyCheck(ok=False, output="x 1.0 needs y<2", command="uv pip check"))
+
+    def unproven(*args: object, **kwargs: object) -> None:
+        raise ProofError("tinyarray is not the newest nightly.")
+
+    monkeypatch.setattr(
+        run, "plan_for", lambda *a, **k: plan_with(package("tinyarray", "1.1.dev0"))
+    )
+    monkeypatch.setattr(run, "install_all", lambda *a, **k: (state, checking))
+    monkeypatch.setattr(run, "prove", unproven)
+    settings = load_settings(tmp_path, environ={})
+    report = run.start_report(settings, state, "py3.11-Linux")
+    said: list[str] = []
+    with pytest.raises(ProofError):
+        run.prepare(settings, Environment(Path("/py"), "uv"), report, state, said.append)
+    assert report.dependency_check == {
+        "ok": False,
+        "output": "x 1.0 needs y<2",
+        "command": "uv pip check",
+    }
+    assert any("found conflicts" in line for line in said)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import builtins
 import functools
 import importlib
-import importlib.metadata
 import json
 import re
 import sys
@@ -186,6 +185,8 @@ class _Recorder:
         if not module or module.split(".")[0] in {"builtins", "warnings", "__main__"}:
             return None
         if self.top_levels is None:
+            import importlib.metadata  # only once a warning names a module: ~15 ms at start
+
             try:
                 self.top_levels = dict(importlib.metadata.packages_distributions())
             except Exception:  # noqa: BLE001 - broken metadata must not break the run
