@@ -312,8 +312,8 @@ def report(sample: str, mode: str, medians: dict[str, float], rounds: int) -> No
     # nox's own part, then what nightly-sessions adds with nox and without it.
     floor, alone = medians["raw uv/nox"], medians["no nox"]
     print(f"  ratio raw uv in nox / raw uv: {floor / raw:.2f} (nox's own cost)")
-    print(f"  ratio nox / raw uv in nox: {nox_time / floor:.2f} (+{nox_time - floor:.2f} s)")
-    print(f"  ratio no nox / raw uv: {alone / raw:.2f} (+{alone - raw:.2f} s)", flush=True)
+    print(f"  ratio nox / raw uv in nox: {nox_time / floor:.2f} ({nox_time - floor:+.2f} s)")
+    print(f"  ratio no nox / raw uv: {alone / raw:.2f} ({alone - raw:+.2f} s)", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

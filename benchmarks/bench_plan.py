@@ -60,7 +60,7 @@ def make_channel(directory: Path, projects: int) -> list[str]:
 
 def _serve(folder: str, latency: float, pipe: Connection) -> None:
     """Child process: serve `folder` and send the URL; stop when the pipe says so."""
-    with serve_simple_index(Path(folder), latency=latency) as index:
+    with serve_simple_index(Path(folder), latency=latency, static=True) as index:
         pipe.send(index.url)
         pipe.recv()
 

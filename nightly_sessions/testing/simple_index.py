@@ -85,6 +85,7 @@ class SimpleIndexServer:
     prefix: str = ""
     formats: Collection[str] = FORMATS
     faults: Faults = field(default_factory=Faults)
+    static: bool = False  # the folder never changes while served: list it once
     yanked: dict[str, str] = field(default_factory=dict)  # file name -> reason ("" for none)
     # Canned answers by path below the prefix, e.g. {"/simple/bad/": (200, b"{", JSON_TYPE)}.
     pages: dict[str, tuple[int, bytes, str]] = field(default_factory=dict)
@@ -96,6 +97,7 @@ class SimpleIndexServer:
     _cache: dict[str, tuple[tuple[int, int], _Entry | None]] = field(
         default_factory=dict, repr=False
     )
+    _listed: list[_Entry] | None = field(default=None, repr=False)
 
     @property
     def root_url(self) -> str:
@@ -149,9 +151,12 @@ class SimpleIndexServer:
     def _entries(self) -> list[_Entry]:
         """The files of the folder now; unchanged files are not read again.
 
-        One stat per file and one lock per listing: concurrent clients of a slow index
-        measure their own waiting, not this stand-in's work (benchmarks/bench_plan.py).
+        One stat per file and one lock per listing, and none for a `static` index: the
+        clients of a slow index then measure their own waiting, not this stand-in's work
+        (benchmarks/bench_plan.py).
         """
+        if self._listed is not None:
+            return self._listed
         with os.scandir(self.directory) as scan:
             found = sorted((item.name, item.path, item.stat()) for item in scan if item.is_file())
         with self._lock:
@@ -172,6 +177,8 @@ class SimpleIndexServer:
                         self._cache[path] = cached
             if cached[1] is not None:
                 entries.append(cached[1])
+        if self.static:
+            self._listed = entries
         return entries
 
 
@@ -383,11 +390,13 @@ def serve_simple_index(
     prefix: str = "",
     formats: Collection[str] = FORMATS,
     latency: float = 0.0,
+    static: bool = False,
 ) -> Iterator[SimpleIndexServer]:
     """Serve `directory` as `http://127.0.0.1:<port><prefix>/simple` until the block ends.
 
     `prefix` puts the index under a path such as `/t/<token>/channel`; `formats` limits
-    what the server speaks ("json", "html"); `latency` delays every answer (seconds).
+    what the server speaks ("json", "html"); `latency` delays every answer (seconds);
+    `static` reads the folder once, for a folder that does not change while served.
     """
     unknown = set(formats) - set(FORMATS)
     if unknown or not formats:
@@ -396,6 +405,7 @@ def serve_simple_index(
     index = SimpleIndexServer(directory=directory, port=0, prefix=prefix.rstrip("/"))
     index.formats = tuple(formats)
     index.faults.latency = latency
+    index.static = static
     server = _IndexHTTPServer(index)
     index.port = int(server.server_address[1])
     thread = threading.Thread(

@@ -144,6 +144,26 @@ def test_files_added_later_appear(server: SimpleIndexServer) -> None:
     assert {"name": "late"} in json.loads(body)["projects"]
 
 
+def test_files_replaced_in_place_are_read_again(server: SimpleIndexServer) -> None:
+    wheel = next(server.directory.glob("*.whl"))
+    _, before = _body(server, "/t/tok/chan/simple/demo-pkg/", JSON_TYPE)
+    wheel.write_bytes(wheel.read_bytes() + b"\0")  # same name, new size and hash
+    _, after = _body(server, "/t/tok/chan/simple/demo-pkg/", JSON_TYPE)
+    (old,), (new,) = json.loads(before)["files"], json.loads(after)["files"]
+    assert new["size"] == old["size"] + 1
+    assert new["hashes"] != old["hashes"]
+
+
+def test_a_static_index_lists_its_folder_once(tmp_path: Path) -> None:
+    make_wheel(tmp_path, "early", "1.0")
+    with serve_simple_index(tmp_path, static=True) as running:
+        _, first = _body(running, "/simple/", JSON_TYPE)
+        make_wheel(tmp_path, "late", "2.0")
+        _, second = _body(running, "/simple/", JSON_TYPE)
+    assert first == second
+    assert json.loads(second)["projects"] == [{"name": "early"}]
+
+
 def test_faults_and_counters(server: SimpleIndexServer) -> None:
     server.faults.fail_next = 1
     server.faults.fail_status = 500
