@@ -27,7 +27,7 @@ laptop or a CI job does once.
         [--rounds N] [--spec4-rounds 1]
 
 Defaults: 5 runs of nox and raw uv on the small sample, 3 on the real one, one of SPEC 4's
-recipe (several times slower, so one run decides its ratio): about 6 minutes in all.
+recipe (several times slower, so one run decides its ratio): about 8 minutes in all.
 """
 
 from __future__ import annotations
