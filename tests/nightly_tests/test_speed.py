@@ -1,4 +1,4 @@
-"""The run's fixed overhead: how often it reads the environment, and what it imports.
+"""The run's fixed overhead: how often it reads the environment, what runs beside what.
 
 Each probe starts the environment's interpreter, so the run reads it as seldom as the
 proof allows: once without distributions before planning, once after the installs, once
@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +35,21 @@ def world(tmp_path: Path, base_index: PypiServer, nightly_index: PypiServer) -> 
     return build_world(tmp_path, base_index, nightly_index)
 
 
-def counted_run(
-    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[RunResult, list[str]]:
-    """One whole run in a fresh uv venv; its result and each probe it ran ("light"/"full")."""
+def watched_run(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    watch: Callable[[Sequence[str]], None],
+) -> RunResult:
+    """One whole run in a fresh uv venv, `watch` told of each command it starts (joined)."""
     uv = find_uv()
     assert uv is not None, "the tests need uv"
     venv = tmp_path / "venv"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    probes: list[str] = []
     real_run = runner.run
 
     def run(args: Sequence[str], **kwargs: Any) -> runner.Completed:
-        if SCRIPT in args:
-            probes.append("light" if ONLY_PYTHON in args else "full")
+        watch(args)
         return real_run(args, **kwargs)
 
     monkeypatch.setattr(runner, "run", run)
@@ -58,7 +60,20 @@ def counted_run(
         settings, Environment(venv / "bin" / "python", "uv", uv), log=lines.append
     )
     assert result.exit_code == 0, "\n".join(lines)
-    return result, probes
+    return result
+
+
+def counted_run(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[RunResult, list[str]]:
+    """One whole run in a fresh uv venv; its result and each probe it ran ("light"/"full")."""
+    probes: list[str] = []
+
+    def count(args: Sequence[str]) -> None:
+        if SCRIPT in args:
+            probes.append("light" if ONLY_PYTHON in args else "full")
+
+    return watched_run(world, tmp_path, monkeypatch, count), probes
 
 
 def report_of(result: RunResult) -> dict[str, Any]:
@@ -93,3 +108,23 @@ def test_a_repair_is_read_back_once_and_proven_from_that_reading(
     assert versions_of(result) == {"tinyarray": (NEWEST_NIGHTLY, "nightly")}
     [helperlib] = report_of(result)["repairs"]
     assert (helperlib["name"], helperlib["installed"]) == ("helperlib", "1.0")
+
+
+def test_the_dependency_check_runs_beside_pytest(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check only reads the environment: it starts after the installs and waits here
+    until pytest has started, which a check run before the tests would wait for in vain."""
+    pytest_started = threading.Event()
+    check_saw_pytest: list[bool] = []
+
+    def watch(args: Sequence[str]) -> None:
+        command = " ".join(args)
+        if " -m pytest " in command:
+            pytest_started.set()
+        elif " pip check " in command:
+            check_saw_pytest.append(pytest_started.wait(timeout=60))
+
+    result = watched_run(world, tmp_path, monkeypatch, watch)
+    assert check_saw_pytest == [True]
+    assert report_of(result)["dependency_check"]["ok"] is True
