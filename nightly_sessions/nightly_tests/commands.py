@@ -72,8 +72,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 def _run(call: Call) -> None:
     from nightly_sessions.nightly_tests.probe import start_probe
 
+    # The probe runs while the next imports load. A bad environment is therefore refused
+    # before a bad --check name; both are usage errors with the same exit code.
     env = call.environment()
-    interpreter = start_probe(env.python)  # it runs while the next imports load
+    interpreter = start_probe(env.python)
 
     from nightly_sessions.nightly_tests import checks
     from nightly_sessions.nightly_tests import run as testrun

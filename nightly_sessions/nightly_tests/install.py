@@ -24,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from nightly_sessions.core import runner
 from nightly_sessions.core.environment import Environment, index_environment
+from nightly_sessions.core.errors import ToolError
 from nightly_sessions.nightly_tests.plan import InstallPlan
 from nightly_sessions.nightly_tests.probe import Probe, probe
 
@@ -185,15 +186,22 @@ def repair(plan: InstallPlan, env: Environment) -> tuple[list[Repair], Probe]:
 
 
 def dependency_check(env: Environment) -> DependencyCheck:
-    """Run `pip check` / `uv pip check`; the caller reports the verdict and shows a failure."""
-    result = runner.run(env.check(), what="check dependencies", ok_codes=range(256), echo=False)
+    """Run `pip check` / `uv pip check`; the caller reports the verdict and shows a failure.
+
+    A check that could not run (its installer missing, the check killed) is a failed check
+    saying why: it runs beside the tests, whose own outcome it must never replace.
+    """
     command = "uv pip check" if env.installer == "uv" else "pip check"
+    try:
+        result = runner.run(env.check(), what="check dependencies", ok_codes=range(256), echo=False)
+    except ToolError as exc:
+        return DependencyCheck(ok=False, output=str(exc), command=command)
     return DependencyCheck(ok=result.returncode == 0, output=result.output.strip(), command=command)
 
 
 def start_dependency_check(env: Environment) -> Future[DependencyCheck]:
     """`dependency_check` in a thread of its own, to run beside the tests: it only reads the
-    environment, and its verdict is reported after them (it never stops the run)."""
+    environment, and its verdict, a warning at most, is recorded after them."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dependency-check")
     checking = pool.submit(dependency_check, env)
     pool.shutdown(wait=False)  # its one thread ends with the check

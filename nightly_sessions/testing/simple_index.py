@@ -151,9 +151,9 @@ class SimpleIndexServer:
     def _entries(self) -> list[_Entry]:
         """The files of the folder now; unchanged files are not read again.
 
-        One stat per file and one lock per listing, and none for a `static` index: the
-        clients of a slow index then measure their own waiting, not this stand-in's work
-        (benchmarks/bench_plan.py).
+        One stat per file and one lock per listing when nothing changed, and none for a
+        `static` index after its first listing: the clients of a slow index then measure
+        their own waiting, not this stand-in's work (benchmarks/bench_plan.py).
         """
         if self._listed is not None:
             return self._listed
@@ -396,7 +396,8 @@ def serve_simple_index(
 
     `prefix` puts the index under a path such as `/t/<token>/channel`; `formats` limits
     what the server speaks ("json", "html"); `latency` delays every answer (seconds);
-    `static` reads the folder once, for a folder that does not change while served.
+    `static` reads the folder once, for a folder that does not change while served (a
+    file that cannot be read then stays unlisted).
     """
     unknown = set(formats) - set(FORMATS)
     if unknown or not formats:

@@ -174,3 +174,11 @@ def test_the_dependency_check_runs_beside_its_caller(tmp_path: Path) -> None:
     (tmp_path / "go").touch()
     check = checking.result(timeout=30)
     assert (check.ok, check.output, check.command) == (True, "checked", "uv pip check")
+
+
+def test_a_check_that_cannot_run_is_a_failed_check_saying_why(tmp_path: Path) -> None:
+    """It runs beside the tests: raising would replace their outcome with its own."""
+    check = install.dependency_check(Environment(Path("/py"), "uv", str(tmp_path / "no-uv")))
+    assert (check.ok, check.command) == (False, "uv pip check")
+    assert check.output.startswith("Could not start ")
+    assert "to check dependencies" in check.output

@@ -22,7 +22,6 @@ from nightly_world import (
     run_nox,
 )
 
-from nightly_sessions.nightly_tests.rerun import rerun_options
 from nightly_sessions.testing.pypi import PypiServer
 from nightly_sessions.testing.simple_index import serve_simple_index
 from nightly_sessions.testing.wheelhouse import TEST_TOOLS, download_wheels
@@ -93,10 +92,24 @@ def test_a_green_run_under_xdist_counts_its_tests_and_keeps_their_warnings(
     assert warning["count"] == 1
 
 
+# Each test run, with the xdist worker that ran it ("main" outside xdist).
+RUNS_LOG = """\
+import os
+from pathlib import Path
+
+
+def pytest_runtest_call(item):
+    with Path(__file__).with_name("runs.log").open("a", encoding="utf-8") as log:
+        log.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')} {item.nodeid}\\n")
+"""
+
+
 @pytest.fixture
 def culprit_world(tmp_path: Path, xdist_base: PypiServer) -> Iterator[World]:
     with serve_simple_index(tmp_path / "nightly-index") as nightly:
-        yield under_xdist(build_culprit_world(tmp_path, xdist_base, nightly))
+        world = under_xdist(build_culprit_world(tmp_path, xdist_base, nightly))
+        (world.project / "tests" / "conftest.py").write_text(RUNS_LOG, encoding="utf-8")
+        yield world
 
 
 def test_the_culprit_search_reruns_the_failing_tests_under_xdist(culprit_world: World) -> None:
@@ -104,10 +117,11 @@ def test_the_culprit_search_reruns_the_failing_tests_under_xdist(culprit_world: 
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "created: 2/2 workers" in output
-    # The re-runs keep the project's options, -n 2 among them.
-    assert rerun_options(["-n", "2", "-p", "no:cacheprovider"], culprit_world.project) == [
-        "-n", "2", "-p", "no:cacheprovider",
-    ]  # fmt: skip
+    # The run and each re-run of the search ran the failing test on a worker.
+    runs = (culprit_world.project / "tests" / "runs.log").read_text(encoding="utf-8")
+    workers = [line.split()[0] for line in runs.splitlines() if line.endswith(HALF)]
+    assert len(workers) >= 3, runs  # the run, the plain re-run, beta put back
+    assert all(worker.startswith("gw") for worker in workers), runs
     report = report_of(culprit_world)
     assert report["outcome"] == "tests-failed"
     culprit = f"Culprit: `{HALF}` fails with beta {BETA_BROKEN_NIGHTLY} and passes with beta"
