@@ -183,9 +183,9 @@ def _run_command(call: Call) -> None:
     args, root = call.args, call.settings.project_root
     origin = origin_url(root)
     answers = detect_answers(root, origin)
+    explained = {"compiled": compiled_line, "runner": runner_line}  # answers with a why
     for key, value in answers.items():
-        lines = {"compiled": compiled_line, "runner": runner_line}
-        print(lines[key](root) if key in lines else f"{key}: {value}")  # noqa: T201
+        print(explained[key](root) if key in explained else f"{key}: {value}")  # noqa: T201
     if "repository" not in answers:
         why = f"origin {redact(origin)} is not on GitHub" if origin else "no origin remote"
         print(  # noqa: T201

@@ -6,9 +6,11 @@ import collections
 import os
 import subprocess
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from nightly_sessions.core.errors import ToolError
 from nightly_sessions.core.redact import redact
@@ -17,6 +19,8 @@ TAIL_LINES = 40
 # Every exit code a process can end with, for tools whose failure is reported, not raised:
 # a crash too (-11 for SIGSEGV on POSIX, 0xC0000005 on Windows).
 ANY_EXIT_CODE = range(-(2**31), 2**32)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,3 +86,12 @@ def run(
         message = f"Failed to {what} ({args[0]} exited with code {result.returncode}); {shown}."
         raise ToolError(redact(message), detail=result.tail)
     return result
+
+
+def in_background(name: str, call: Callable[[], T]) -> Future[T]:
+    """`call()` in a thread of its own, started now: a step that waits on a process (a
+    probe, a check) while the caller goes on. Its one thread ends with the call."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    started = pool.submit(call)
+    pool.shutdown(wait=False)
+    return started

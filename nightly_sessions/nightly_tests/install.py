@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -202,7 +203,4 @@ def dependency_check(env: Environment) -> DependencyCheck:
 def start_dependency_check(env: Environment) -> Future[DependencyCheck]:
     """`dependency_check` in a thread of its own, to run beside the tests: it only reads the
     environment, and its verdict, a warning at most, is recorded after them."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dependency-check")
-    checking = pool.submit(dependency_check, env)
-    pool.shutdown(wait=False)  # its one thread ends with the check
-    return checking
+    return runner.in_background("dependency-check", partial(dependency_check, env))

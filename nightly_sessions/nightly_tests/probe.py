@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -273,7 +274,4 @@ def probe(python: Path | str, *, distributions: bool = True) -> Probe:
 def start_probe(python: Path | str) -> Future[Probe]:
     """`probe(python, distributions=False)` in a thread of its own: the interpreter it
     waits for starts while the caller imports what the run needs."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe")
-    probing = pool.submit(probe, python, distributions=False)
-    pool.shutdown(wait=False)  # its one thread ends with the probe
-    return probing
+    return runner.in_background("probe", partial(probe, python, distributions=False))

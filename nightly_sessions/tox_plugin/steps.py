@@ -2,9 +2,10 @@
 
 tox has built the env from its own configuration (deps, extras, the package); before the
 commands, `before` plans, installs the nightlies strictly from the nightly index, repairs,
-checks and proves them, as a nox run does, and points pytest's report log into the
-report folder and loads the warnings plugin there. The commands are the user's: `after` records how they ended and writes
-the same nightly-report.json/.md, so `nightly_issue` reads tox-made reports unchanged.
+checks and proves them, as a nox run does, points pytest's report log into the report
+folder and loads the warnings plugin there. The commands are the user's: `after` records
+how they ended and writes the same nightly-report.json/.md, so `nightly_issue` reads
+tox-made reports unchanged.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 import pytest
 
@@ -60,3 +61,19 @@ def test_failure_message_is_redacted() -> None:
     with pytest.raises(ToolError) as caught:
         runner.run(["no-such-program-here"], what=what)
     assert "runner-tok-55" not in str(caught.value)
+
+
+def test_in_background_runs_in_a_thread_of_its_own_and_hands_back_errors() -> None:
+    names: list[str] = []
+
+    def record() -> str:
+        names.append(threading.current_thread().name)
+        return "done"
+
+    def fail() -> str:
+        raise ToolError("Could not start x to do y.")
+
+    assert runner.in_background("probe", record).result(timeout=10) == "done"
+    assert names[0].startswith("probe")
+    with pytest.raises(ToolError, match="Could not start x"):
+        runner.in_background("check", fail).result(timeout=10)
